@@ -1,0 +1,3 @@
+from roamtui.cli import main
+
+raise SystemExit(main())
