@@ -1,0 +1,325 @@
+"""The one function every command uses to learn where to connect and with which secret.
+
+Precedence, field by field: command-line flags, then ``ROAMTUI_*`` environment variables, then the
+profile, then the built-in defaults. The profile is the one named by ``--profile``; without it the
+config's default profile is used unless a flag or variable names a connection itself (endpoint,
+SDKAppID or identifier), in which case no profile is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import cast
+
+from roamtui.config import FIELD_NAMINGS, Config, ConfigError, FieldNaming, Profile, load_config
+from roamtui.credentials import (
+    ENV_SECRET_KEY,
+    ENV_USERSIG,
+    CredentialError,
+    CredentialStore,
+    SecretKind,
+    SecretSource,
+    resolve_secret,
+)
+from roamtui.im.client import REGIONS, Connection, endpoint_for
+
+ENV_ENDPOINT = "ROAMTUI_ENDPOINT"
+ENV_SDKAPPID = "ROAMTUI_SDKAPPID"
+ENV_IDENTIFIER = "ROAMTUI_IDENTIFIER"
+
+DEFAULT_MAX_RPS = 50
+#: The service allows 200 calls/s for the whole app (a quota shared with the company's backend).
+MAX_RPS_LIMIT = 200
+DEFAULT_PAGE_SIZE = 100
+#: The service documents no MaxCnt maximum; this only catches typos like 10000.
+PAGE_SIZE_LIMIT = 1000
+
+
+class ConnectionConfigError(ConfigError):
+    """A connection setting that cannot be used; ``str()`` is one line naming where it came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Everything a command needs to talk to the service. Its repr never shows a secret."""
+
+    connection: Connection
+    profile_name: str | None
+    naming: FieldNaming
+    #: IANA zone name, or None for the machine's own zone.
+    tz: str | None
+    max_rps: int
+    page_size: int
+    #: Why no secret was found (the TUI prompts with it; other commands report it and stop).
+    missing_secret: str | None = None
+    secret_source: SecretSource | None = field(default=None)
+
+    def __repr__(self) -> str:
+        c = self.connection
+        return (
+            f"Resolved(endpoint={c.endpoint!r}, sdkappid={c.sdkappid}, "
+            f"identifier={c.identifier!r}, profile={self.profile_name!r}, naming={self.naming!r}, "
+            f"tz={self.tz!r}, max_rps={self.max_rps}, page_size={self.page_size}, "
+            f"secret={self.secret_source or 'missing'})"
+        )
+
+    __str__ = __repr__
+
+    def with_secret(self, kind: SecretKind, value: str) -> Resolved:
+        """A copy carrying a secret the user typed in; it is kept in memory only."""
+        value = value.strip()
+        if not value:
+            raise CredentialError("missing", "an empty secret was given; nothing to connect with")
+        conn = replace(
+            self.connection,
+            secret_key=value if kind == "secret_key" else None,
+            usersig=value if kind == "usersig" else None,
+        )
+        return replace(self, connection=conn, missing_secret=None, secret_source="prompt")
+
+    def require_secret(self) -> Resolved:
+        """Self, or CredentialError with the reason when no secret was found."""
+        if self.missing_secret is not None:
+            raise CredentialError("missing", self.missing_secret)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class _Layers:
+    """One setting as given by flags, environment and profile, for precedence and error texts."""
+
+    flags: argparse.Namespace
+    env: Mapping[str, str]
+    profile: Profile | None
+    profile_where: str
+
+    def pick(self, attr: str, env_name: str | None = None) -> tuple[object, str] | None:
+        value = getattr(self.flags, attr, None)
+        if value is not None and value != "":
+            return value, f"--{attr.replace('_', '-')}"
+        if env_name is not None:
+            env_value = self.env.get(env_name, "").strip()
+            if env_value:
+                return env_value, env_name
+        if self.profile is not None:
+            prof_value = getattr(self.profile, attr)
+            if prof_value is not None:
+                return prof_value, self.profile_where
+        return None
+
+
+def names_connection(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> bool:
+    """True when flags or environment say where to connect without a profile."""
+    flags = ("endpoint", "sdkappid", "identifier")
+    if any(getattr(args, a, None) not in (None, "") for a in flags):
+        return True
+    return any(env.get(n, "").strip() for n in (ENV_ENDPOINT, ENV_SDKAPPID, ENV_IDENTIFIER))
+
+
+def _pick_profile(
+    args: argparse.Namespace, env: Mapping[str, str], config: Config | None
+) -> Profile | None:
+    name = getattr(args, "profile", None)
+    if name:
+        config = load_config(env=env) if config is None else config
+        return config.profile(name)
+    if names_connection(args, env):
+        return None
+    config = load_config(env=env) if config is None else config
+    found = config.default_profile()
+    if found is None:
+        raise ConnectionConfigError(
+            "no connection given: create a profile with `roamtui login --profile NAME --sdkappid N "
+            "--identifier ADMIN`, or pass --profile NAME, or --endpoint URL --sdkappid N "
+            f"--identifier ADMIN (or {ENV_ENDPOINT}, {ENV_SDKAPPID}, {ENV_IDENTIFIER})"
+        )
+    return found
+
+
+def _int_in(picked: tuple[object, str] | None, what: str, lo: int, hi: int, default: int) -> int:
+    return default if picked is None else parse_bounded_int(picked[0], what, lo, hi, picked[1])
+
+
+def parse_bounded_int(value: object, what: str, lo: int, hi: int, where: str) -> int:
+    """``value`` (int or digits) as an int in ``lo..hi``; ConnectionConfigError otherwise."""
+    number = _as_int(value)
+    if number is None or not lo <= number <= hi:
+        raise ConnectionConfigError(
+            f"{what} must be a whole number from {lo} to {hi}, not {value!r} (from {where})"
+        )
+    return number
+
+
+def parse_sdkappid(value: object, where: str) -> int:
+    number = _as_int(value)
+    if number is None or number <= 0:
+        raise ConnectionConfigError(
+            f"SDKAppID must be a positive whole number, not {value!r} (from {where})"
+        )
+    return number
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isdecimal() and text.isascii() else None
+
+
+def validate_endpoint(url: str, where: str) -> str:
+    """``url`` without a trailing slash, if it is a bare http(s) base URL."""
+    try:
+        return endpoint_for(None, url)
+    except ValueError as exc:
+        raise ConnectionConfigError(f"{exc}, not {url!r} (from {where})") from None
+
+
+def validate_region(region: str, where: str) -> str:
+    """The canonical region name (``Silicon Valley`` -> ``silicon-valley``)."""
+    name = region.strip().lower().replace("_", "-").replace(" ", "-")
+    if name not in REGIONS:
+        raise ConnectionConfigError(
+            f"unknown region {region!r} (from {where}); known: {', '.join(REGIONS)}"
+        )
+    return name
+
+
+def validate_tz(tz: str, where: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConnectionConfigError(
+            f"unknown time zone {tz!r} (from {where}); "
+            "use an IANA name such as Asia/Shanghai or UTC"
+        ) from None
+    return tz
+
+
+def _endpoint(layers: _Layers) -> str:
+    # The highest layer that says where to connect decides; region and endpoint at once is unclear.
+    flags_region = getattr(layers.flags, "region", None) or None
+    flags_endpoint = getattr(layers.flags, "endpoint", None) or None
+    env_endpoint = layers.env.get(ENV_ENDPOINT, "").strip() or None
+    # (region, endpoint, where the region came from, where the endpoint came from)
+    candidates: list[tuple[str | None, str | None, str, str]] = [
+        (flags_region, flags_endpoint, "--region", "--endpoint"),
+        (None, env_endpoint, ENV_ENDPOINT, ENV_ENDPOINT),
+    ]
+    if layers.profile is not None:
+        p = layers.profile
+        candidates.append((p.region, p.endpoint, layers.profile_where, layers.profile_where))
+    for region, endpoint, region_src, endpoint_src in candidates:
+        if region and endpoint:
+            both = region_src if region_src == endpoint_src else f"{region_src} and {endpoint_src}"
+            raise ConnectionConfigError(
+                f"both a region and an endpoint are given ({both}); give only one"
+            )
+        if endpoint:
+            return validate_endpoint(endpoint, endpoint_src)
+        if region:
+            return REGIONS[validate_region(region, region_src)]
+    return endpoint_for(None, None)
+
+
+def resolve_connection(
+    args: argparse.Namespace,
+    *,
+    env: Mapping[str, str] = os.environ,
+    store: CredentialStore | None = None,
+    config: Config | None = None,
+) -> Resolved:
+    """Connection, naming, zone, rate and page size for a command; see the module docstring.
+
+    Raises ConfigError / ConnectionConfigError for unusable settings. A missing secret is not an
+    error here: ``missing_secret`` says why, so the TUI can ask and other commands can stop.
+    """
+    profile = _pick_profile(args, env, config)
+    where = f"profile {profile.name!r}" if profile is not None else "profile"
+    layers = _Layers(args, env, profile, where)
+
+    sdkappid_pick = layers.pick("sdkappid", ENV_SDKAPPID)
+    if sdkappid_pick is None:
+        raise ConnectionConfigError(
+            f"no SDKAppID: pass --sdkappid N or set {ENV_SDKAPPID}, or use --profile NAME"
+        )
+    sdkappid = parse_sdkappid(*sdkappid_pick)
+    identifier_pick = layers.pick("identifier", ENV_IDENTIFIER)
+    identifier = str(identifier_pick[0]).strip() if identifier_pick else ""
+    if not identifier:
+        raise ConnectionConfigError(
+            f"no admin identifier: pass --identifier ADMIN or set {ENV_IDENTIFIER}, "
+            "or use --profile NAME"
+        )
+
+    naming_pick = layers.pick("api_fields")
+    naming = str(naming_pick[0]) if naming_pick else "from-to"
+    if naming not in FIELD_NAMINGS:
+        raise ConnectionConfigError(
+            f"api_fields must be one of {', '.join(FIELD_NAMINGS)}, not {naming!r} "
+            f"(from {naming_pick[1] if naming_pick else 'default'})"
+        )
+    tz_pick = layers.pick("tz")
+    tz = validate_tz(str(tz_pick[0]), tz_pick[1]) if tz_pick else None
+    max_rps = _int_in(layers.pick("max_rps"), "max_rps", 1, MAX_RPS_LIMIT, DEFAULT_MAX_RPS)
+    page_size = _int_in(
+        layers.pick("page_size"), "page_size", 1, PAGE_SIZE_LIMIT, DEFAULT_PAGE_SIZE
+    )
+    endpoint = _endpoint(layers)
+
+    # The keyring entry is named by the effective SDKAppID and identifier: a key belongs to one app.
+    ref = None if profile is None else replace(profile, sdkappid=sdkappid, identifier=identifier)
+    lookup = resolve_secret(ref, env=env, store=store)
+    secret = lookup.secret
+    connection = Connection(
+        endpoint,
+        sdkappid,
+        identifier,
+        secret_key=secret.value if secret and secret.kind == "secret_key" else None,
+        usersig=secret.value if secret and secret.kind == "usersig" else None,
+    )
+    return Resolved(
+        connection=connection,
+        profile_name=profile.name if profile is not None else None,
+        naming=cast(FieldNaming, naming),
+        tz=tz,
+        max_rps=max_rps,
+        page_size=page_size,
+        missing_secret=lookup.missing_reason,
+        secret_source=secret.source if secret else None,
+    )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Connection options for the TUI and `export`, named as resolve_connection reads them."""
+    group = parser.add_argument_group(
+        "connection",
+        f"a saved --profile, or --endpoint/--region with --sdkappid and --identifier; the secret "
+        f"comes from the profile's keyring entry or from {ENV_SECRET_KEY} / {ENV_USERSIG}",
+    )
+    group.add_argument("--profile", metavar="NAME", help="a profile saved by `roamtui login`")
+    group.add_argument("--endpoint", metavar="URL", help=f"REST base URL (or {ENV_ENDPOINT})")
+    group.add_argument(
+        "--region", metavar="R", help=f"service region: {', '.join(REGIONS)} (default: mainland)"
+    )
+    group.add_argument("--sdkappid", metavar="N", help=f"the app's SDKAppID (or {ENV_SDKAPPID})")
+    group.add_argument(
+        "--identifier", metavar="ADMIN", help=f"an App admin account (or {ENV_IDENTIFIER})"
+    )
+    group.add_argument(
+        "--api-fields", dest="api_fields", choices=FIELD_NAMINGS,
+        help="request field names: From_Account/To_Account or Operator_Account/Peer_Account",
+    )
+    group.add_argument(
+        "--max-rps", dest="max_rps", metavar="N",
+        help=f"calls per second (default {DEFAULT_MAX_RPS}, at most {MAX_RPS_LIMIT})",
+    )
+    group.add_argument(
+        "--page-size", dest="page_size", metavar="N",
+        help=f"MaxCnt asked per call (default {DEFAULT_PAGE_SIZE})",
+    )

@@ -1,0 +1,52 @@
+"""Test-wide isolation: no test reads or writes the user's real config, state or keyring."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+
+_ENV_TO_CLEAR = (
+    "ROAMTUI_SECRET_KEY",
+    "ROAMTUI_USERSIG",
+    "ROAMTUI_ENDPOINT",
+    "ROAMTUI_SDKAPPID",
+    "ROAMTUI_IDENTIFIER",
+    "ROAMTUI_CONFIG",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point platformdirs (XDG) at a temporary home and clear the credential env vars."""
+    home = tmp_path / "home"
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        path = home / name.lower()
+        path.mkdir(parents=True)
+        monkeypatch.setenv(name, str(path))
+    for name in _ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+@pytest.fixture(autouse=True)
+def no_real_keyring(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unless a test asks for the real Secret Service, the global keyring always fails."""
+    if request.node.get_closest_marker("secret_service"):
+        yield
+        return
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    bus = "yes" if os.environ.get("DBUS_SESSION_BUS_ADDRESS") else "no"
+    return f"roamtui: D-Bus session for Secret Service tests: {bus}"
