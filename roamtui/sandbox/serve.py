@@ -1,0 +1,103 @@
+"""`roamtui sandbox`: serve the stand-in in the foreground and tell scripts how to reach it.
+
+Prints `key: value` lines (endpoint, sdkappid, identifier, secret_key — the demo key is printed
+on purpose, it protects nothing — then one `conversation:` line per pair), then serves until
+Ctrl+C or SIGTERM and exits 0 without a traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TextIO
+
+from roamtui.sandbox.dataset import Dataset
+from roamtui.sandbox.server import SandboxServer
+from roamtui.sandbox.service import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, SandboxService
+
+_Handler = Callable[[int, FrameType | None], object] | int | None
+
+
+def _iso(stamp: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def describe(dataset: Dataset, endpoint: str) -> list[str]:
+    """The `key: value` lines `roamtui sandbox` prints for a dataset served at `endpoint`."""
+    lines = [
+        f"endpoint: {endpoint}",
+        f"sdkappid: {DEMO_SDKAPPID}",
+        f"identifier: {DEMO_ADMIN}",
+        f"secret_key: {DEMO_SECRET_KEY}",
+        f"messages: {len(dataset)}",
+        f"seed: {dataset.seed}",
+    ]
+    for customer, agent in dataset.conversations:
+        span = dataset.span(customer, agent)
+        count = dataset.count(customer, agent)
+        when = f" first={_iso(span[0])} last={_iso(span[1])}" if span else ""
+        lines.append(f"conversation: {customer} {agent} messages={count}{when}")
+    return lines
+
+
+def _invalid(messages: int, latency_ms: int, fault_rate: float, port: int) -> str | None:
+    if messages < 0:
+        return "--messages must be 0 or more"
+    if latency_ms < 0:
+        return "--latency-ms must be 0 or more"
+    if not 0.0 <= fault_rate <= 1.0:
+        return "--fault-rate must be between 0 and 1"
+    if not 0 <= port <= 65535:
+        return "--port must be between 0 and 65535"
+    return None
+
+
+def run(
+    port: int,
+    messages: int,
+    seed: int,
+    latency_ms: int,
+    fault_rate: float,
+    out: TextIO = sys.stdout,
+    *,
+    err: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve until Ctrl+C / SIGTERM (or `stop` is set); return the process exit status."""
+    err = sys.stderr if err is None else err
+    problem = _invalid(messages, latency_ms, fault_rate, port)
+    if problem:
+        print(f"roamtui sandbox: {problem}", file=err)
+        return 2
+    stop = threading.Event() if stop is None else stop
+    dataset = Dataset(seed=seed, messages=messages)
+    service = SandboxService(dataset, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed)
+    server = SandboxServer(service, port=port)
+    try:
+        endpoint = server.start()
+    except OSError as exc:
+        print(f"roamtui sandbox: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=err)
+        return 1
+    previous: _Handler = None
+    on_main = threading.current_thread() is threading.main_thread()
+    try:
+        if on_main:
+            previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
+        for line in describe(dataset, endpoint):
+            print(line, file=out)
+        print("serving: press Ctrl+C to stop", file=out)
+        out.flush()
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+    print("roamtui sandbox: stopped", file=err)
+    return 0
