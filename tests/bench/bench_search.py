@@ -1,0 +1,116 @@
+"""Search: keystroke to highlighted results with 100,000 messages loaded (PRODUCT.md §6: ≤ 50 ms).
+
+    python -m tests.bench.bench_search [--messages N]     (or through tests/bench/run.py)
+
+The messages are the sandbox's generated conversation (Chinese and English text, every element
+type, merged forwards, recalls, hostile lines), parsed as the app parses them. One keystroke is
+what the find bar does: compile the query, scan the whole index, and compute the highlight
+spans of the first screenful of matches. Typing "refund" letter by letter, a Chinese word, a
+case-sensitive word and two regexes are timed; each keystroke is repeated and its median kept.
+The index build (once per loaded message, spread over page loads) is reported with its memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Sequence
+
+from roamtui.history.search import SearchIndex, SearchQuery, match_spans
+from roamtui.im.model import Message, parse_message
+from roamtui.sandbox import Dataset
+
+Row = tuple[str, str, str, str]
+TARGET_MS = 50.0
+SCREEN = 60  # message rows highlighted per keystroke
+REPEAT = 5
+TYPING = ("r", "re", "ref", "refu", "refun", "refund")
+OTHERS: tuple[tuple[str, bool], ...] = (
+    ("订单", False), ("Order", False), (r"E\d{10}", True), ("refund|退款", True),
+)
+
+
+def load(n: int) -> list[Message]:
+    ds = Dataset(seed=0, messages=n, end_time=1_700_000_000, pairs=1)
+    return [parse_message(ds.message_obj(i)) for i in range(len(ds))]
+
+
+def keystroke(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
+    """Seconds from query text to highlight spans of the first screen; and the match count."""
+    started = time.perf_counter()
+    matcher = SearchQuery(text, regex=regex).compile()
+    results = index.search(matcher)
+    found = results.run()
+    msgs = index.messages
+    for i in found[:SCREEN]:
+        match_spans(msgs[i].text(), matcher)
+    return time.perf_counter() - started, len(found)
+
+
+def timed(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
+    runs = [keystroke(index, text, regex) for _ in range(REPEAT)]
+    return statistics.median(t for t, _ in runs), runs[0][1]
+
+
+def index_memory(messages: Sequence[Message]) -> float:
+    """Traced bytes per message that building the index adds (search texts included)."""
+    fresh = [parse_message(m.raw()) for m in messages]  # no search text memoised yet
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    index = SearchIndex(fresh)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert len(index) == len(fresh)
+    return used / len(fresh)
+
+
+def verdict(ms: float) -> str:
+    return "pass" if ms <= TARGET_MS else "FAIL"
+
+
+def run(messages: int = 100_000) -> list[Row]:
+    """Rows (benchmark, figure, target, verdict) for tests/bench/run.py."""
+    loaded = load(messages)
+    started = time.perf_counter()
+    index = SearchIndex(loaded[: messages - 1000])
+    build = time.perf_counter() - started
+    rows: list[Row] = [(
+        f"search index build ({len(index):,} msgs)",
+        f"{build:.2f} s ({build / len(index) * 1e6:.1f} µs/msg), "
+        f"{index_memory(loaded[: min(messages, 20_000)]):.0f} B/msg",
+        "once per loaded message", "info",
+    )]
+    started = time.perf_counter()
+    results = index.search(SearchQuery("refund").compile())
+    results.run()
+    index.sync(loaded)  # 1,000 newer messages arrive while the search is open
+    results.run()
+    catch_up = (time.perf_counter() - started) * 1000
+    typed = [timed(index, text, False) for text in TYPING]
+    worst = max(t for t, _ in typed) * 1000
+    rows.append((
+        f"search keystrokes 'r'..'refund' ({len(index):,} msgs)",
+        f"median {statistics.median(t for t, _ in typed) * 1000:.1f} ms, worst {worst:.1f} ms "
+        f"({typed[0][1]:,} → {typed[-1][1]:,} matches)",
+        f"<= {TARGET_MS:.0f} ms", verdict(worst),
+    ))
+    for text, regex in OTHERS:
+        seconds, found = timed(index, text, regex)
+        kind = "regex" if regex else "literal"
+        rows.append((f"search {kind} {text!r}", f"{seconds * 1000:.1f} ms ({found:,} matches)",
+                     f"<= {TARGET_MS:.0f} ms", verdict(seconds * 1000)))
+    rows.append(("search: first search + catch-up after 1,000 more loaded",
+                 f"{catch_up:.1f} ms", "-", "info"))
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    for row in run(parser.parse_args().messages):
+        print("  ".join(row))
