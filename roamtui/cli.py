@@ -55,13 +55,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _rate(text: str) -> float:
+def _rate(text: str) -> int:
     try:
-        value = float(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 200:
-        raise argparse.ArgumentTypeError("calls per second must be above 0 and at most 200")
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError("calls per second must be from 1 to 200")
     return value
 
 
@@ -258,9 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TIME_OPTIONS = ("--since", "--until")
+
+
+def _glue_dash_values(args: list[str]) -> list[str]:
+    """`--since -2h` would read `-2h` as an option; glue such values as `--since=-2h`."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in _TIME_OPTIONS and i + 1 < len(args) and args[i + 1].startswith("-"):
+            out.append(f"{args[i]}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
 def _normalise_argv(argv: Sequence[str]) -> list[str]:
     """`roamtui ACCOUNT PEER …` means `roamtui browse ACCOUNT PEER …`."""
-    args = list(argv)
+    args = _glue_dash_values(list(argv))
     if not args:
         return ["browse"]
     first = args[0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import cast
@@ -26,6 +25,7 @@ from roamtui.credentials import (
     resolve_secret,
 )
 from roamtui.im.client import REGIONS, Connection, endpoint_for
+from roamtui.timeparse import TimeParseError, resolve_zone
 
 ENV_ENDPOINT = "ROAMTUI_ENDPOINT"
 ENV_SDKAPPID = "ROAMTUI_SDKAPPID"
@@ -191,12 +191,13 @@ def validate_region(region: str, where: str) -> str:
 
 
 def validate_tz(tz: str, where: str) -> str:
+    """Accept every zone form the time parser reads (IANA names, UTC, offsets like +08:00)."""
     try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        resolve_zone(tz)
+    except TimeParseError:
         raise ConnectionConfigError(
             f"unknown time zone {tz!r} (from {where}); "
-            "use an IANA name such as Asia/Shanghai or UTC"
+            "use an IANA name such as Asia/Shanghai, UTC, or an offset like +08:00"
         ) from None
     return tz
 

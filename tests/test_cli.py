@@ -1,0 +1,62 @@
+"""The command line as a user meets it: help, version, argument forms, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from roamtui import __version__
+from roamtui.cli import SUBCOMMANDS, _normalise_argv, build_parser, main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"roamtui {__version__}"
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: roamtui {command}")
+
+
+def test_account_and_peer_alone_mean_browse() -> None:
+    args = build_parser().parse_args(_normalise_argv(["alice", "bob", "--since", "-2h"]))
+    assert (args.command, args.account, args.peer, args.since) == ("browse", "alice", "bob", "-2h")
+
+
+def test_relative_times_starting_with_a_dash_are_values_not_options() -> None:
+    argv = ["export", "a", "b", "--since", "-2h", "--until", "-30m"]
+    args = build_parser().parse_args(_normalise_argv(argv))
+    assert (args.since, args.until) == ("-2h", "-30m")
+
+
+def test_no_arguments_open_the_query_screen() -> None:
+    assert build_parser().parse_args(_normalise_argv([])).command == "browse"
+
+
+def test_rate_above_the_service_limit_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "a", "b", "--since", "-1h", "--until", "now", "--max-rps", "500"])
+    assert exit_info.value.code == 2
+    assert "from 1 to 200" in capsys.readouterr().err
+
+
+def test_errors_are_one_line_without_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROAMTUI_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("ROAMTUI_SDKAPPID", "1400000000")
+    monkeypatch.setenv("ROAMTUI_IDENTIFIER", "administrator")
+    monkeypatch.setenv("ROAMTUI_SECRET_KEY", "a-secret-that-must-not-show")
+    code = main(["export", "a", "b", "--since", "tomorrow-ish", "--until", "now"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert "tomorrow-ish" in err
+    assert "a-secret-that-must-not-show" not in err
