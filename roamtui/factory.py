@@ -1,0 +1,331 @@
+"""The one place that wires the layers into a RoamApp, for the command line and the tests alike.
+
+`make_app` takes a resolved connection (or a bare Connection), the conversation and window to
+open (optional), and an httpx transport for tests. `run_tui` and `run_demo` are what
+`roamtui [browse]` and `roamtui demo` call: they check every argument before the terminal is
+taken over, so a bad argument ends in one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Literal, TextIO
+
+from roamtui.im.client import Connection, ImClient
+from roamtui.im.roam import FieldNaming, RoamQuery
+from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.timeparse import parse_window, resolve_zone, zone_name
+
+if TYPE_CHECKING:
+    import httpx
+
+    from roamtui.connection import Resolved
+    from roamtui.history.timeline import Timeline
+    from roamtui.ui.app import Link, RoamApp
+
+WEEK = 7 * 86400
+DEMO_PROFILE = "demo"
+# A loopback address keeps httpx from applying proxy settings when a mock transport is used.
+IN_PROCESS_ENDPOINT = "http://127.0.0.1:9"
+
+
+class StartError(Exception):
+    """A bad argument found before the app starts; `str()` is the one line shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectLink:
+    """A connection given directly (the demo, tests), in the shape the app expects.
+
+    `roamtui.connection.Resolved` is the same for connections read from flags, environment
+    and profiles; this one exists so the demo starts without loading config or keyring code.
+    """
+
+    connection: Connection
+    profile_name: str | None = None
+    naming: FieldNaming = "from-to"
+    max_rps: int = 50
+    page_size: int = 100
+    missing_secret: str | None = field(default=None)
+    #: IANA zone name to show times in; None for the machine's zone.
+    tz: str | None = None
+
+    def with_secret(self, kind: Literal["secret_key", "usersig"], value: str) -> DirectLink:
+        """A copy carrying a secret typed into the prompt (memory only)."""
+        conn = replace(
+            self.connection,
+            secret_key=value if kind == "secret_key" else None,
+            usersig=value if kind == "usersig" else None,
+        )
+        return replace(self, connection=conn, missing_secret=None)
+
+
+def make_client(link: Link, *, transport: httpx.AsyncBaseTransport | None = None) -> ImClient:
+    """An ImClient for `link`, with the process-wide limiter at the configured rate."""
+    return ImClient(link.connection, max_rps=link.max_rps, transport=transport)
+
+
+def make_timeline(client: ImClient, query: RoamQuery, tz: tzinfo) -> Timeline:
+    from roamtui.history.timeline import Timeline
+
+    return Timeline(client, query, tz)
+
+
+def as_link(
+    connection: Link | Connection,
+    *,
+    profile_name: str | None = None,
+    naming: FieldNaming = "from-to",
+    max_rps: int = 50,
+    page_size: int = 100,
+) -> Link:
+    """A Resolved stays as it is; a bare Connection is wrapped the way resolve_connection would."""
+    if not isinstance(connection, Connection):
+        return connection
+    has_secret = bool(connection.secret_key or connection.usersig)
+    return DirectLink(
+        connection=connection,
+        profile_name=profile_name,
+        naming=naming,
+        max_rps=max_rps,
+        page_size=page_size,
+        missing_secret=None if has_secret else "no secret key or UserSig was given",
+    )
+
+
+def make_app(
+    *,
+    connection: Link | Connection,
+    account: str | None = None,
+    peer: str | None = None,
+    window: tuple[int, int] | None = None,
+    tz: tzinfo | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    since: str = "-7d",
+    until: str = "now",
+    profile_name: str | None = None,
+    profiles: Sequence[str] = (),
+    resolve_profile: Callable[[str], Link] | None = None,
+    recent: RecentQueries | None = None,
+    clock: Callable[[], float] = time.time,
+    theme: str | None = None,
+    naming: FieldNaming = "from-to",
+    max_rps: int = 50,
+    page_size: int = 100,
+) -> RoamApp:
+    """Build the app. With `account` and `peer` it opens straight on that transcript.
+
+    `window` defaults to the 7 days before `clock()`; `since`/`until` are only the texts the
+    query screen shows for it. `transport` replaces the network (tests use the sandbox's
+    mock transport). `resolve_profile` (blocking) lets the query screen switch profiles.
+    """
+    from roamtui.ui.app import RoamApp, Session
+    from roamtui.ui.screens.browse import BrowseTarget
+
+    resolved = as_link(
+        connection, profile_name=profile_name, naming=naming, max_rps=max_rps, page_size=page_size
+    )
+    zone = tz if tz is not None else resolve_zone(resolved.tz)
+    session = Session(
+        resolved=resolved,
+        open_client=lambda r: make_client(r, transport=transport),
+        make_timeline=make_timeline,
+        default_tz=zone,
+        default_tz_name=zone_name(zone),
+        profiles=tuple(profiles),
+        profile_locked=resolve_profile is None,
+        resolve_profile=resolve_profile,
+    )
+    start: BrowseTarget | None = None
+    initial: RecentQuery | None = None
+    if account and peer:
+        if window is None:
+            now = int(clock())
+            window = (now - WEEK, now)
+        start = BrowseTarget(account, peer, window[0], window[1], zone)
+        initial = RecentQuery(
+            account, peer, since, until, zone_name(zone), resolved.profile_name
+        )
+    return RoamApp(session, start=start, initial=initial, recent=recent, clock=clock, theme=theme)
+
+
+# -- the command line's entry points ---------------------------------------------------------------
+
+
+def _fail(message: str, err: TextIO) -> int:
+    err.write(f"roamtui: {message}\n")
+    return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_theme(theme: str | None) -> str | None:
+    if theme is None:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    if theme not in BUILTIN_THEMES:
+        known = ", ".join(sorted(BUILTIN_THEMES))
+        raise StartError(f"unknown theme {theme!r}; known: {known}")
+    return theme
+
+
+def prepare_tui(args: argparse.Namespace) -> RoamApp:
+    """Check the arguments and build the app for `roamtui [ACCOUNT PEER]`; StartError if bad.
+
+    Credentials are looked up here, before the terminal is taken over (the keyring may block);
+    later profile switches happen in a thread worker inside the app.
+    """
+    from roamtui.config import ConfigError, load_config
+    from roamtui.connection import names_connection, resolve_connection
+    from roamtui.credentials import CredentialError
+    from roamtui.timeparse import TimeParseError
+
+    account = getattr(args, "account", None)
+    peer = getattr(args, "peer", None)
+    if bool(account) != bool(peer):
+        raise StartError("give both ACCOUNT and PEER, or neither to use the query screen")
+    try:
+        resolved = resolve_connection(args)
+    except (ConfigError, CredentialError) as exc:
+        message = _one_line(exc)
+        if "no connection given" in message:
+            message += "; or try `roamtui demo`"
+        raise StartError(message) from None
+    try:
+        tz = resolve_zone(getattr(args, "tz", None) or resolved.tz)
+    except (TimeParseError, ValueError) as exc:
+        raise StartError(_one_line(exc)) from None
+    since = getattr(args, "since", None) or "-7d"
+    until = getattr(args, "until", None) or "now"
+    try:
+        window = parse_window(since, until, tz, datetime.now(tz))
+    except (TimeParseError, ValueError) as exc:
+        raise StartError(_one_line(exc)) from None
+    locked = names_connection(args)
+    profiles: list[str] = []
+    with contextlib.suppress(ConfigError):
+        profiles = load_config().names()
+
+    def resolve_profile(name: str) -> Resolved:
+        return resolve_connection(argparse.Namespace(**{**vars(args), "profile": name}))
+
+    return make_app(
+        connection=resolved,
+        account=account,
+        peer=peer,
+        window=window if account else None,
+        tz=tz,
+        since=since,
+        until=until,
+        profiles=profiles,
+        resolve_profile=None if locked else resolve_profile,
+        recent=RecentQueries(),
+        theme=_check_theme(getattr(args, "theme", None)),
+    )
+
+
+def run_tui(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
+    """`roamtui [browse] [ACCOUNT PEER] …`: the query screen, or straight to the transcript."""
+    err = err if err is not None else sys.stderr
+    try:
+        app = prepare_tui(args)
+    except StartError as exc:
+        return _fail(str(exc), err)
+    app.run()
+    return app.return_code or 0
+
+
+@contextlib.contextmanager
+def demo_app(
+    *,
+    messages: int = 5000,
+    latency_ms: int = 0,
+    seed: int = 0,
+    tz: tzinfo | None = None,
+    end_time: int | None = None,
+    in_process: bool = False,
+    theme: str | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Iterator[RoamApp]:
+    """The demo app over a sandbox holding a generated dataset that ends at `end_time` (now).
+
+    The sandbox runs as a real HTTP server on 127.0.0.1 (a background thread), or with
+    `in_process` through a mock transport (no socket; for tests and screenshots). The app
+    opens on the first conversation's last 7 days; no credentials are asked.
+    """
+    from roamtui.sandbox import (
+        DEMO_ADMIN,
+        DEMO_SDKAPPID,
+        DEMO_SECRET_KEY,
+        Dataset,
+        SandboxServer,
+        SandboxService,
+        demo_connection,
+    )
+
+    end = int(end_time if end_time is not None else (clock or time.time)())
+    dataset = Dataset(seed=seed, messages=messages, end_time=end)
+    service = SandboxService(
+        dataset,
+        sdkappid=DEMO_SDKAPPID,
+        secret_key=DEMO_SECRET_KEY,
+        admins=(DEMO_ADMIN,),
+        latency_ms=latency_ms,
+    )
+    account, peer = dataset.conversations[0]
+    zone = tz if tz is not None else resolve_zone(None)
+    server: SandboxServer | None = None
+    transport = None
+    if in_process:
+        endpoint = IN_PROCESS_ENDPOINT
+        transport = service.mock_transport()
+    else:
+        server = SandboxServer(service)
+        endpoint = server.start()
+    try:
+        yield make_app(
+            connection=demo_connection(endpoint),
+            account=account,
+            peer=peer,
+            window=(end - WEEK, end),
+            tz=zone,
+            transport=transport,
+            profile_name=DEMO_PROFILE,
+            clock=clock or time.time,
+            theme=theme,
+            max_rps=100,
+        )
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
+    """`roamtui demo`: the TUI over the embedded sandbox, no account and no network needed."""
+    err = err if err is not None else sys.stderr
+    from roamtui.timeparse import TimeParseError
+
+    try:
+        tz = resolve_zone(getattr(args, "tz", None))
+        theme = _check_theme(getattr(args, "theme", None))
+    except (TimeParseError, ValueError, StartError) as exc:
+        return _fail(_one_line(exc), err)
+    with demo_app(
+        messages=getattr(args, "messages", 5000),
+        latency_ms=getattr(args, "latency_ms", 0),
+        seed=getattr(args, "seed", 0),
+        tz=tz,
+        theme=theme,
+    ) as app:
+        app.run()
+        return app.return_code or 0

@@ -1,0 +1,385 @@
+"""admin_getroammsg: request bodies, validated pages, the continuation loop and the window fetch.
+
+The service pages newest → oldest, each page oldest → newest, and continues a chain with
+``MaxTime = LastMsgTime`` plus ``LastMsgKey`` (PRODUCT.md §3, tim-api.md §1.5). One chain is
+strictly sequential, so :func:`fetch_window` runs many chains at once over disjoint ranges of
+whole seconds, splitting the unfetched rest of a busy chain whenever a worker falls idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from roamtui.im.errors import ProtocolError
+from roamtui.im.model import Message, parse_message
+
+API = "v4/openim/admin_getroammsg"
+
+FieldNaming = Literal["from-to", "operator-peer"]
+
+#: Request field names of the two parties, per naming generation of the service docs.
+PARTY_FIELDS: Mapping[str, tuple[str, str]] = {
+    "from-to": ("From_Account", "To_Account"),
+    "operator-peer": ("Operator_Account", "Peer_Account"),
+}
+
+
+class RoamCaller(Protocol):
+    """What the roaming functions need from a client (``ImClient`` fits)."""
+
+    async def call(self, api: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RoamQuery:
+    """One conversation and an inclusive window of Unix seconds."""
+
+    account: str
+    peer: str
+    min_time: int
+    max_time: int
+    page_size: int = 100
+    naming: FieldNaming = "from-to"
+
+    def __post_init__(self) -> None:
+        if self.min_time > self.max_time:
+            raise ValueError("the window starts after it ends")
+        if self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        if self.naming not in PARTY_FIELDS:
+            raise ValueError(f"unknown api_fields naming {self.naming!r}")
+
+    @property
+    def total_seconds(self) -> int:
+        return self.max_time - self.min_time + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a chain continues: ``MaxTime`` and ``LastMsgKey`` for the next call."""
+
+    max_time: int
+    last_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    messages: tuple[Message, ...]  # oldest -> newest, as in the reply
+    complete: bool
+    next: Cursor | None  # None when complete
+
+
+@dataclass(frozen=True, slots=True)
+class FetchProgress:
+    messages: int
+    calls: int
+    covered_seconds: int  # seconds of the window known to be fetched whole
+    total_seconds: int
+
+    @property
+    def fraction(self) -> float:
+        return self.covered_seconds / self.total_seconds if self.total_seconds else 1.0
+
+
+def build_body(
+    q: RoamQuery,
+    cursor: Cursor | None = None,
+    *,
+    min_time: int | None = None,
+    max_time: int | None = None,
+) -> dict[str, Any]:
+    """The JSON body of one call; ``min_time``/``max_time`` narrow it to a slice.
+
+    A cursor's ``max_time`` wins over ``max_time``: the continuation rule fixes MaxTime.
+    """
+    first, second = PARTY_FIELDS[q.naming]
+    body: dict[str, Any] = {
+        first: q.account,
+        second: q.peer,
+        "MaxCnt": q.page_size,
+        "MinTime": q.min_time if min_time is None else min_time,
+        "MaxTime": q.max_time if max_time is None else max_time,
+    }
+    if cursor is not None:
+        body["MaxTime"] = cursor.max_time
+        body["LastMsgKey"] = cursor.last_key
+    return body
+
+
+def _bad(what: str) -> ProtocolError:
+    return ProtocolError(f"malformed admin_getroammsg reply: {what}")
+
+
+def _int_field(reply: Mapping[str, Any], name: str) -> int:
+    value = reply.get(name)
+    # bool is an int subclass; True is not a timestamp.
+    if isinstance(value, bool) or not isinstance(value, int):
+        state = "missing" if value is None else f"a {type(value).__name__}, not an integer"
+        raise _bad(f"{name} is {state}")
+    return value
+
+
+def parse_page(reply: object, body: Mapping[str, Any]) -> Page:
+    """Validate one reply against the request that produced it."""
+    if not isinstance(reply, dict):
+        raise _bad(f"the reply is a {type(reply).__name__}, not an object")
+    complete = _int_field(reply, "Complete")
+    if complete not in (0, 1):
+        raise _bad(f"Complete is {complete}, not 0 or 1")
+    raw_list = reply.get("MsgList")
+    if raw_list is None and complete == 1:
+        raw_list = []  # an empty window may come back without a list
+    if not isinstance(raw_list, list):
+        raise _bad("MsgList is missing or not a list")
+    min_time, max_time = body["MinTime"], body["MaxTime"]
+    messages = tuple(parse_message(obj) for obj in raw_list)
+    for msg in messages:
+        if not min_time <= msg.time <= max_time:
+            # Merging slices relies on every message lying inside the range it was asked for.
+            raise _bad(f"a message at {msg.time} lies outside the asked range "
+                       f"{min_time}..{max_time}")
+    if complete == 1:
+        return Page(messages, True, None)
+    last_time = _int_field(reply, "LastMsgTime")
+    last_key = reply.get("LastMsgKey")
+    if not isinstance(last_key, str) or not last_key:
+        raise _bad("Complete is 0 but LastMsgKey is missing or not a string")
+    if not min_time <= last_time <= max_time:
+        raise _bad(f"LastMsgTime {last_time} lies outside the asked range {min_time}..{max_time}")
+    return Page(messages, False, Cursor(last_time, last_key))
+
+
+async def fetch_page(
+    client: RoamCaller,
+    q: RoamQuery,
+    cursor: Cursor | None = None,
+    *,
+    min_time: int | None = None,
+    max_time: int | None = None,
+) -> Page:
+    """One call; the reply is validated (ProtocolError) and its messages parsed."""
+    body = build_body(q, cursor, min_time=min_time, max_time=max_time)
+    return parse_page(await client.call(API, body), body)
+
+
+def _fresh(messages: Iterable[Message], seen: set[str]) -> tuple[Message, ...]:
+    """The messages not seen before, in the order given; marks them seen."""
+    out = []
+    for msg in messages:
+        if msg.key not in seen:
+            seen.add(msg.key)
+            out.append(msg)
+    return tuple(out)
+
+
+class _ChainGuard:
+    """Stops a chain that would loop: a repeated cursor, an empty or stale page with Complete 0."""
+
+    __slots__ = ("_cursors",)
+
+    def __init__(self, start: Cursor | None) -> None:
+        self._cursors: set[Cursor] = set() if start is None else {start}
+
+    def check(self, page: Page, fresh: int) -> Cursor | None:
+        if page.complete or page.next is None:
+            return None
+        if not page.messages:
+            raise ProtocolError(
+                "admin_getroammsg returned an empty page while Complete stays 0; "
+                "stopped instead of asking again forever"
+            )
+        if page.next in self._cursors:
+            raise ProtocolError(
+                "admin_getroammsg repeated a continuation cursor "
+                f"(LastMsgTime {page.next.max_time}); stopped instead of looping"
+            )
+        if fresh == 0:
+            raise ProtocolError(
+                "admin_getroammsg returned only messages already seen while Complete stays 0; "
+                "stopped instead of looping"
+            )
+        self._cursors.add(page.next)
+        return page.next
+
+
+async def iter_pages(
+    client: RoamCaller, q: RoamQuery, cursor: Cursor | None = None
+) -> AsyncIterator[Page]:
+    """The documented one-page-after-another loop, newest page first, deduped by MsgKey.
+
+    Raises ProtocolError instead of looping when the service stops making progress.
+    """
+    seen: set[str] = set()
+    guard = _ChainGuard(cursor)
+    while True:
+        page = await fetch_page(client, q, cursor)
+        fresh = _fresh(page.messages, seen)
+        cursor = guard.check(page, len(fresh))
+        yield Page(fresh, page.complete, page.next)
+        if cursor is None:
+            return
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """An inclusive range of whole seconds, fetched by one chain from its newest end."""
+
+    lo: int
+    hi: int
+
+
+class _WindowFetch:
+    """Workers share a pool of slices; an idle worker gets the older part of a busy chain.
+
+    Everything runs on one event loop, so the bookkeeping needs no locks: it is only touched
+    between awaits.
+    """
+
+    def __init__(
+        self,
+        client: RoamCaller,
+        q: RoamQuery,
+        progress: Callable[[FetchProgress], None] | None,
+        concurrency: int,
+    ) -> None:
+        self._client = client
+        self._q = q
+        self._progress = progress
+        self._concurrency = concurrency
+        self._pending: deque[_Slice] = deque()
+        self._idle: deque[asyncio.Future[_Slice | None]] = deque()
+        self._busy = 0
+        self._pages: list[tuple[Message, ...]] = []  # in fetch order
+        self._seen: set[str] = set()
+        self._calls = 0
+        self._covered = 0
+
+    async def run(self) -> list[Message]:
+        self._pending.append(_Slice(self._q.min_time, self._q.max_time))
+        tasks = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            # On our own cancellation or a worker's failure, no sub-task outlives the call.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
+        return self._merge()
+
+    def _merge(self) -> list[Message]:
+        # Within one second all messages come from one chain, whose later pages are older:
+        # reading pages in reverse fetch order and sorting stably by time keeps the
+        # service's order inside each second.
+        ordered = [msg for page in reversed(self._pages) for msg in page]
+        ordered.sort(key=lambda msg: msg.time)
+        return ordered
+
+    async def _worker(self) -> None:
+        while True:
+            piece = await self._take()
+            if piece is None:
+                return
+            try:
+                await self._run_slice(piece)
+            finally:
+                self._release()
+
+    async def _take(self) -> _Slice | None:
+        if self._pending:
+            self._busy += 1
+            return self._pending.popleft()
+        if self._busy == 0:
+            return None
+        waiter: asyncio.Future[_Slice | None] = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        return await waiter  # _give counts us busy before handing over
+
+    def _give(self, piece: _Slice) -> None:
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                self._busy += 1
+                waiter.set_result(piece)
+                return
+        self._pending.append(piece)
+
+    def _release(self) -> None:
+        self._busy -= 1
+        if self._busy == 0 and not self._pending:
+            while self._idle:
+                waiter = self._idle.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _idle_count(self) -> int:
+        return sum(1 for waiter in self._idle if not waiter.done())
+
+    async def _run_slice(self, piece: _Slice) -> None:
+        lo, top = piece.lo, piece.hi
+        cursor: Cursor | None = None
+        guard = _ChainGuard(None)
+        while True:
+            page = await fetch_page(self._client, self._q, cursor, min_time=lo, max_time=top)
+            self._calls += 1
+            fresh = _fresh(page.messages, self._seen)
+            self._pages.append(fresh)
+            cursor = guard.check(page, len(fresh))
+            if cursor is None:
+                self._covered += top - lo + 1
+                self._report()
+                return
+            span = top - cursor.max_time + 1  # seconds this page reached over
+            self._covered += top - cursor.max_time
+            top = cursor.max_time
+            lo = self._split(lo, top, span)
+            self._report()
+
+    def _split(self, lo: int, top: int, span: int) -> int:
+        """Hand older parts of [lo, top] to idle workers; return the new low end of ours."""
+        idle = self._idle_count()
+        seconds = top - lo + 1
+        if idle == 0 or seconds == 1:
+            return lo
+        # Slices with less than a page of messages cost calls without saving time, so the
+        # density just seen bounds the split.
+        pages_left = math.ceil(seconds / span)
+        parts = min(idle + 1, seconds, pages_left)
+        if parts < 2:
+            return lo
+        bounds = [lo + seconds * i // parts for i in range(parts + 1)]
+        # The newest part stays here: it holds the cursor's second, which must not be cut.
+        for i in range(parts - 1):
+            self._give(_Slice(bounds[i], bounds[i + 1] - 1))
+        return bounds[parts - 1]
+
+    def _report(self) -> None:
+        if self._progress is not None:
+            self._progress(
+                FetchProgress(len(self._seen), self._calls, self._covered, self._q.total_seconds)
+            )
+
+
+async def fetch_window(
+    client: RoamCaller,
+    q: RoamQuery,
+    *,
+    progress: Callable[[FetchProgress], None] | None = None,
+    concurrency: int = 16,
+) -> list[Message]:
+    """The whole window, oldest → newest, fetched as concurrent slices under the client's limiter.
+
+    Order: by time, then the service's order within one second. Deduped by MsgKey. Cancelling
+    the caller cancels every sub-task; the first error of any slice is raised as is.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    return await _WindowFetch(client, q, progress, concurrency).run()

@@ -1,0 +1,284 @@
+"""RoamApp: the query screen at the base, transcripts pushed over it, help and palette on top.
+
+Blocking work (keyring look-ups when the profile changes) runs in a thread worker that only
+posts messages; the handlers here own every piece of state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+
+from roamtui.im.roam import RoamQuery
+from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.ui.commands import THEMES, RoamCommands, key_entries
+from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
+from roamtui.ui.screens.help import HelpScreen
+from roamtui.ui.screens.query import QueryScreen
+from roamtui.ui.screens.secret_prompt import SecretAnswer, SecretPrompt
+
+if TYPE_CHECKING:
+    from roamtui.history.timeline import Timeline
+    from roamtui.im.client import Connection, ImClient
+    from roamtui.im.roam import FieldNaming
+
+
+def stylesheet_path() -> Path:
+    """roamtui.tcss inside the installed package, else at the root of the checkout."""
+    package_dir = Path(__file__).resolve().parent.parent
+    packaged = package_dir / "roamtui.tcss"
+    return packaged if packaged.is_file() else package_dir.parent / "roamtui.tcss"
+
+
+class Link(Protocol):
+    """Where to connect and how; `roamtui.connection.Resolved` is one (the CLI's)."""
+
+    @property
+    def connection(self) -> Connection: ...
+    @property
+    def profile_name(self) -> str | None: ...
+    @property
+    def naming(self) -> FieldNaming: ...
+    @property
+    def max_rps(self) -> int: ...
+    @property
+    def page_size(self) -> int: ...
+    @property
+    def missing_secret(self) -> str | None: ...
+    @property
+    def tz(self) -> str | None: ...
+    def with_secret(self, kind: Literal["secret_key", "usersig"], value: str) -> Link: ...
+
+
+@dataclass(slots=True)
+class Session:
+    """Where to connect and how to make clients; built by roamtui.factory."""
+
+    resolved: Link
+    open_client: Callable[[Link], ImClient]
+    make_timeline: Callable[[ImClient, RoamQuery, tzinfo], Timeline]
+    default_tz: tzinfo
+    default_tz_name: str
+    profiles: Sequence[str] = ()
+    #: Flags or the environment name the connection: the profile select is informative only.
+    profile_locked: bool = True
+    #: Blocking (keyring); only ever called in a thread worker.
+    resolve_profile: Callable[[str], Link] | None = None
+    #: Secrets typed into the prompt, per profile, for this session only.
+    typed: dict[str | None, Link] = field(default_factory=dict, repr=False)
+
+
+class RoamApp(App[int]):
+    """Browse one-to-one chat history read-only."""
+
+    TITLE = "roamtui"
+    CSS_PATH = str(stylesheet_path())
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {RoamCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False, key_display="?"),
+        Binding("ctrl+t", "cycle_theme", "Next theme", show=False),
+    ]
+
+    class ProfileResolved(Message):
+        def __init__(self, resolved: Link, target: BrowseTarget) -> None:
+            super().__init__()
+            self.resolved = resolved
+            self.target = target
+
+    class ProfileFailed(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        start: BrowseTarget | None = None,
+        initial: RecentQuery | None = None,
+        recent: RecentQueries | None = None,
+        clock: Callable[[], float] = time.time,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.start = start
+        self.initial = initial
+        self.recent_store = recent
+        self.recent: list[RecentQuery] = recent.load() if recent is not None else []
+        self.clock = clock
+        self._client: ImClient | None = None
+        self._client_for: Link | None = None
+        if theme:
+            self.theme = theme
+
+    def get_default_screen(self) -> Screen[Any]:
+        # Opening straight on a transcript, the query screen is only built when the user goes
+        # back to it: an empty base screen makes the first transcript frame come sooner.
+        if self.start is not None:
+            return Screen(id="base")
+        return self._query_screen()
+
+    def _query_screen(self) -> QueryScreen:
+        s = self.session
+        return QueryScreen(
+            profiles=s.profiles,
+            profile=s.resolved.profile_name,
+            profile_locked=s.profile_locked or s.resolve_profile is None,
+            default_tz=s.default_tz_name,
+            clock=self.clock,
+            recent=self.recent,
+            initial=self.initial,
+        )
+
+    def on_mount(self) -> None:
+        if self.start is not None:
+            if self.initial is not None:
+                self._remember(self.initial)
+            self._open(self.session.resolved, self.start)
+
+    def back_to_query(self) -> None:
+        """Leave a transcript for the query screen (built now if the app started in one)."""
+        if any(isinstance(screen, QueryScreen) for screen in self.screen_stack[:-1]):
+            self.pop_screen()
+        else:
+            self.switch_screen(self._query_screen())
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- opening a transcript ----------------------------------------------------------------------
+
+    @on(QueryScreen.Submitted)
+    def _query_submitted(self, event: QueryScreen.Submitted) -> None:
+        request = event.request
+        self._remember(request.recent)
+        target = BrowseTarget(
+            request.account, request.peer, request.min_time, request.max_time, request.tz
+        )
+        current = self.session.resolved
+        wanted = request.profile
+        if wanted is None or wanted == current.profile_name or self.session.resolve_profile is None:
+            self._open(current, target)
+        elif wanted in self.session.typed:
+            self._open(self.session.typed[wanted], target)
+        else:
+            self._resolve(wanted, target)
+
+    @work(thread=True, exclusive=True, group="resolve", exit_on_error=False)
+    def _resolve(self, profile: str, target: BrowseTarget) -> None:
+        resolve = self.session.resolve_profile
+        if resolve is None:
+            return
+        try:
+            resolved = resolve(profile)
+        except Exception as exc:  # config or keyring trouble: one line, never a traceback
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.post_message(self.ProfileFailed(reason))
+            return
+        self.post_message(self.ProfileResolved(resolved, target))
+
+    @on(ProfileResolved)
+    def _profile_resolved(self, event: ProfileResolved) -> None:
+        self.session.resolved = event.resolved
+        self._open(event.resolved, event.target)
+
+    @on(ProfileFailed)
+    def _profile_failed(self, event: ProfileFailed) -> None:
+        self.notify(event.reason, title="Cannot use this profile", severity="error", markup=False)
+
+    def _open(self, resolved: Link, target: BrowseTarget) -> None:
+        if resolved.missing_secret is None:
+            self._push_browse(resolved, target)
+            return
+
+        def answered(answer: SecretAnswer | None) -> None:
+            if answer is None:
+                self.notify("No secret given; the transcript was not opened.", severity="warning")
+                if not isinstance(self.screen, QueryScreen):
+                    self.push_screen(self._query_screen())
+                return
+            with_secret = resolved.with_secret(answer.kind, answer.value)
+            self.session.typed[resolved.profile_name] = with_secret
+            if self.session.resolved is resolved:
+                self.session.resolved = with_secret
+            self._push_browse(with_secret, target)
+
+        self.push_screen(
+            SecretPrompt(profile=resolved.profile_name, reason=resolved.missing_secret), answered
+        )
+
+    def _push_browse(self, resolved: Link, target: BrowseTarget) -> None:
+        self.push_screen(self._browse_screen(resolved, target))
+
+    def _browse_screen(self, resolved: Link, target: BrowseTarget) -> BrowseScreen:
+        client = self._client_of(resolved)
+
+        def make_timeline(t: BrowseTarget) -> Timeline:
+            query = RoamQuery(
+                account=t.account,
+                peer=t.peer,
+                min_time=t.min_time,
+                max_time=t.max_time,
+                page_size=resolved.page_size,
+                naming=resolved.naming,
+            )
+            return self.session.make_timeline(client, query, t.tz)
+
+        return BrowseScreen(
+            target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock
+        )
+
+    def _client_of(self, resolved: Link) -> ImClient:
+        """One client per connection; a new profile closes the previous client."""
+        if self._client is not None and self._client_for is resolved:
+            return self._client
+        old = self._client
+        if old is not None:
+            self.call_later(old.aclose)
+        self._client = self.session.open_client(resolved)
+        self._client_for = resolved
+        return self._client
+
+    def _remember(self, query: RecentQuery) -> None:
+        self.recent = [query, *(q for q in self.recent if not q.same_query(query))][:20]
+        if self.recent_store is not None:
+            try:
+                self.recent = self.recent_store.remember(query)
+            except OSError as exc:
+                self.notify(
+                    f"Could not save recent queries: {exc.strerror or exc}",
+                    severity="warning",
+                    markup=False,
+                )
+        for screen in self.screen_stack:
+            if isinstance(screen, QueryScreen):
+                screen.set_recent(self.recent)
+
+    # -- app-wide actions ------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every key of the current screen (its focused widget, the screen, the app)."""
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        title = "keys of the transcript" if isinstance(screen, BrowseScreen) else "keys"
+        self.push_screen(HelpScreen(key_entries(screen), title=title))
+
+    def action_cycle_theme(self) -> None:
+        names = [name for name, _ in THEMES if name in self.available_themes]
+        at = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[at % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2)

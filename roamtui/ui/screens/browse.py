@@ -1,0 +1,249 @@
+"""The transcript screen: status bar, the transcript, the `:` prompt, the position line, keys.
+
+The screen owns no data: the Transcript widget drives the timeline and reports through its
+messages; this screen turns them into the status and position lines and one-line notices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from roamtui.timeparse import TimeParseError, parse_goto
+from roamtui.ui import clipboard
+from roamtui.ui.search_controller import SearchPane
+from roamtui.ui.widgets.command_line import Command, CommandLine
+from roamtui.ui.widgets.status_bar import (
+    KeyFooter,
+    PositionLine,
+    Stats,
+    StatusBar,
+    format_stamp,
+)
+from roamtui.ui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from roamtui.history.timeline import Timeline
+    from roamtui.ui.app import RoamApp
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseTarget:
+    """Which side's history to read, with whom, over which window, shown in which zone."""
+
+    account: str
+    peer: str
+    min_time: int
+    max_time: int
+    tz: tzinfo
+
+    def swapped(self) -> BrowseTarget:
+        return BrowseTarget(self.peer, self.account, self.min_time, self.max_time, self.tz)
+
+
+TimelineFactory = Callable[[BrowseTarget], "Timeline"]
+ERROR_NOTICE_SECONDS = 8
+
+
+class BrowseScreen(Screen[None]):
+    """One conversation. `q` goes back to the query screen; `p` reads the other side."""
+
+    HELP_GROUP = "Transcript screen"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "back", "Back"),
+        Binding("p", "swap_sides", "Swap sides"),
+        Binding("colon", "command_line", "Command"),
+        Binding("t", "goto_prompt", "Go to time"),
+        Binding("y", "copy_text", "Copy text", show=False),
+        Binding("Y", "copy_key", "Copy MsgKey", show=False),
+        Binding("e", "export", "Export"),
+    ]
+
+    def __init__(
+        self,
+        target: BrowseTarget,
+        *,
+        make_timeline: TimelineFactory,
+        profile: str | None,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.make_timeline = make_timeline
+        self.profile = profile
+        self.clock = clock
+        self.cursor_time: int | None = None
+        self._last_error: str | None = None
+        self._last_error_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        t = self.target
+        yield StatusBar(profile=self.profile, account=t.account, peer=t.peer, id="status")
+        with SearchPane(id="search"):  # find bar, filter view and search keys around it
+            yield Transcript(self.make_timeline(t), t.tz, id="transcript")
+        yield CommandLine(id="command")
+        yield PositionLine(window=(t.min_time, t.max_time), tz=t.tz, id="position")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one(Transcript).focus()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    # -- what the transcript reports -------------------------------------------------------------
+
+    @on(Transcript.CursorMoved)
+    def _cursor_moved(self, event: Transcript.CursorMoved) -> None:
+        # Transcript.CursorMoved.time is the position's Unix time (it shadows Message.time).
+        when = None if event.time is None else int(event.time)
+        self.cursor_time = when
+        self.query_one(PositionLine).position = when
+
+    @on(Transcript.StatsChanged)
+    def _stats_changed(self, event: Transcript.StatsChanged) -> None:
+        self.query_one(StatusBar).stats = Stats(
+            loaded=event.loaded,
+            recalled=event.recalled,
+            complete=event.complete,
+            calls=event.calls,
+            in_flight=event.in_flight,
+            gaps=event.gaps,
+        )
+
+    @on(Transcript.LoadFailed)
+    def _load_failed(self, event: Transcript.LoadFailed) -> None:
+        # str() of a RoamError is one redacted line with the code, meaning and advice;
+        # markup=False because the service's ErrorInfo is text we do not control.
+        text = str(event.error).strip().splitlines()[0] if str(event.error).strip() else "failed"
+        now = time.monotonic()
+        # One failure can be reported by both the load and its gap row: say it once.
+        if self._last_error == text and now - self._last_error_at < ERROR_NOTICE_SECONDS:
+            return
+        self._last_error, self._last_error_at = text, now
+        self.notify(
+            f"{text} — press r to retry",
+            title="Could not load messages",
+            severity="error",
+            timeout=ERROR_NOTICE_SECONDS,
+            markup=False,
+        )
+
+    @on(Transcript.InspectRequested)
+    def _inspect(self, event: Transcript.InspectRequested) -> None:
+        # Imported on first use, like the export dialog: `roamtui demo` starts faster without.
+        from roamtui.ui.screens.inspector import InspectorScreen
+
+        self.app.push_screen(InspectorScreen(event.message, self.target.tz))
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_copy_text(self) -> None:
+        """`y`: the selected message's text (placeholders for other elements) to the clipboard."""
+        message = self.transcript.cursor_message
+        if message is not None:
+            clipboard.copy_message_text(self.app, message)
+
+    def action_export(self) -> None:
+        """`e`: write the window to a file (jsonl, csv or txt), as `roamtui export` does."""
+        from roamtui.ui.screens.export_dialog import ExportDialog
+
+        self.app.push_screen(ExportDialog(self.transcript.timeline, clock=self.clock))
+
+    def action_copy_key(self) -> None:
+        """`Y`: the selected message's MsgKey to the clipboard."""
+        message = self.transcript.cursor_message
+        if message is not None:
+            clipboard.copy_message_key(self.app, message)
+
+    def action_back(self) -> None:
+        """Back to the query screen (the transcript and its fetches are dropped)."""
+        cast("RoamApp", self.app).back_to_query()
+
+    def action_swap_sides(self) -> None:
+        """Read the other party's stored history of the same conversation, at the same time."""
+        keep = self.cursor_time
+        self.target = self.target.swapped()
+        self.query_one(StatusBar).set_sides(self.target.account, self.target.peer)
+        transcript = self.transcript
+        transcript.swap_timeline(self.make_timeline(self.target))
+        if keep is not None:
+            transcript.goto_time(keep)
+        self.notify(
+            f"Now reading {self.target.account}'s side (with {self.target.peer}).",
+            timeout=3,
+            markup=False,
+        )
+
+    def action_command_line(self, text: str = "") -> None:
+        self.query_one(CommandLine).open(text)
+
+    def action_goto_prompt(self) -> None:
+        self.action_command_line("goto ")
+
+    @on(CommandLine.Closed)
+    def _command_closed(self) -> None:
+        self.transcript.focus()
+
+    @on(CommandLine.Invalid)
+    def _command_invalid(self, event: CommandLine.Invalid) -> None:
+        self.notify(event.reason, severity="warning", timeout=5, markup=False)
+
+    @on(CommandLine.Run)
+    def _command_run(self, event: CommandLine.Run) -> None:
+        self.run_command(event.command)
+
+    def run_command(self, command: Command) -> None:
+        """Carry out one `:` command."""
+        if command.verb == "goto":
+            self.goto(command.argument)
+        elif command.verb == "quit":
+            self.action_back()
+        elif command.verb == "exit":
+            self.app.exit()
+        elif command.verb == "help":
+            cast("RoamApp", self.app).action_help()
+        elif command.verb == "swap":
+            self.action_swap_sides()
+        elif command.verb == "theme":
+            if command.argument in self.app.available_themes:
+                self.app.theme = command.argument
+            else:
+                names = ", ".join(sorted(self.app.available_themes))
+                self.notify(
+                    f"unknown theme {command.argument!r}; known: {names}",
+                    severity="warning",
+                    markup=False,
+                )
+
+    def goto(self, text: str) -> int | None:
+        """`:goto TEXT`: parse relative to the cursor's time; clamp into the window; jump."""
+        t = self.target
+        anchor = self.cursor_time if self.cursor_time is not None else t.max_time
+        now = datetime.fromtimestamp(self.clock(), t.tz)
+        try:
+            when = parse_goto(text, t.tz, now, anchor)
+        except (TimeParseError, ValueError) as exc:
+            self.notify(str(exc), severity="warning", timeout=6, markup=False)
+            return None
+        if not t.min_time <= when <= t.max_time:
+            edge = t.min_time if when < t.min_time else t.max_time
+            self.notify(
+                f"{format_stamp(when, t.tz)} is outside the window; "
+                f"going to its {'start' if edge == t.min_time else 'end'} instead.",
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )
+            when = edge
+        self.transcript.goto_time(when)
+        return when

@@ -1,0 +1,93 @@
+"""`?` / F1: every key of the screen it was opened from, the `:` commands and the time forms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from roamtui.ui.commands import KeyEntry, grouped
+from roamtui.ui.widgets.command_line import COMMANDS
+
+TIME_FORMS = (
+    ("-2h  -30m  -7d  +1h", "relative to now (on the query screen) or to the cursor (:goto)"),
+    ("10:40", "that time of the day being viewed / of today"),
+    ("2020-03-20 10:40", "a date and time in the chosen zone"),
+    ("2020-03-20T10:40:00+08:00", "ISO 8601 with its own offset"),
+    ("@1584669600", "Unix seconds"),
+    ("now  today  yesterday", "named moments"),
+)
+
+KEY_COLUMN = 22
+
+
+def _row(keys: str, text: str, key_style: str = "bold $accent") -> Content:
+    return Content.assemble((f"  {keys:<{KEY_COLUMN}}", key_style), text)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable list of every binding, grouped by where it lives. Esc, q, ? or F1 close it."""
+
+    HELP_GROUP = "Help"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss_help", "Close help"),
+        Binding("j,down", "scroll(1)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+    ]
+
+    def __init__(self, entries: Sequence[KeyEntry], *, title: str = "Keys") -> None:
+        super().__init__()
+        self.entries = list(entries)
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Static(
+                Content.assemble((f" roamtui — {self.title_text}", "bold")),
+                id="help-title",
+                markup=False,
+            )
+            with VerticalScroll(id="help-body"):
+                for group, entries in grouped(self.entries):
+                    yield Static(Content.assemble((group, "bold $primary")), classes="help-group")
+                    lines = [_row(entry.keys_text, entry.description) for entry in entries]
+                    yield Static(Content("\n").join(lines), classes="help-keys", markup=False)
+                yield Static(
+                    Content.assemble((": commands", "bold $primary")), classes="help-group"
+                )
+                yield Static(
+                    Content("\n").join(_row(name, text) for name, text in COMMANDS),
+                    classes="help-keys",
+                    markup=False,
+                )
+                yield Static(
+                    Content.assemble(("Times", "bold $primary")), classes="help-group"
+                )
+                yield Static(
+                    Content("\n").join(_row(form, text, "bold") for form, text in TIME_FORMS),
+                    classes="help-keys",
+                    markup=False,
+                )
+            yield Static(
+                Content.assemble(
+                    ("  Esc, q, ? or F1 close this · Ctrl+P lists every action", "$text-muted")
+                ),
+                id="help-hint",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body", VerticalScroll).focus()
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, lines: int) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        body.scroll_to(y=body.scroll_y + lines, animate=False)

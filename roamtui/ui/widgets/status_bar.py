@@ -1,0 +1,221 @@
+"""The screens' info lines: the status bar on top, the position line, and a calmer Footer.
+
+Both are built from plain strings with `Content.assemble` (never markup), because account names
+come from the user and could contain square brackets. Below a width threshold both switch to a
+compact wording so the parts that matter most (who; the cursor's time) never get cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from roamtui.timeparse import format_time, zone_name
+
+Part = str | tuple[str, str]
+
+
+def format_stamp(t: int, tz: tzinfo, *, seconds: bool = True) -> str:
+    """`2020-03-20 10:40:12` in `tz` (or without seconds)."""
+    return format_time(t, tz, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def format_window(min_time: int, max_time: int, tz: tzinfo, *, short: bool = False) -> str:
+    """`2020-03-13 10:40 → 2020-03-20 10:40`; the end loses its date when it is the same day.
+
+    `short` drops the year when both ends are in the same year (`03-13 10:40 → 03-20 10:40`).
+    """
+    start = format_stamp(min_time, tz, seconds=False)
+    end = format_stamp(max_time, tz, seconds=False)
+    if start[:10] == end[:10]:
+        end = end[11:]
+    elif short and start[:4] == end[:4]:
+        start, end = start[5:], end[5:]
+    return f"{start} → {end}"
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What the transcript last reported about its timeline."""
+
+    loaded: int = 0
+    recalled: int = 0
+    complete: bool = False
+    calls: int = 0
+    in_flight: int = 0
+    gaps: int = 0
+
+
+class StatusBar(Horizontal):
+    """Profile, `account ⇄ peer` (whose side is read), then loaded / complete / recalled / calls."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; }
+    StatusBar > #status-who {
+        width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    StatusBar > #status-stats { width: auto; height: 1; }
+    """
+
+    #: Narrower than this, the bar drops the profile, the side label and the call count.
+    COMPACT_BELOW = 110
+
+    stats: reactive[Stats] = reactive(Stats, init=False)
+
+    def __init__(
+        self,
+        *,
+        profile: str | None,
+        account: str,
+        peer: str,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.profile = profile
+        self.account = account
+        self.peer = peer
+
+    @property
+    def compact(self) -> bool:
+        return 0 < self.size.width < self.COMPACT_BELOW
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._who(), id="status-who", markup=False)
+        yield Static(self._stats_content(self.stats), id="status-stats", markup=False)
+
+    def set_sides(self, account: str, peer: str) -> None:
+        """After `p`: `account` is now the side whose history is read."""
+        self.account, self.peer = account, peer
+        self._refresh_parts()
+
+    def watch_stats(self) -> None:
+        self._refresh_parts()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._refresh_parts()
+
+    def _refresh_parts(self) -> None:
+        self.query_one("#status-who", Static).update(self._who())
+        self.query_one("#status-stats", Static).update(self._stats_content(self.stats))
+
+    def _who(self) -> Content:
+        parts: list[Part] = [" "]
+        if self.profile and not self.compact:
+            parts += [(self.profile, "bold"), " │ "]
+        # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
+        parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
+        if not self.compact:
+            parts += [(" │ side: ", "$text-muted"), (self.account, "$text-muted")]
+        return Content.assemble(*parts)
+
+    def _stats_content(self, stats: Stats) -> Content:
+        compact = self.compact
+        if stats.complete:
+            state: tuple[str, str] = ("complete", "bold $text-success")
+        elif stats.gaps and not compact:
+            noun = "gap" if stats.gaps == 1 else "gaps"
+            state = (f"partial ({stats.gaps} {noun})", "bold $text-warning")
+        else:
+            state = ("partial", "bold $text-warning")
+        recalled_style = "bold $text-error" if stats.recalled else "$text-muted"
+        flight_style = "bold $text-accent" if stats.in_flight else "$text-muted"
+        parts: list[Part] = [
+            " │ ",
+            f"{stats.loaded:,} loaded · ",
+            state,
+            " │ ",
+            (f"{stats.recalled:,} recalled", recalled_style),
+            " │ ",
+            (f"{stats.in_flight} in flight", flight_style),
+        ]
+        parts.append(" " if compact else (f" · {stats.calls:,} calls ", "$text-muted"))
+        return Content.assemble(*parts)
+
+
+class PositionLine(Horizontal):
+    """Where the cursor is (full date and time) on the left; the window and zone on the right."""
+
+    DEFAULT_CSS = """
+    PositionLine { height: 1; }
+    PositionLine > #position-at {
+        width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    PositionLine > #position-window { width: auto; height: 1; }
+    """
+
+    #: Narrower than this, the window is written without its label and years.
+    COMPACT_BELOW = 100
+
+    position: reactive[int | None] = reactive(None, init=False)
+
+    def __init__(self, *, window: tuple[int, int], tz: tzinfo, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.window = window
+        self.tz = tz
+
+    @property
+    def compact(self) -> bool:
+        return 0 < self.size.width < self.COMPACT_BELOW
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._at(self.position), id="position-at", markup=False)
+        yield Static(self._window(), id="position-window", markup=False)
+
+    def watch_position(self, position: int | None) -> None:
+        self.query_one("#position-at", Static).update(self._at(position))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#position-window", Static).update(self._window())
+
+    def _at(self, position: int | None) -> Content:
+        if position is None:
+            return Content.assemble((" ▸ no message under the cursor", "$text-muted"))
+        return Content.assemble(
+            " ▸ ",
+            (format_time(position, self.tz, "%a %Y-%m-%d %H:%M:%S"), "bold"),
+        )
+
+    def _window(self) -> Content:
+        min_time, max_time = self.window
+        compact = self.compact
+        return Content.assemble(
+            ("" if compact else "window ", "$text-muted"),
+            format_window(min_time, max_time, self.tz, short=compact),
+            " ",
+            (zone_name(self.tz), "bold"),
+            " ",
+        )
+
+
+class KeyFooter(Footer):
+    """A Footer that rebuilds only when the keys it shows change.
+
+    Textual's Footer recomposes on every `refresh_bindings()`, and the transcript refreshes
+    bindings after each page it loads; rebuilding a dozen key widgets each time slowed the
+    first frames down noticeably.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[tuple[str, str, str, bool], ...] | None = None
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        if screen.app.app_focus:
+            shown = tuple(
+                (key, active.binding.action, active.binding.description, active.enabled)
+                for key, active in screen.active_bindings.items()
+                if active.binding.show
+            )
+            if shown == self._shown:
+                return
+            self._shown = shown
+        super().bindings_changed(screen)
+

@@ -1,0 +1,437 @@
+"""The transcript: one Line-API ScrollView over a conversation timeline.
+
+Oldest at the top, newest at the bottom; it opens at the newest end with the cursor on the
+newest message. Only rows near the viewport are drawn, from an LRU of strips keyed by content
+(never by row number), so inserting older pages above costs nothing to what is on screen.
+Stretches that are not loaded are gap rows; a gap within a page of the viewport is filled by
+an async worker, and rows inserted above move the scroll offset by their height so the view
+never jumps.
+
+Messages (all bubble): ``CursorMoved`` when the selected message changes, ``StatsChanged``
+when counts or calls change, ``LoadFailed`` when a fetch fails (``r`` retries) and
+``InspectRequested`` on Enter. ``goto_time`` jumps, ``swap_timeline`` replaces the timeline
+(side swap or a new query) and ``highlight`` (a compiled pattern or None) marks search hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import tzinfo
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message as TextualMessage
+
+from roamtui.history.timeline import EdgeRow, GapRow, RowsChanged, Timeline
+from roamtui.im.errors import RoamError
+from roamtui.im.model import Message
+from roamtui.ui.render import RenderContext
+from roamtui.ui.widgets.transcript_layout import GAP, TranscriptLayout
+from roamtui.ui.widgets.transcript_view import MESSAGES, TranscriptView
+
+STATS_INTERVAL = 0.25  # seconds between checks of the calls in flight while loading
+
+
+class Transcript(TranscriptView, can_focus=True):
+    """A chat transcript over a :class:`Timeline`; see the module docstring for its messages."""
+
+    # Readable on the dark, light and ANSI themes: no role puts a colour on a background of
+    # the same hue (the ANSI themes map "muted" backgrounds to the plain colour), and the
+    # cursor uses Textual's block-cursor variables like OptionList and DataTable do.
+    DEFAULT_CSS = """
+    Transcript {
+        overflow-x: hidden;
+        overflow-y: scroll;
+        background: $surface;
+        color: $foreground;
+        & > .transcript--time { color: $text-muted; }
+        & > .transcript--self { color: $text-primary; text-style: bold; }
+        & > .transcript--peer { color: $text-accent; text-style: bold; }
+        & > .transcript--placeholder { color: $text-secondary; text-style: italic; }
+        & > .transcript--recalled { color: $text-muted; text-style: strike; }
+        & > .transcript--badge { color: $text-warning; text-style: bold; }
+        & > .transcript--read { color: $text-success; }
+        & > .transcript--day { color: $text-muted; text-style: bold; }
+        & > .transcript--gap { color: $text-muted; background: $panel; }
+        & > .transcript--loading { color: $text-accent; background: $panel; }
+        & > .transcript--error { color: $text-error; text-style: bold; }
+        & > .transcript--edge { color: $text-muted; }
+        & > .transcript--control { color: $text-error; text-style: bold; }
+        & > .transcript--fold { color: $text-muted; text-style: italic; }
+        & > .transcript--nested { color: $text-muted; }
+        & > .transcript--match { text-style: reverse bold; }
+        & > .transcript--cursor {
+            color: $block-cursor-blurred-foreground;
+            background: $block-cursor-blurred-background;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .transcript--cursor {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "inspect", "Inspect"),
+        Binding("x", "toggle_expand", "Expand"),
+        Binding("r", "retry", "Retry load"),
+        Binding("j,down", "cursor_down", "Next message", show=False),
+        Binding("k,up", "cursor_up", "Previous message", show=False),
+        Binding("pagedown,space", "page_down", "Page down", show=False),
+        Binding("pageup,b", "page_up", "Page up", show=False),
+        Binding("ctrl+d", "half_page_down", "Half page down", show=False),
+        Binding("ctrl+u", "half_page_up", "Half page up", show=False),
+        Binding("g,home", "top", "Oldest end of the window", show=False),
+        Binding("G,end", "bottom", "Newest end of the window", show=False),
+        Binding("d", "step(86400)", "One day later", show=False),
+        Binding("D", "step(-86400)", "One day earlier", show=False),
+        Binding("o", "step(3600)", "One hour later", show=False),
+        Binding("O", "step(-3600)", "One hour earlier", show=False),
+    ]
+
+    class CursorMoved(TextualMessage):
+        """The selected message (or, without one, the viewed position) changed."""
+
+        def __init__(self, message: Message | None, time: int | None) -> None:
+            super().__init__()
+            self.message = message
+            # Shadows Textual's creation stamp on purpose: this is the position's Unix time.
+            self.time = time  # type: ignore[assignment]
+
+        def can_replace(self, message: TextualMessage) -> bool:
+            return isinstance(message, Transcript.CursorMoved)
+
+    class StatsChanged(TextualMessage):
+        """Loaded and recalled counts, completeness, API calls and gaps changed."""
+
+        def __init__(self, loaded: int, recalled: int, complete: bool, calls: int,
+                     in_flight: int, gaps: int) -> None:
+            super().__init__()
+            self.loaded = loaded
+            self.recalled = recalled
+            self.complete = complete
+            self.calls = calls
+            self.in_flight = in_flight
+            self.gaps = gaps
+
+        def can_replace(self, message: TextualMessage) -> bool:
+            return isinstance(message, Transcript.StatsChanged)
+
+    class LoadFailed(TextualMessage):
+        """A fetch failed; its gap shows the error and ``r`` retries it."""
+
+        def __init__(self, error: RoamError) -> None:
+            super().__init__()
+            self.error = error
+
+    class InspectRequested(TextualMessage):
+        """Enter on a message: show its details."""
+
+        def __init__(self, message: Message) -> None:
+            super().__init__()
+            self.message = message
+
+    class _Settled(TextualMessage):
+        """A fetch worker ended (done, failed or cancelled)."""
+
+        def __init__(self, timeline: Timeline, job: Hashable, error: RoamError | None,
+                     land: int | None) -> None:
+            super().__init__()
+            self.timeline = timeline
+            self.job = job
+            self.error = error
+            self.land = land
+
+    def __init__(self, timeline: Timeline, tz: tzinfo, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(_layout_for(timeline, tz), name=name, id=id, classes=classes)
+        self._tz = tz
+        self._jobs: set[Hashable] = set()
+        self._land_end = True
+        self._last_stats: tuple[int, ...] | None = None
+        self._last_position: tuple[str | None, int | None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def timeline(self) -> Timeline:
+        return self._layout.timeline
+
+    def goto_time(self, t: int) -> None:
+        """Fetch around ``t`` and land with the cursor on the first message at or after it."""
+        self._land_end = False
+        self._start_job("jump", self.timeline.jump(t), group="history-jump", land=t)
+
+    def swap_timeline(self, timeline: Timeline) -> None:
+        """Show another timeline (the other side, or a new query); it opens at its newest end."""
+        self.workers.cancel_node(self)
+        self._disconnect()
+        self._layout = _layout_for(timeline, self._tz)
+        self._jobs.clear()
+        self._cursor = None
+        self._land_end = True
+        self._strips.clear()
+        if self.is_mounted:
+            self._connect()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._connect()
+        self.set_interval(STATS_INTERVAL, self._post_stats)
+
+    def on_unmount(self) -> None:
+        self._disconnect()
+
+    def _connect(self) -> None:
+        timeline = self.timeline
+
+        def changed(change: RowsChanged) -> None:
+            if timeline is self.timeline:  # ignore a late event of a swapped-out timeline
+                self._rows_changed(change)
+
+        self._unsubscribe = timeline.subscribe(changed)
+        self._layout.reset()
+        # open() makes no call when the newest end is loaded already.
+        self._start_job("open", timeline.open(), group="history-open")
+        self.sync_width()
+        self.update_virtual_size()
+        self.land_at_end()
+
+    def _disconnect(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # -- timeline changes ---------------------------------------------------------------------
+
+    def _rows_changed(self, change: RowsChanged) -> None:
+        """Mirror a timeline change in the line index, keeping the viewed message in place.
+
+        Runs inside the timeline's notification (on the app's event loop, in a fetch worker),
+        so the index never disagrees with the timeline when a frame is drawn; the follow-up
+        (prefetch, stats, bindings) runs later as the widget's own callback.
+        """
+        message = self.cursor_message
+        self.splice_rows(change.index, change.inserted, change.removed,
+                         None if message is None else message.key)
+        if self._land_end:
+            self.land_at_end()
+        self.call_later(self._after_change)
+
+    def sync_width(self) -> None:
+        super().sync_width()
+        self._finish_opening()
+
+    def _finish_opening(self) -> None:
+        """Land at the newest end once the first page is in and the width is known."""
+        if self._land_end and "open" not in self._jobs and self._layout.width:
+            self._land_end = False
+            self.land_at_end()
+
+    def _after_change(self) -> None:
+        self._viewport_moved()
+        self._post_stats()
+        self.refresh_bindings()
+
+    def _position_changed(self) -> None:
+        message = self.cursor_message
+        time = message.time if message is not None else self.time_at_top()
+        position = (None if message is None else message.key, time)
+        if position != self._last_position:
+            self._last_position = position
+            self.post_message(self.CursorMoved(message, time))
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _start_job(self, job: Hashable, work: Awaitable[object], *, group: str,
+                   land: int | None = None) -> None:
+        """Run one timeline operation in an exclusive worker of ``group``; it reports back."""
+        self._jobs.add(job)
+        timeline = self.timeline
+
+        async def run() -> None:
+            error: RoamError | None = None
+            try:
+                await work
+            except RoamError as exc:
+                error = exc
+            except Exception as exc:  # a bug must not take the app down: one line, logged
+                self.log.error(f"transcript {group}: {exc!r}")
+                error = RoamError(f"internal error while loading ({type(exc).__name__})")
+            finally:
+                self.post_message(self._Settled(timeline, job, error, land))
+
+        self.run_worker(run(), name=f"transcript {group}", group=group, exclusive=True,
+                        exit_on_error=False)
+        self._post_stats()
+
+    @on(_Settled)
+    def _settled(self, event: _Settled) -> None:
+        if event.timeline is not self.timeline:
+            return  # a job of a swapped-out timeline, cancelled by the swap
+        self._jobs.discard(event.job)
+        if event.error is not None:
+            self.post_message(self.LoadFailed(event.error))
+        self._finish_opening()
+        if event.land is not None:
+            self._land_at_time(event.land)
+        self._after_change()
+
+    def _land_at_time(self, t: int) -> None:
+        """The cursor on the first message at or after ``t`` (else the last before it), centred;
+        a gap holding ``t`` (a failed jump) is centred instead, to show its error."""
+        index = self._layout.index
+        if not len(index):
+            return
+        row = self.timeline.index_at_time(t)
+        item = self.timeline.row(row)
+        if isinstance(item, GapRow) and item.gap.min_time <= t <= item.gap.max_time:
+            self.center_row(row)
+            self._clamp_cursor()
+            return
+        found = row if index.kind(row) in MESSAGES else index.find(MESSAGES, row, -1)
+        if found is None:
+            found = index.find(MESSAGES, row, 1)
+        if found is not None:
+            self.set_cursor(found, center=True)
+
+    def _viewport_moved(self) -> None:
+        """Fill every idle gap within a page of the viewport, above or below it."""
+        if "open" in self._jobs or not self._layout.width:
+            return  # the newest page comes first; the gap on screen is the one it fills
+        index = self._layout.index
+        for row in self.visible_rows(margin=self.viewport_height):
+            if index.kind(row) == GAP:
+                self._fill_gap(row, retry=False)
+
+    def _fill_gap(self, row: int, *, retry: bool) -> None:
+        item = self.timeline.row(row)
+        if not isinstance(item, GapRow):
+            return
+        gap = item.gap
+        if gap.state == "loading" or (gap.state == "error" and not retry):
+            return
+        if ("gap", gap.min_time) in self._jobs:
+            return
+        index = self._layout.index
+        edge: Literal["top", "bottom"]
+        if index.find(MESSAGES, row - 1, -1) is None:
+            group, edge = "history-older", "bottom"
+        elif index.find(MESSAGES, row + 1, 1) is None:
+            group, edge = "history-newer", "top"
+        else:
+            # Fill from the side the user comes from: a gap above the middle of the screen
+            # is reached scrolling up, so it grows from its newer (bottom) side.
+            middle = self.top_line + self.viewport_height // 2
+            edge = "bottom" if index.start(row) < middle else "top"
+            group = f"history-gap-{gap.min_time}"
+        self._start_job(("gap", gap.min_time), self.timeline.fill(gap, edge), group=group)
+
+    def _failed_rows(self) -> list[int]:
+        rows = []
+        for row in self._layout.index.rows_of(GAP):
+            item = self.timeline.row(row)
+            if isinstance(item, GapRow) and item.gap.state == "error":
+                rows.append(row)
+        return rows
+
+    def _post_stats(self) -> None:
+        timeline = self.timeline
+        in_flight = int(getattr(timeline.client, "calls_in_flight", 0))
+        gaps = self._layout.index.count(GAP)
+        stats = (timeline.loaded_count, timeline.recalled_count, int(timeline.complete),
+                 timeline.calls, in_flight, gaps)
+        if stats != self._last_stats:
+            self._last_stats = stats
+            self.post_message(self.StatsChanged(stats[0], stats[1], timeline.complete,
+                                                stats[3], in_flight, gaps))
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return bool(self._failed_rows())
+        return True
+
+    def action_cursor_down(self) -> None:
+        self.step_cursor(1)
+
+    def action_cursor_up(self) -> None:
+        self.step_cursor(-1)
+
+    def action_page_down(self) -> None:
+        self.page(self.viewport_height)
+
+    def action_page_up(self) -> None:
+        self.page(-self.viewport_height)
+
+    def action_half_page_down(self) -> None:
+        self.page(self.viewport_height // 2)
+
+    def action_half_page_up(self) -> None:
+        self.page(-(self.viewport_height // 2))
+
+    def action_top(self) -> None:
+        """Go to the oldest end of the window (fetched around it when not loaded)."""
+        index = self._layout.index
+        if len(index) and self.timeline.row(0) == EdgeRow("start"):
+            self._land_end = False
+            self.scroll_to_line(0, hold=True)
+            self.set_cursor(index.find(MESSAGES, 0, 1), reveal=False)
+        else:
+            self.goto_time(self.timeline.query.min_time)
+
+    def action_bottom(self) -> None:
+        """Go to the newest end of the window (fetched around it when not loaded)."""
+        index = self._layout.index
+        if len(index) and self.timeline.row(len(index) - 1) == EdgeRow("end"):
+            self._land_end = False
+            self.land_at_end()
+        else:
+            self.goto_time(self.timeline.query.max_time)
+
+    def action_step(self, seconds: int) -> None:
+        """Jump ``seconds`` from the cursor's time (a day or an hour), within the window."""
+        message = self.cursor_message
+        query = self.timeline.query
+        base = message.time if message is not None else self.time_at_top()
+        if base is None:
+            base = query.max_time
+        self.goto_time(min(max(base + seconds, query.min_time), query.max_time))
+
+    def action_retry(self) -> None:
+        """Load again the failed stretch nearest to the middle of the screen."""
+        rows = self._failed_rows()
+        if rows:
+            middle = self.top_line + self.viewport_height // 2
+            index = self._layout.index
+            self._fill_gap(min(rows, key=lambda r: abs(index.start(r) - middle)), retry=True)
+
+    def action_inspect(self) -> None:
+        message = self.cursor_message
+        if message is not None:
+            self.post_message(self.InspectRequested(message))
+
+    def action_toggle_expand(self) -> None:
+        """Expand or fold the selected message (a merged forward, or a long text)."""
+        cursor = self._cursor
+        if cursor is not None and self._layout.toggle(cursor):
+            self.update_virtual_size()
+            self.reveal(cursor)
+            self.refresh()
+
+    def row_clicked(self, row: int) -> None:
+        if self._layout.index.kind(row) == GAP:
+            self._fill_gap(row, retry=True)
+        else:
+            super().row_clicked(row)
+
+
+def _layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
+    query = timeline.query
+    return TranscriptLayout(timeline, RenderContext.for_parties(tz, query.account, query.peer))

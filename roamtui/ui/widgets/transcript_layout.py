@@ -1,0 +1,334 @@
+"""The transcript's line index: which screen line belongs to which timeline row, at one width.
+
+Sizes live in flat arrays (a few bytes per row), so 100,000 loaded messages cost little memory,
+and finding the row under a line is a bisection over prefix sums. A row's height is exact once
+it was measured at the current width; until then it is an estimate. Small changes (a page of
+history) are measured at once; a huge insert or a new width measures only what is on screen
+right away and leaves the rest to be measured a slice at a time, so nothing freezes the UI.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_right
+from collections.abc import Hashable, Iterable, Sequence
+from itertools import accumulate
+from typing import TYPE_CHECKING
+
+from textual.cache import LRUCache
+
+from roamtui.history.rows import DayRow, GapRow, MessageRow, Row
+from roamtui.im.model import Message, RelayElem
+from roamtui.ui import render
+from roamtui.ui.render import Line, RenderContext
+
+if TYPE_CHECKING:
+    from roamtui.history.timeline import Timeline
+
+MESSAGE = 0
+RECALLED = 1
+DAY = 2
+GAP = 3
+EDGE = 4
+
+UNKNOWN = -2  # one-line width not computed yet
+MEASURE_AT_ONCE = 256  # a change of at most this many rows is measured right away
+
+
+class LineIndex:
+    """Per-row heights, kinds and one-line widths, with prefix sums of the heights."""
+
+    __slots__ = ("_exact", "_heights", "_kinds", "_natural", "_starts")
+
+    def __init__(self) -> None:
+        self._heights = array("I")
+        self._starts = array("Q", [0])  # _starts[i] = first line of row i; one extra at the end
+        self._kinds = bytearray()
+        self._natural = array("i")  # body width of a one-paragraph message, -1, or UNKNOWN
+        self._exact = bytearray()  # 1 when the height was measured at the current width
+
+    def __len__(self) -> int:
+        return len(self._heights)
+
+    @property
+    def total(self) -> int:
+        """Lines of all rows together."""
+        return self._starts[-1]
+
+    def start(self, row: int) -> int:
+        return self._starts[row]
+
+    def height(self, row: int) -> int:
+        return self._heights[row]
+
+    def kind(self, row: int) -> int:
+        return self._kinds[row]
+
+    def natural(self, row: int) -> int:
+        return self._natural[row]
+
+    def is_exact(self, row: int) -> bool:
+        return bool(self._exact[row])
+
+    def first_inexact(self, start: int = 0) -> int | None:
+        row = self._exact.find(0, start)
+        return None if row < 0 else row
+
+    def row_at(self, line: int) -> tuple[int, int]:
+        """The row drawn on ``line`` and the line's offset inside it (clamped to the rows)."""
+        count = len(self._heights)
+        if count == 0:
+            return 0, 0
+        line = max(0, min(line, self.total - 1))
+        row = bisect_right(self._starts, line, 0, count) - 1
+        return row, line - self._starts[row]
+
+    def splice(self, index: int, removed: int, kinds: Sequence[int], natural: Sequence[int],
+               heights: Sequence[int], exact: bytes) -> None:
+        """Replace ``removed`` rows at ``index`` with new ones."""
+        self._heights[index:index + removed] = array("I", heights)
+        self._kinds[index:index + removed] = bytes(kinds)
+        self._natural[index:index + removed] = array("i", natural)
+        self._exact[index:index + removed] = exact
+        self.resum(index)
+
+    def measured(self, row: int, height: int, natural: int) -> bool:
+        """Record an exact height; True when it differs (call :meth:`resum` afterwards)."""
+        self._exact[row] = 1
+        self._natural[row] = natural
+        if self._heights[row] == height:
+            return False
+        self._heights[row] = height
+        return True
+
+    def invalidate(self, row: int) -> None:
+        self._exact[row] = 0
+
+    def reset_heights(self, heights: array[int], exact: bytearray) -> None:
+        self._heights = heights
+        self._exact = exact
+        self.resum(0)
+
+    def resum(self, index: int) -> None:
+        """Prefix sums again from ``index`` on (earlier starts are still right)."""
+        base = self._starts[index]
+        del self._starts[index:]
+        self._starts.extend(accumulate(self._heights[index:], initial=base))
+
+    def find(self, kinds: bytes, start: int, step: int) -> int | None:
+        """The first row from ``start`` (inclusive) going by ``step`` whose kind is in ``kinds``."""
+        row = start
+        count = len(self._kinds)
+        while 0 <= row < count:
+            if self._kinds[row] in kinds:
+                return row
+            row += step
+        return None
+
+    def count(self, kind: int) -> int:
+        return self._kinds.count(kind)
+
+    def rows_of(self, kind: int) -> list[int]:
+        """Every row of one kind (cheap: kinds are bytes searched in C)."""
+        out: list[int] = []
+        row = self._kinds.find(kind)
+        while row >= 0:
+            out.append(row)
+            row = self._kinds.find(kind, row + 1)
+        return out
+
+
+def row_kind(row: Row) -> int:
+    if isinstance(row, MessageRow):
+        return RECALLED if row.msg.recalled else MESSAGE
+    if isinstance(row, DayRow):
+        return DAY
+    if isinstance(row, GapRow):
+        return GAP
+    return EDGE
+
+
+def expandable(msg: Message) -> bool:
+    """Whether the message holds a merged forward with messages to show."""
+    return any(isinstance(e, RelayElem) and e.messages for e in msg.elements)
+
+
+class TranscriptLayout:
+    """Timeline rows laid out at one width: heights, rendered lines and expansion state."""
+
+    def __init__(self, timeline: Timeline, ctx: RenderContext, *, cache_size: int = 512) -> None:
+        self.timeline = timeline
+        self.ctx = ctx
+        self.width = 0
+        self.index = LineIndex()
+        self.expanded: set[str] = set()
+        self._lines: LRUCache[tuple[Hashable, int], tuple[Line, ...]] = LRUCache(cache_size)
+        self._scan = 0  # where the background measuring goes on
+
+    @property
+    def text_width(self) -> int:
+        return self.ctx.text_width(self.width)
+
+    @property
+    def pending(self) -> bool:
+        """Some rows still have estimated heights."""
+        return self.index.first_inexact() is not None
+
+    def message(self, i: int) -> Message | None:
+        if 0 <= i < len(self.index) and self.index.kind(i) in (MESSAGE, RECALLED):
+            row = self.timeline.row(i)
+            if isinstance(row, MessageRow):
+                return row.msg
+        return None
+
+    def row_key(self, i: int) -> Hashable:
+        """What a row's drawing depends on, independent of its position in the timeline."""
+        row = self.timeline.row(i)
+        if isinstance(row, MessageRow):
+            msg = row.msg
+            return ("m", msg.key or id(msg), msg.key in self.expanded)
+        if isinstance(row, DayRow):
+            return ("d", row.date)
+        if isinstance(row, GapRow):
+            return ("g", row.gap, self._older_edge(i))
+        return ("e", row.kind)
+
+    def _older_edge(self, i: int) -> bool:
+        """A gap before every message: loading it means loading older history."""
+        return self.index.find(bytes((MESSAGE, RECALLED)), i - 1, -1) is None
+
+    def lines(self, i: int) -> tuple[Line, ...]:
+        key = (self.row_key(i), self.width)
+        cached = self._lines.get(key)
+        if cached is None:
+            cached = self._draw(i)
+            self._lines[key] = cached
+        return cached
+
+    def _draw(self, i: int) -> tuple[Line, ...]:
+        row = self.timeline.row(i)
+        width = max(1, self.width)
+        if isinstance(row, MessageRow):
+            msg = row.msg
+            return tuple(render.message_lines(msg, width, self.ctx,
+                                              expanded=msg.key in self.expanded))
+        if isinstance(row, DayRow):
+            return tuple(render.day_lines(row.date, width))
+        if isinstance(row, GapRow):
+            return tuple(render.gap_lines(row, width, self.ctx.tz, older_edge=self._older_edge(i)))
+        return tuple(render.edge_lines(row, width))
+
+    # -- measuring ----------------------------------------------------------------------------
+
+    def measure(self, i: int) -> bool:
+        """Make row ``i``'s height exact; True when it changed (prefix sums not updated)."""
+        index = self.index
+        if index.is_exact(i):
+            return False
+        natural = index.natural(i)
+        if index.kind(i) >= DAY or not self.width:
+            return index.measured(i, 1, natural)
+        msg = self.message(i)
+        if msg is None:
+            return index.measured(i, 1, natural)
+        if natural == UNKNOWN:
+            natural = render.simple_width(msg)
+        if 0 <= natural <= self.text_width and msg.key not in self.expanded:
+            return index.measured(i, 1, natural)
+        # Counted without the lines cache: measuring far rows must not evict what is on screen.
+        key = (self.row_key(i), self.width)
+        lines = self._lines.get(key) or self._draw(i)
+        return index.measured(i, len(lines), natural)
+
+    def measure_rows(self, rows: Iterable[int]) -> bool:
+        """Make the given rows exact; True when any height (and so the sums) changed."""
+        first: int | None = None
+        for i in rows:
+            if self.measure(i) and (first is None or i < first):
+                first = i
+        if first is None:
+            return False
+        self.index.resum(first)
+        return True
+
+    def measure_pending(self, seconds: float) -> bool:
+        """Measure estimated rows for about ``seconds``; True when any height changed."""
+        deadline = time.perf_counter() + seconds
+        index = self.index
+        first: int | None = None
+        row = index.first_inexact(self._scan) if self._scan < len(index) else None
+        if row is None:
+            row = index.first_inexact()
+        while row is not None:
+            if self.measure(row) and (first is None or row < first):
+                first = row
+            self._scan = row + 1
+            if time.perf_counter() >= deadline:
+                break
+            row = index.first_inexact(self._scan) if self._scan < len(index) else None
+        if first is None:
+            return False
+        index.resum(first)
+        return True
+
+    def set_width(self, width: int) -> bool:
+        """Size every row for a new width: exact where cheap, estimated where a wrap is needed."""
+        if width == self.width:
+            return False
+        self.width = width
+        text_width = self.text_width
+        index = self.index
+        count = len(index)
+        heights = array("I", bytes(4 * count))
+        exact = bytearray(count)
+        for i in range(count):
+            natural = index.natural(i)
+            if index.kind(i) >= DAY or 0 <= natural <= text_width:
+                heights[i] = 1
+                exact[i] = 1
+            elif natural > 0:  # one paragraph: its wrapped height is close to this
+                heights[i] = min(-(-natural // text_width), render.FOLD_AT + 1)
+            else:
+                heights[i] = index.height(i)
+        for key in self.expanded:
+            row = self.timeline.index_of_key(key)
+            if row is not None:
+                exact[row] = 0
+        index.reset_heights(heights, exact)
+        self._scan = 0
+        return True
+
+    def reset(self) -> None:
+        """Forget every row and size the whole timeline again (a swapped or reset timeline)."""
+        self.index = LineIndex()
+        self._lines.clear()
+        self.splice(0, len(self.timeline), 0)
+
+    def splice(self, index: int, inserted: int, removed: int) -> None:
+        """Mirror a timeline change: ``removed`` rows at ``index`` replaced by ``inserted`` rows."""
+        kinds = [row_kind(self.timeline.row(i)) for i in range(index, index + inserted)]
+        exact = bytes(int(kind >= DAY) for kind in kinds)
+        self.index.splice(index, removed, kinds, [UNKNOWN] * inserted, [1] * inserted, exact)
+        if inserted <= MEASURE_AT_ONCE:
+            self.measure_rows(range(index, index + inserted))
+        if self._scan > index:
+            self._scan = index
+
+    def toggle(self, i: int) -> bool:
+        """Expand or collapse a message (a merged forward or a folded long text)."""
+        msg = self.message(i)
+        if msg is None:
+            return False
+        if msg.key in self.expanded:
+            self.expanded.discard(msg.key)
+        elif expandable(msg) or len(self.lines(i)) > render.FOLD_AT:
+            self.expanded.add(msg.key)
+        else:
+            return False
+        self.index.invalidate(i)
+        self.measure_rows((i,))
+        return True
+
+    def clear_cache(self) -> None:
+        self._lines.clear()

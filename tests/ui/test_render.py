@@ -1,0 +1,283 @@
+"""The transcript's drawing rules, checked on plain lines without an app."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from datetime import UTC, date, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.cells import cell_len
+
+from roamtui.history.rows import EdgeRow, Gap, GapRow
+from roamtui.im.errors import ServiceError
+from roamtui.im.model import Message, message_obj, parse_message
+from roamtui.ui import render
+from roamtui.ui.render import RenderContext, Run, plain, sanitize, wrap
+
+T0 = 1_584_669_600  # 2020-03-20 02:00:00 UTC
+CST = timezone(timedelta(hours=8))
+CTX = RenderContext.for_parties(CST, "customer_1", "agent_007")
+
+
+def msg(text: str | None = None, *, body: list[Any] | None = None, sender: str = "customer_1",
+        time: int = T0, flag_bits: int = 0, read: bool = False, seq: int = 1) -> Message:
+    return parse_message(message_obj(sender=sender, receiver="agent_007", time=time, text=text,
+                                     body=body, flag_bits=flag_bits, is_peer_read=read, seq=seq))
+
+
+def texts(lines: list[render.Line]) -> list[str]:
+    return [plain(line) for line in lines]
+
+
+def roles_of(lines: list[render.Line], needle: str) -> set[str]:
+    return {run.role for line in lines for run in line if needle in run.text}
+
+
+# -- sanitising -----------------------------------------------------------------------------------
+
+
+def test_markup_is_plain_text() -> None:
+    runs = sanitize("[@click=app.quit]press[/] [b]bold[/b]")
+    assert runs == [Run("[@click=app.quit]press[/] [b]bold[/b]", render.TEXT)]
+
+
+def test_escape_sequences_and_bell_are_made_visible() -> None:
+    shown = "".join(r.text for r in sanitize("\x1b[31mred\x1b[0m\x07 \x1b]52;c;aGk=\x07"))
+    assert shown == "␛[31mred␛[0m␇ ␛]52;c;aGk=␇"
+    assert "\x1b" not in shown and "\x07" not in shown
+
+
+def test_control_markers_have_their_own_role() -> None:
+    runs = sanitize("a\x00b\x7fc\x9bd")
+    assert [r.text for r in runs] == ["a", "␀", "b", "␡", "c", "⟨U+009B⟩", "d"]
+    assert {r.role for r in runs if r.text not in "abcd"} == {render.CONTROL}
+
+
+def test_zero_width_and_bidi_characters_are_visible() -> None:
+    shown = "".join(r.text for r in sanitize("pay\u200bpal \u202egnp.exe \ufeff\u2066x\u2069"))
+    assert shown == "pay⟨U+200B⟩pal ⟨U+202E⟩gnp.exe ⟨U+FEFF⟩⟨U+2066⟩x⟨U+2069⟩"
+
+
+def test_crlf_is_one_line_break_and_a_lone_cr_is_visible() -> None:
+    assert "".join(r.text for r in sanitize("a\r\nb\rc")) == "a\nb␍c"
+
+
+def test_diacritic_stacks_are_cut_to_two_marks() -> None:
+    zalgo = "Z" + "\u0301\u0302\u0303\u0304\u0305" + "a"
+    runs = sanitize(zalgo)
+    assert "".join(r.text for r in runs) == "Z\u0301\u0302⟨+3 marks⟩a"
+    assert sanitize("café") == [Run("café", render.TEXT)]  # one accent is plain text
+
+
+def test_every_unicode_format_character_is_caught() -> None:
+    unsafe = render._UNSAFE
+    missed = [f"U+{cp:04X}" for cp in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(cp)) in ("Cf", "Cc", "Zl", "Zp")
+              and chr(cp) != "\n" and unsafe.match(chr(cp)) is None]
+    assert missed == []
+
+
+# -- wrapping -------------------------------------------------------------------------------------
+
+
+def test_wrap_breaks_at_spaces_and_keeps_every_word() -> None:
+    lines = wrap([Run("the quick brown fox jumps over the lazy dog", render.TEXT)], 12)
+    shown = ["".join(r.text for r in line) for line in lines]
+    assert all(cell_len(s) <= 12 for s in shown)
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
+    assert " ".join(s.strip() for s in shown).split() == words
+    assert shown[0].rstrip() == "the quick"
+
+
+def test_wrap_measures_wide_characters_in_cells() -> None:
+    lines = wrap([Run("你好" * 10, render.TEXT)], 9)
+    shown = ["".join(r.text for r in line) for line in lines]
+    assert [cell_len(s) for s in shown] == [8, 8, 8, 8, 8]
+    assert "".join(shown) == "你好" * 10
+
+
+def test_wrap_splits_words_longer_than_the_width_and_keeps_roles() -> None:
+    runs = [Run("abc", render.TEXT), Run("␛", render.CONTROL), Run("defghij", render.TEXT)]
+    lines = wrap(runs, 4)
+    assert [["".join(r.text) for r in line] for line in lines] == [["abc", "␛"], ["defg"], ["hij"]]
+    assert lines[0][1].role == render.CONTROL
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab cd\n你好é ")), max_size=80),
+       st.integers(min_value=2, max_value=30))
+def test_wrap_never_exceeds_the_width_nor_loses_text(text: str, width: int) -> None:
+    lines = wrap([Run(text, render.TEXT)], width)
+    shown = ["".join(r.text for r in line) for line in lines]
+    assert all(cell_len(s) <= width for s in shown)
+    # Only spaces at a break may be dropped; every other character survives in order.
+    assert "".join(shown).replace(" ", "") == text.replace("\n", "").replace(" ", "")
+
+
+# -- messages -------------------------------------------------------------------------------------
+
+
+def test_message_line_has_time_in_zone_sender_column_and_text() -> None:
+    line = texts(render.message_lines(msg("hello"), 80, CTX))[0]
+    assert line.startswith("10:00:00 customer_1 hello")
+    agent = texts(render.message_lines(msg("hi", sender="agent_007"), 80, CTX))[0]
+    assert agent.index("hi") == line.index("hello")  # one text column for both parties
+
+
+def test_parties_have_their_own_roles() -> None:
+    mine = render.message_lines(msg("x"), 80, CTX)
+    theirs = render.message_lines(msg("x", sender="agent_007"), 80, CTX)
+    assert mine[0][2].role == render.SELF and theirs[0][2].role == render.PEER
+
+
+def test_long_sender_names_are_cut_to_the_column() -> None:
+    name = "a_very_long_account_name_indeed"
+    ctx = RenderContext.for_parties(UTC, name, "b")
+    line = plain(render.message_lines(msg("x", sender=name), 80, ctx)[0])
+    assert line[9:9 + ctx.sender_width] == name[: ctx.sender_width - 1] + "…"
+
+
+def test_continuation_lines_are_indented_under_the_text_column() -> None:
+    lines = texts(render.message_lines(msg("word " * 40), 60, CTX))
+    column = CTX.prefix_width
+    assert len(lines) > 1
+    assert all(cell_len(s) <= 60 for s in lines)
+    assert all(s[:column].strip() == "" and s[column] != " " for s in lines[1:])
+
+
+def test_long_messages_fold_after_twenty_lines_and_expand() -> None:
+    long = msg("x" * 5000)
+    folded = texts(render.message_lines(long, 80, CTX))
+    width = CTX.text_width(80)
+    total = -(-5000 // width)
+    assert len(folded) == render.FOLD_AT + 1
+    assert folded[-1].strip() == f"… {total - render.FOLD_AT} more lines (x to expand)"
+    expanded = texts(render.message_lines(long, 80, CTX, expanded=True))
+    assert len(expanded) == total
+    assert "".join(s[CTX.prefix_width:] for s in expanded) == "x" * 5000
+
+
+def test_recalled_message_shows_badge_and_original_text_in_recalled_style() -> None:
+    lines = render.message_lines(msg("I take it back", flag_bits=8), 80, CTX)
+    assert render.BADGE_TEXT in plain(lines[0]) and "I take it back" in plain(lines[0])
+    assert roles_of(lines, "I take it back") == {f"{render.TEXT} {render.RECALLED}"}
+    assert roles_of(lines, render.BADGE_TEXT) == {render.BADGE}
+
+
+def test_recalled_message_without_body_says_so() -> None:
+    record = message_obj(sender="customer_1", receiver="agent_007", time=T0, flag_bits=8)
+    del record["MsgBody"]
+    line = plain(render.message_lines(parse_message(record), 80, CTX)[0])
+    assert render.BADGE_TEXT in line and "content not returned" in line
+
+
+def test_read_mark() -> None:
+    assert plain(render.message_lines(msg("seen", read=True), 80, CTX)[0]).endswith("seen ✓")
+    assert "✓" not in plain(render.message_lines(msg("unseen"), 80, CTX)[0])
+
+
+ELEMENTS: list[tuple[dict[str, Any], str]] = [
+    ({"MsgType": "TIMImageElem", "MsgContent": {"UUID": "u", "ImageFormat": 1, "ImageInfoArray": [
+        {"Type": 1, "Size": 1_887_436, "Width": 2448, "Height": 3264, "URL": "http://x/i"}]}},
+     "[image 2448×3264 1.8 MB]"),
+    ({"MsgType": "TIMFileElem", "MsgContent": {"Url": "http://x/f", "UUID": "u",
+                                              "FileSize": 122_880, "FileName": "invoice.pdf"}},
+     "[file invoice.pdf 120 KB]"),
+    ({"MsgType": "TIMSoundElem", "MsgContent": {"Url": "u", "UUID": "u", "Size": 10,
+                                               "Second": 7}}, "[voice 0:07]"),
+    ({"MsgType": "TIMFaceElem", "MsgContent": {"Index": 3, "Data": ""}}, "[face #3]"),
+    ({"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "Shenzhen office",
+                                                  "Latitude": 22.54, "Longitude": 113.93}},
+     '[location "Shenzhen office" 22.54,113.93]'),
+    ({"MsgType": "TIMNewElem", "MsgContent": {"a": 1}}, "[TIMNewElem]"),
+]
+
+
+@pytest.mark.parametrize(("element", "shown"), ELEMENTS, ids=[e[1] for e in ELEMENTS])
+def test_placeholders_for_non_text_elements(element: dict[str, Any], shown: str) -> None:
+    lines = render.message_lines(msg(body=[element]), 100, CTX)
+    assert plain(lines[0])[CTX.prefix_width:] == shown
+    assert roles_of(lines, shown) == {render.PLACEHOLDER}
+
+
+def test_elements_keep_their_order_and_text_stays_text() -> None:
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "look"}}, ELEMENTS[3][0],
+            {"MsgType": "TIMTextElem", "MsgContent": {"Text": "here"}}]
+    assert plain(render.message_lines(msg(body=body), 100, CTX)[0]).endswith("look [face #3] here")
+
+
+def test_a_placeholder_is_not_broken_across_lines_when_it_fits_one() -> None:
+    body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "see " * 8}}, ELEMENTS[0][0]]
+    lines = texts(render.message_lines(msg(body=body), CTX.prefix_width + 40, CTX))
+    assert lines[-1][CTX.prefix_width:] == "[image 2448×3264 1.8 MB]"
+
+
+def test_untrusted_placeholder_text_is_sanitised() -> None:
+    element = {"MsgType": "TIMFileElem", "MsgContent": {"FileName": "a\x1b[2Jb.pdf",
+                                                       "FileSize": 1, "Url": "", "UUID": ""}}
+    line = plain(render.message_lines(msg(body=[element]), 100, CTX)[0])
+    assert "\x1b" not in line and "a␛[2Jb.pdf" in line
+
+
+def relay(n: int) -> dict[str, Any]:
+    inner = [message_obj(sender="bob", receiver="carol", time=T0 - 3600 + i, text=f"inner {i}",
+                         seq=i + 1) for i in range(n)]
+    for item in inner:
+        del item["MsgKey"]
+    return {"MsgType": "TIMRelayElem", "MsgContent": {"Title": "chat log", "MsgNum": n,
+                                                     "MsgList": inner}}
+
+
+def test_merged_forward_expands_in_place_with_nested_messages_indented() -> None:
+    message = msg(body=[relay(3)])
+    collapsed = texts(render.message_lines(message, 100, CTX))
+    assert collapsed == [collapsed[0]] and "[merged forward: chat log · 3 msgs] ▸" in collapsed[0]
+    expanded = texts(render.message_lines(message, 100, CTX, expanded=True))
+    assert "▾" in expanded[0] and len(expanded) == 4
+    for i, line in enumerate(expanded[1:]):
+        assert line[: CTX.prefix_width].strip() == ""
+        assert line[CTX.prefix_width:].startswith("│ 2020-03-20 09:")
+        assert line.endswith(f"bob: inner {i}")
+
+
+def test_simple_width_predicts_one_line_rows() -> None:
+    for text in ("short", "a bit longer text " * 3, "你好" * 30, "[b]x[/b]\x1b", ""):
+        message = msg(text)
+        natural = render.simple_width(message)
+        for width in (40, 60, 120):
+            lines = render.message_lines(message, width, CTX)
+            assert (len(lines) == 1) == (natural <= CTX.text_width(width))
+    assert render.simple_width(msg("two\nlines")) == -1
+
+
+# -- other rows -----------------------------------------------------------------------------------
+
+
+def test_day_separator_names_the_full_date_across_the_width() -> None:
+    line = plain(render.day_lines(date(2020, 3, 20), 60)[0])
+    assert "Friday, 2020-03-20" in line and cell_len(line) == 60 and line.startswith("─")
+
+
+def test_gap_rows_say_what_is_missing_loading_and_failed() -> None:
+    gap = Gap(T0, T0 + 5400)
+    idle = plain(render.gap_lines(GapRow(gap), 100, CST, older_edge=False)[0])
+    assert "⋯ not loaded: 10:00–11:30 (scroll here to load)" in idle
+    loading = plain(render.gap_lines(GapRow(Gap(T0, T0 + 60, "loading")), 100, CST,
+                                     older_edge=True)[0])
+    assert "loading older messages…" in loading
+    error = ServiceError(91000, "internal\x1b[31m error")
+    failed = render.gap_lines(GapRow(Gap(T0, T0 + 60, "error", error)), 100, CST,
+                              older_edge=False)
+    assert plain(failed[0]).strip().startswith("⚠ ") and plain(failed[0]).strip().endswith(
+        "— r to retry")
+    assert "\x1b" not in plain(failed[0])
+    assert failed[0][0].role == render.ERROR
+
+
+def test_edge_rows() -> None:
+    assert "start of window" in plain(render.edge_lines(EdgeRow("start"), 50)[0])
+    assert "end of window" in plain(render.edge_lines(EdgeRow("end"), 50)[0])

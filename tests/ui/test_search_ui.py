@@ -1,0 +1,500 @@
+"""The find bar, the filter view and jump-by-kind, driven with keys as a user would.
+
+A host app composes the browse screen's search pane around a transcript over the in-process
+sandbox; a valve in front of the sandbox holds calls back so that "the rest of the window is
+still being fetched" can be looked at. The last tests go through `roamtui.factory.make_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta, timezone
+from itertools import pairwise
+from typing import Any
+
+import httpx
+from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from roamtui.history.timeline import Timeline
+from roamtui.im.client import ImClient
+from roamtui.im.limiter import RateLimiter
+from roamtui.im.model import message_obj
+from roamtui.im.roam import RoamQuery
+from roamtui.sandbox import ListStore, SandboxService, demo_connection
+from roamtui.ui.search_controller import SearchPane
+from roamtui.ui.widgets.filter_view import FilterView
+from roamtui.ui.widgets.find_bar import FindBar
+from roamtui.ui.widgets.transcript import Transcript
+
+TZ = timezone(timedelta(hours=8))
+T0 = 1_584_712_800
+ME, PEER = "alice", "bob"
+N = 300
+SIZE = (110, 30)
+
+
+def elem(kind: str, **content: Any) -> dict[str, Any]:
+    return {"MsgType": kind, "MsgContent": content}
+
+
+NESTED = message_obj(sender=PEER, receiver=ME, time=T0 - 500, text="the parcel was torn")
+SPECIAL: dict[int, dict[str, Any]] = {
+    10: {"text": "my refund for order E123 please"},
+    40: {"text": "i said something awful", "flag_bits": 8},
+    60: {"body": [elem("TIMFileElem", FileName="invoice.pdf", FileSize=122_880)]},
+    61: {"body": [elem("TIMLocationElem", Desc="Shenzhen office", Latitude=22.54,
+                       Longitude=113.93)]},
+    62: {"body": [elem("TIMCustomElem", Desc="order card", Data="{}")]},
+    63: {"body": [elem("TIMRelayElem", Title="Chat history of Li", MsgNum=1,
+                       MsgList=[NESTED])]},
+    120: {"text": "REFUND now"},
+    280: {"text": "the refund arrived"},
+    285: {"text": "oops wrong chat", "flag_bits": 8},
+    290: {"text": "Refund policy?"},
+    292: {"body": [elem("TIMImageElem", ImageFormat=1, ImageInfoArray=[
+        {"Type": 1, "Size": 1_887_437, "Width": 2448, "Height": 3264, "URL": "u"}])]},
+    295: {"text": "[@click=app.quit] \x1b[31mred\x1b[0m bell\x07"},
+}
+
+
+def conversation() -> list[dict[str, Any]]:
+    out = []
+    for i in range(N):
+        sender, receiver = (ME, PEER) if i % 2 else (PEER, ME)
+        fields: dict[str, Any] = {"text": f"line {i:04d} about nothing"}
+        fields.update(SPECIAL.get(i, {}))
+        out.append(message_obj(sender=sender, receiver=receiver, time=T0 + 30 * i,
+                               seq=1000 + i, random=i + 1, **fields))
+    return out
+
+
+MESSAGES = conversation()
+
+
+def key_of(i: int) -> str:
+    return str(MESSAGES[i]["MsgKey"])
+
+
+class Valve(httpx.AsyncBaseTransport):
+    """The sandbox behind a valve: ``hold()`` stops calls, ``release(n)`` lets n (or all) pass."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.budget: int | None = None
+        self.calls = 0
+        self._changed = asyncio.Event()
+
+    def hold(self) -> None:
+        self.budget = 0
+
+    def release(self, calls: int | None = None) -> None:
+        self.budget = calls
+        self._changed.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        while self.budget is not None and self.budget <= 0:
+            self._changed.clear()
+            await self._changed.wait()
+        if self.budget is not None:
+            self.budget -= 1
+        self.calls += 1
+        return await self.inner.handle_async_request(request)
+
+
+def make_timeline(valve: Valve) -> Timeline:
+    client = ImClient(demo_connection("http://127.0.0.1:9"), transport=valve, max_retries=0,
+                      limiter=RateLimiter(200))
+    query = RoamQuery(ME, PEER, T0, T0 + 30 * N + 60, page_size=20)
+    return Timeline(client, query, TZ)
+
+
+class Host(App[None]):
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__()
+        self.timeline = timeline
+
+    def compose(self) -> ComposeResult:
+        with SearchPane(id="search"):
+            yield Transcript(self.timeline, TZ, id="transcript")
+
+    def on_mount(self) -> None:
+        self.query_one(Transcript).focus()
+
+
+class Parts:
+    def __init__(self, pilot: Pilot[None], valve: Valve) -> None:
+        self.pilot = pilot
+        self.valve = valve
+        self.app = pilot.app
+        screen = self.app.screen
+        self.pane = screen.query_one(SearchPane)
+        self.bar = screen.query_one(FindBar)
+        self.transcript = screen.query_one(Transcript)
+        self.filter = screen.query_one(FilterView)
+
+    @property
+    def counter(self) -> str:
+        return self.bar.counter_text
+
+    @property
+    def cursor_key(self) -> str | None:
+        msg = self.transcript.cursor_message
+        return None if msg is None else msg.key
+
+    async def until(self, cond: Callable[[], bool], what: str) -> None:
+        """Let the app run until ``cond`` holds (bounded; no timing is asserted)."""
+        for _ in range(1500):
+            if cond():
+                return
+            await self.pilot.pause(0.01)
+        raise AssertionError(f"never happened: {what}; counter={self.counter!r}, "
+                             f"status={self.bar.status_text!r}")
+
+    async def settle(self) -> None:
+        for _ in range(20):
+            await self.app.workers.wait_for_complete()
+            await self.pilot.pause()
+            if not any(w.is_running for w in self.app.workers):
+                return
+
+    async def find(self, text: str, *, valid: bool = True) -> None:
+        """``/``, type ``text`` (replacing what was there) and wait for the debounced search."""
+        # In the input "/" is text: ctrl+f selects what was typed, so typing replaces it.
+        await self.pilot.press("ctrl+f" if self.bar.input.has_focus else "slash")
+        for ch in text:
+            if ch.isascii():
+                await self.pilot.press(ch)
+            else:  # the pilot types ASCII keys only; this is what typing the character does
+                self.bar.input.insert_text_at_cursor(ch)
+        await self.until(lambda: self.bar.query_now.text == text, "typed")
+        query = self.bar.query_now
+        if not valid:
+            await self.until(lambda: self.bar.input.has_class("-invalid"), "flagged invalid")
+            return
+        await self.until(lambda: self.pane.session.results is not None
+                         and self.pane.session.matcher is not None
+                         and self.pane.session.matcher.query == query, "query in force")
+
+
+@asynccontextmanager
+async def running(*, hold: bool = False) -> AsyncIterator[Parts]:
+    valve = Valve(SandboxService(ListStore({(ME, PEER): MESSAGES}), rate_limit=None)
+                  .mock_transport())
+    app = Host(make_timeline(valve))
+    async with app.run_test(size=SIZE) as pilot:
+        parts = Parts(pilot, valve)
+        await parts.settle()
+        assert not parts.transcript.timeline.complete  # only the newest pages are loaded
+        if hold:
+            valve.hold()
+        yield parts
+
+
+def screen_text(widget: Transcript | FilterView) -> list[str]:
+    height = widget.scrollable_content_region.height
+    return ["".join(seg.text for seg in widget.render_line(y)) for y in range(height)]
+
+
+def styles_of(widget: Transcript, word: str) -> list[tuple[Style, Style]]:
+    """(style of ``word``, style of the text just before it) wherever it is drawn alone."""
+    out = []
+    for y in range(widget.scrollable_content_region.height):
+        segments = list(widget.render_line(y))
+        for before, seg in pairwise(segments):
+            if seg.text == word:
+                out.append((seg.style or Style(), before.style or Style()))
+    return out
+
+
+# -- find bar -------------------------------------------------------------------------------------
+
+
+async def test_typing_highlights_counts_and_moves_then_the_fetch_makes_it_final() -> None:
+    async with running(hold=True) as p:
+        await p.find("refund")
+        # Over what is loaded at once: two hits, the cursor on the latest one (at or before it).
+        await p.until(lambda: p.counter == "2/2+", "the loaded part counted")
+        assert p.cursor_key == key_of(290)
+        assert "fetching the rest of the window" in p.bar.status_text
+        hits = styles_of(p.transcript, "refund")  # 280, on screen below the cursor's row
+        assert hits and all(hit.bgcolor != before.bgcolor for hit, before in hits)
+        assert p.transcript.highlight is not None
+        p.valve.release()
+        await p.until(lambda: p.counter == "4/4", "final count after the fetch")
+        assert p.transcript.timeline.complete
+        assert p.bar.status_text == ""
+        assert p.cursor_key == key_of(290)
+
+
+async def test_n_and_N_walk_the_matches_and_wrap_with_a_notice() -> None:
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "final")
+        await p.pilot.press("escape")  # leave the input: the bar and the highlight stay
+        assert p.transcript.has_focus and p.bar.is_open
+        seen = []
+        for key in ("N", "N", "N", "N", "n", "n"):
+            await p.pilot.press(key)
+            await p.pilot.pause()
+            seen.append((p.counter, p.cursor_key))
+        assert seen == [("3/4", key_of(280)), ("2/4", key_of(120)), ("1/4", key_of(10)),
+                        ("4/4", key_of(290)), ("1/4", key_of(10)), ("2/4", key_of(120))]
+        await p.pilot.press("N", "N")
+        assert "wrapped" in p.bar.status_text
+
+
+async def test_enter_and_shift_enter_step_while_typing() -> None:
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "final")
+        assert p.bar.input.has_focus
+        await p.pilot.press("shift+enter")
+        assert (p.counter, p.cursor_key) == ("3/4", key_of(280))
+        await p.pilot.press("enter")
+        assert (p.counter, p.cursor_key) == ("4/4", key_of(290))
+        await p.pilot.press("up")
+        assert p.counter == "3/4"
+        assert p.bar.input.has_focus
+
+
+async def test_placeholders_and_nested_messages_are_found() -> None:
+    async with running() as p:
+        for text, index in [("invoice.pdf", 60), ("shenzhen", 61), ("order card", 62),
+                            ("chat history of li", 63), ("parcel was torn", 63),
+                            ("2448×3264", 292)]:
+            await p.find(text)
+            await p.until(lambda: p.counter == "1/1", f"{text!r} found once")
+            assert p.cursor_key == key_of(index), text
+
+
+async def test_case_is_smart_by_default_and_toggles_with_alt_c_or_a_click() -> None:
+    async with running() as p:
+        await p.find("Refund")  # a capital: case-sensitive
+        await p.until(lambda: p.counter == "1/1", "only 'Refund'")
+        await p.find("REFUND")
+        await p.until(lambda: p.counter == "1/1", "only 'REFUND'")
+        assert p.cursor_key == key_of(120)
+        await p.find("refund")  # all four; the cursor stays on the match it is on
+        await p.until(lambda: p.counter == "2/4", "all four")
+        await p.pilot.press("alt+c")  # smart -> match case: 10 and 280, from 120 back to 10
+        await p.until(lambda: p.counter == "1/2", "lower-case only")
+        assert p.cursor_key == key_of(10)
+        assert "match" in str(p.app.query_one("#find-case").render())
+        await p.pilot.click("#find-case")  # match -> ignore case
+        await p.find("REFUND")
+        await p.until(lambda: p.counter == "1/4", "case ignored")
+        assert p.bar.input.has_focus  # clicking a toggle did not take the focus
+
+
+async def test_an_invalid_regex_is_flagged_in_the_bar_never_raised() -> None:
+    async with running() as p:
+        await p.pilot.press("slash", "alt+r")
+        await p.pilot.press(*"refund(")
+        await p.until(lambda: p.bar.input.has_class("-invalid"), "flagged")
+        assert p.bar.status_kind == "error"
+        assert "invalid regex" in p.bar.status_text
+        assert p.transcript.highlight is None
+        assert p.counter == ""
+        await p.pilot.press("backspace")
+        await p.until(lambda: p.counter == "4/4", "valid again")
+        assert not p.bar.input.has_class("-invalid")
+        await p.find("ref.nd (now|policy)")
+        await p.until(lambda: p.counter == "2/2", "a real regex")
+        await p.find("x*", valid=False)  # matches the empty text: refused, not 'everything'
+        assert "match everything" in p.bar.status_text and p.counter == ""
+        assert p.app.is_running
+
+
+async def test_hostile_text_is_found_literally_and_shown_inert() -> None:
+    async with running() as p:
+        await p.find("[@click=app.quit]")
+        await p.until(lambda: p.counter == "1/1", "found")
+        assert p.cursor_key == key_of(295)
+        await p.pilot.press("escape", "ampersand")
+        text = "\n".join(screen_text(p.filter))
+        assert "[@click=app.quit] ␛[31mred␛[0m bell␇" in text
+        await p.pilot.press("enter")
+        assert p.app.is_running
+
+
+# -- the rest of the window: progress and cancel --------------------------------------------------
+
+
+async def test_progress_is_shown_and_esc_stops_the_fetch_slash_resumes() -> None:
+    async with running(hold=True) as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "2/2+", "loaded part")
+        p.valve.release(2)
+        await p.until(lambda: "calls ·" in p.bar.status_text, "progress figures")
+        assert "messages ·" in p.bar.status_text and "%" in p.bar.status_text
+        assert p.bar.status_kind == "progress"
+        await p.pilot.press("escape")  # leaves the input
+        assert p.pane.session.fetch_state == "running"
+        await p.pilot.press("escape")  # stops the fetch
+        assert p.pane.session.fetch_state == "stopped"
+        assert p.counter.endswith("+")
+        assert "stopped" in p.bar.status_text
+        assert p.bar.is_open and p.transcript.highlight is not None
+        p.valve.release()
+        await p.settle()
+        assert p.counter.endswith("+")  # nothing went on fetching
+        await p.pilot.press("slash")
+        await p.until(lambda: p.counter == "4/4", "fetched after /")
+
+
+async def test_a_failed_fetch_is_told_and_the_count_stays_partial() -> None:
+    async with running(hold=True) as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "2/2+", "loaded part")
+        p.valve.inner = _Failing()
+        p.valve.release()
+        await p.until(lambda: p.pane.session.fetch_state == "failed", "failed")
+        await p.until(lambda: "could not fetch" in p.bar.status_text, "told")
+        assert p.counter == "2/2+"
+
+
+class _Failing(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ActionStatus": "FAIL", "ErrorCode": 90001,
+                                         "ErrorInfo": "bad json"})
+
+
+# -- filter view ----------------------------------------------------------------------------------
+
+
+async def test_filter_view_shows_matches_with_context_and_dates_and_goes_back() -> None:
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "final")
+        await p.pilot.press("escape", "ampersand")
+        assert p.filter.display and not p.transcript.display
+        assert p.filter.has_focus
+        lines = [line.rstrip() for line in screen_text(p.filter) if line.strip()]
+        matches = [line for line in lines if line.startswith("▸ ")]
+        assert len(matches) == 4
+        assert "2020-03-20 22:05:00" in matches[0] and "my refund for order" in matches[0]
+        for i in (10, 120, 280, 290):  # each match comes after its previous message
+            before = next(k for k, line in enumerate(lines) if f"line {i - 1:04d}" in line)
+            assert lines[before + 1].startswith("▸ ")
+        assert p.filter.selected_message is not None
+        assert p.filter.selected_message.key == key_of(290)  # the current match is kept
+        await p.pilot.press("k", "k")
+        assert p.counter == "2/4"
+        await p.pilot.press("enter")
+        await p.pilot.pause()
+        assert p.transcript.display and not p.filter.display
+        assert p.cursor_key == key_of(120)
+        assert p.transcript.has_focus
+        await p.pilot.press("ampersand")
+        assert p.filter.display
+        await p.pilot.press("escape")  # back again, at the same match
+        await p.pilot.pause()
+        assert p.transcript.display and p.cursor_key == key_of(120)
+
+
+async def test_filter_view_of_a_nested_match_shows_where_it_was_found() -> None:
+    async with running() as p:
+        await p.find("parcel")
+        await p.until(lambda: p.counter == "1/1", "found")
+        await p.pilot.press("escape", "ampersand")
+        text = "\n".join(screen_text(p.filter))
+        assert "[merged forward: Chat history" in text
+        assert "found in: the parcel was torn" in text
+
+
+# -- jump by kind ---------------------------------------------------------------------------------
+
+
+async def test_jump_to_recalled_and_non_text_fetches_when_none_is_loaded() -> None:
+    async with running() as p:
+        await p.pilot.press("left_square_bracket")
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(285)  # the loaded one, above the newest end
+        await p.pilot.press("left_square_bracket")  # none loaded above: the window is fetched
+        await p.until(lambda: p.cursor_key == key_of(40), "the older recalled message")
+        assert p.transcript.timeline.complete
+        assert not p.bar.is_open  # opened only to show the fetch
+        await p.pilot.press("right_curly_bracket")
+        await p.until(lambda: p.cursor_key == key_of(60), "next non-text element")
+        await p.pilot.press("right_square_bracket")
+        await p.until(lambda: p.cursor_key == key_of(285), "next recalled")
+        await p.pilot.press("right_square_bracket")
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(285)  # none after it: it stays
+
+
+# -- Esc in layers --------------------------------------------------------------------------------
+
+
+async def test_esc_closes_in_layers_and_n_brings_the_query_back() -> None:
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "final")
+        await p.pilot.press("escape")
+        assert p.transcript.has_focus and p.bar.is_open
+        await p.pilot.press("escape")
+        assert not p.bar.is_open and p.transcript.highlight is None
+        await p.pilot.press("g")
+        await p.pilot.press("n")
+        await p.until(lambda: p.cursor_key == key_of(10), "first match from the top")
+        assert p.transcript.highlight is not None and p.bar.is_open
+        assert p.app.query_one("#find-input", Input).value == "refund"
+
+
+# -- through the app factory (the browse screen as `roamtui demo` builds it) ----------------------
+
+
+async def test_find_on_the_demo_counts_the_whole_window() -> None:
+    from shellkit import SHANGHAI, build_app, make_sandbox
+
+    from roamtui.im.model import parse_message
+    from roamtui.timeparse import format_time
+
+    sandbox = make_sandbox()
+    every = [parse_message(m) for m in sandbox.messages()]
+    expected = sum("refund" in m.search_text().casefold() for m in every)
+    app = build_app(sandbox)
+    async with app.run_test(size=(120, 40)) as pilot:
+        transcript = app.screen.query_one(Transcript)
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        assert transcript.timeline.loaded_count < len(every)  # the window is not all loaded
+        parts = Parts(pilot, Valve(httpx.MockTransport(lambda r: httpx.Response(500))))
+        await parts.find("refund")
+        await parts.until(lambda: parts.counter.endswith(f"/{expected}"), "the whole window")
+        assert transcript.timeline.complete
+        message = transcript.cursor_message
+        assert message is not None and "refund" in message.search_text().casefold()
+        # The newest mention: no match after the cursor.
+        later = [m for m in every if m.time > message.time]
+        assert not any("refund" in m.search_text().casefold() for m in later)
+        await pilot.press("escape", "ampersand", "g", "enter")  # the oldest, via the filter
+        await parts.until(lambda: parts.counter == f"1/{expected}", "first match")
+        first = next(m for m in every if "refund" in m.search_text().casefold())
+        assert parts.cursor_key == first.key
+        # The screen hears of the move: its position line shows the match's time.
+        position = str(app.screen.query_one("#position-at", Static).render())
+        assert format_time(first.time, SHANGHAI, "%Y-%m-%d %H:%M:%S") in position
+
+
+async def test_every_search_key_is_in_the_help_and_the_palette() -> None:
+    from shellkit import build_app
+
+    from roamtui.ui.commands import key_entries
+
+    app = build_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        keys = {entry.description: entry.keys for entry in key_entries(app.screen)}
+        assert keys["Find"] == ("/", "^f")
+        assert keys["Next match"] == ("n",) and keys["Previous match"] == ("N",)
+        assert keys["Filter"] == ("&",)
+        assert keys["Next recalled message"] == ("]",)
+        assert keys["Previous recalled message"] == ("[",)
+        assert keys["Next non-text element"] == ("}",)
+        assert keys["Previous non-text element"] == ("{",)
