@@ -107,6 +107,15 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_theme(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme, e.g. textual-dark, textual-light, ansi-dark, ansi-light "
+        "(also switchable from the command palette, ctrl+p)",
+    )
+
+
 def _add_window(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--since", metavar="T", required=required, help="start of the window")
     parser.add_argument("--until", metavar="T", required=required, help="end of the window")
@@ -141,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     browse.add_argument("peer", nargs="?", metavar="PEER", help="the other party (To_Account)")
     _add_window(browse, required=False)
     _add_connection(browse)
+    _add_theme(browse)
     _add_debug(browse)
 
     demo = sub.add_parser(
@@ -165,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0, metavar="S", help="dataset seed (default 0)")
     demo.add_argument("--tz", metavar="ZONE", help="time zone, e.g. Asia/Shanghai or UTC")
+    _add_theme(demo)
     _add_debug(demo)
 
     export = sub.add_parser(

@@ -94,10 +94,14 @@ async def timed(served: Served, q: RoamQuery, concurrent: bool) -> Run:
         return Run(seconds, cpu, client.calls_started - calls, client.retries - retries, keys)
 
 
-def _ask(pipe: Pipe, order: str) -> Any:
-    pipe.send(order)
-    if not pipe.poll(START_TIMEOUT_S):
-        raise TimeoutError(f"the sandbox process did not answer {order!r}")
+def _answer(pipe: Pipe, proc: Any, what: str) -> Any:
+    """The child's next message; fails at once if the child died instead of answering."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not pipe.poll(0.2):
+        if not proc.is_alive():
+            raise RuntimeError(f"the sandbox process exited ({proc.exitcode}) before {what}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the sandbox process gave no {what}")
     return pipe.recv()
 
 
@@ -109,15 +113,15 @@ def main(
     proc = ctx.Process(target=serve, args=(theirs, messages, latency_ms, rate), daemon=True)
     proc.start()
     try:
-        if not ours.poll(START_TIMEOUT_S):
-            raise TimeoutError("the sandbox process did not start")
-        served: Served = ours.recv()
+        served: Served = _answer(ours, proc, "endpoint")
         q = RoamQuery(served.account, served.peer, served.first, served.last, PAGE_SIZE)
         serial = asyncio.run(timed(served, q, concurrent=False))
-        before = _ask(ours, "stats")
+        ours.send("stats")
+        before = _answer(ours, proc, "stats")
         load = os.getloadavg()[0]
         window = asyncio.run(timed(served, q, concurrent=True))
-        stats = _ask(ours, "stats")
+        ours.send("stats")
+        stats = _answer(ours, proc, "stats")
         load = max(load, os.getloadavg()[0])
     finally:
         if proc.is_alive():
