@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from itertools import pairwise
 
 from rich.cells import cell_len, set_cell_size, split_graphemes
 
@@ -193,10 +194,13 @@ class _Wrapper:
         self.add(text, role, len(text))
 
     def word(self, pieces: list[tuple[str, str, int]]) -> None:
-        cells = sum(piece[2] for piece in pieces)
         if not pieces:
             return
-        if self.used + cells > self.width and self.line:
+        cells = sum(piece[2] for piece in pieces)
+        # Wide (CJK) text has no spaces and may break between any two characters; other words
+        # move to the next line whole.
+        wide = any(piece_cells > len(text) for text, _, piece_cells in pieces)
+        if self.used + cells > self.width and self.line and not wide:
             self.newline()
         for text, role, piece_cells in pieces:
             self.chop(text, role, piece_cells)
@@ -414,3 +418,21 @@ def edge_lines(row: EdgeRow, width: int) -> list[Line]:
 def plain(line: Line) -> str:
     """The text of a line without styles (tests, copy)."""
     return "".join(run.text for run in line)
+
+
+def mark_matches(line: Line, pattern: re.Pattern[str]) -> Line:
+    """The line's runs split at search hits, the hits' roles extended with ``match``."""
+    text = plain(line)
+    spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+    if not spans:
+        return line
+    out: list[Run] = []
+    pos = 0
+    for run in line:
+        end = pos + len(run.text)
+        cuts = sorted({pos, end, *(c for span in spans for c in span if pos < c < end)})
+        for a, b in pairwise(cuts):
+            hit = any(s <= a and b <= e for s, e in spans)
+            out.append(Run(run.text[a - pos:b - pos], f"{run.role} match" if hit else run.role))
+        pos = end
+    return tuple(out)

@@ -1,16 +1,11 @@
 """Search on the browse screen: the glue between the find bar, the search core and the transcript.
 
-:class:`SearchPane` wraps the transcript (the screen composes ``with SearchPane(): yield
-Transcript(...)``), so its keys work whenever the transcript, the find bar or the filter view
-has the focus. The state of one timeline's search is a
-:class:`~roamtui.ui.search_session.SearchSession`; the pane runs its work in exclusive workers:
-
-- *scan*: catch the index up with the loaded messages and step the results; a newer query
-  cancels the stale scan;
-- *fetch*: the rest of the window while a query is in force, with its progress in the bar;
-  the counter reads ``17+`` until it is final;
-- *jump*: the next recalled / non-text message; when none is loaded in that direction the
-  window is fetched first.
+:class:`SearchPane` wraps the transcript (``with SearchPane(): yield Transcript(...)``), so
+its keys work whenever the transcript, the find bar or the filter view has the focus. One
+timeline's search state is a :class:`~roamtui.ui.search_session.SearchSession`, whose work runs
+in exclusive workers: *scan* (index and results; a newer query cancels a stale scan), *fetch*
+(the rest of the window while a query is in force; the counter reads ``17+`` until final) and
+*jump* (the next recalled / non-text message, fetching the window when none is loaded).
 
 Keys: ``/`` or Ctrl+F find, ``n``/``N`` next/previous match, ``&`` filter view, ``]``/``[``
 next/previous recalled message, ``}``/``{`` next/previous non-text element. Esc, one layer per
@@ -44,6 +39,11 @@ from roamtui.ui.widgets.transcript import Transcript
 #: Least interval (seconds) between two redraws of the counter and progress while busy.
 REDRAW_INTERVAL = 0.1
 KIND_NAMES: dict[str, str] = {"recalled": "recalled message", "non_text": "non-text element"}
+#: Jump by kind: single keys, as the transcript owns j k g G d D o O r x y Y p e q and Enter.
+KIND_KEYS = (("right_square_bracket", "recalled", True, "Next recalled message"),
+             ("left_square_bracket", "recalled", False, "Previous recalled message"),
+             ("right_curly_bracket", "non_text", True, "Next non-text element"),
+             ("left_curly_bracket", "non_text", False, "Previous non-text element"))
 
 
 class SearchPane(Vertical):
@@ -61,14 +61,8 @@ class SearchPane(Vertical):
         Binding("n", "step(True)", "Next match", show=False),
         Binding("N", "step(False)", "Previous match", show=False),
         Binding("ampersand", "toggle_filter", "Filter"),
-        Binding("right_square_bracket", "jump('recalled', True)", "Next recalled message",
-                show=False),
-        Binding("left_square_bracket", "jump('recalled', False)", "Previous recalled message",
-                show=False),
-        Binding("right_curly_bracket", "jump('non_text', True)", "Next non-text element",
-                show=False),
-        Binding("left_curly_bracket", "jump('non_text', False)", "Previous non-text element",
-                show=False),
+        *(Binding(key, f"jump({kind!r}, {forward})", label, show=False)
+          for key, kind, forward, label in KIND_KEYS),
         Binding("escape", "escape", "Stop fetching / leave filter / close search", show=False),
     ]
 
@@ -494,27 +488,15 @@ class SearchPane(Vertical):
         self.bar.set_counter(text, none=text == "no matches")
 
     def _show_status(self) -> None:
-        """The bar's second line: error > fetch progress > fetch outcome > filter > notice."""
+        """The bar's second line: error > the fetch > the filter view > a notice."""
         bar = self.bar
-        session = self.session
         if bar.input.has_class("-invalid"):
             return  # the error stays until the query changes
-        progress = session.progress
-        state = session.fetch_state
-        if state == "running":
-            text = "fetching the rest of the window"
-            if progress is not None:
-                text += (f": {progress.calls:,} calls · {progress.messages:,} messages · "
-                         f"{progress.fraction:.0%}")
-            text += " — Esc or click here to stop"
-            bar.set_status(f"{self._notice}: {text}" if self._notice else text, "progress")
-        elif state == "failed" and session.results is not None:
-            bar.set_status(f"could not fetch the rest of the window: {session.fetch_error} "
-                           "— matches in the loaded part only; / tries again", "error")
-        elif state == "stopped" and session.results is not None:
-            share = f", {progress.fraction:.0%} of the window" if progress is not None else ""
-            bar.set_status(f"stopped: only loaded messages are searched{share} "
-                           "— / fetches the rest", "info")
+        fetch = self.session.fetch_status()
+        if fetch is not None:
+            text, kind = fetch
+            notice = f"{self._notice}: " if self._notice and kind == "progress" else ""
+            bar.set_status(notice + text, kind)
         elif self.filtering:
             bar.set_status("filter: only matching messages — Enter or & shows the selected "
                            "one in the transcript, Esc goes back", "info")

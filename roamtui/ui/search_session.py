@@ -165,6 +165,26 @@ class SearchSession:
             target = results.next_match(at, forward, wrap=True)
         return (None if target is None else messages[target]), wrapped
 
+    def fetch_status(self) -> tuple[str, Literal["progress", "error", "info"]] | None:
+        """What the find bar says about the rest of the window, and in which style."""
+        progress = self.progress
+        if self.fetch_state == "running":
+            text = "fetching the rest of the window"
+            if progress is not None:
+                text += (f": {progress.calls:,} calls · {progress.messages:,} messages · "
+                         f"{progress.fraction:.0%}")
+            return f"{text} — Esc or click here to stop", "progress"
+        if self.results is None:
+            return None
+        if self.fetch_state == "failed":
+            return (f"could not fetch the rest of the window: {self.fetch_error} "
+                    "— matches in the loaded part only; / tries again", "error")
+        if self.fetch_state == "stopped":
+            share = f", {progress.fraction:.0%} of the window" if progress is not None else ""
+            return (f"stopped: only loaded messages are searched{share} "
+                    "— / fetches the rest", "info")
+        return None
+
     # -- work (run by the owner's workers) -----------------------------------------------------
 
     async def scan(self, report: Callable[[bool], None], *, redraw: float = 0.1) -> None:

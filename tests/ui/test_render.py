@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from datetime import UTC, date, timedelta, timezone
@@ -98,6 +99,12 @@ def test_wrap_measures_wide_characters_in_cells() -> None:
     shown = ["".join(r.text for r in line) for line in lines]
     assert [cell_len(s) for s in shown] == [8, 8, 8, 8, 8]
     assert "".join(shown) == "你好" * 10
+
+
+def test_wide_text_breaks_between_characters_instead_of_leaving_a_short_line() -> None:
+    lines = wrap([Run("SAVE35 用不了。你好，我昨天下的订单", render.TEXT)], 16)
+    shown = ["".join(r.text for r in line) for line in lines]
+    assert shown == ["SAVE35 用不了。", "你好，我昨天下的", "订单"]
 
 
 def test_wrap_splits_words_longer_than_the_width_and_keeps_roles() -> None:
@@ -276,6 +283,14 @@ def test_gap_rows_say_what_is_missing_loading_and_failed() -> None:
         "— r to retry")
     assert "\x1b" not in plain(failed[0])
     assert failed[0][0].role == render.ERROR
+
+
+def test_search_hits_are_split_out_with_the_match_role() -> None:
+    line = (Run("10:00:00 ", render.TIME), Run("order E42 and e42", render.TEXT))
+    marked = render.mark_matches(line, re.compile("e42", re.IGNORECASE))
+    assert plain(marked) == plain(line)
+    assert [r.text for r in marked if r.role.endswith(" match")] == ["E42", "e42"]
+    assert render.mark_matches(line, re.compile("zzz")) is line
 
 
 def test_edge_rows() -> None:

@@ -372,6 +372,20 @@ async def test_day_and_hour_steps_jump_from_the_cursor() -> None:
         assert start.time - 3600 <= after.time <= start.time - 3600 + 62
 
 
+async def test_quick_steps_add_up_before_the_jumps_land() -> None:
+    w = world(400)
+    async with running(w) as (pilot, t):
+        start = t.cursor_message
+        assert start is not None
+        w.gate.open.clear()  # the jumps cannot land until all three keys are pressed
+        await pilot.press("O", "O", "O")
+        w.gate.open.set()
+        await settle(pilot)
+        after = t.cursor_message
+        assert after is not None
+        assert start.time - 3 * 3600 <= after.time <= start.time - 3 * 3600 + 62
+
+
 async def test_resize_rewraps_and_keeps_the_top_message_in_place() -> None:
     w = world(400)
     async with running(w) as (pilot, t):

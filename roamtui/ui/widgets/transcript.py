@@ -15,6 +15,7 @@ when counts or calls change, ``LoadFailed`` when a fetch fails (``r`` retries) a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import tzinfo
 from typing import ClassVar, Literal
@@ -135,21 +136,25 @@ class Transcript(TranscriptView, can_focus=True):
             self.message = message
 
     class _Settled(TextualMessage):
-        """A fetch worker ended (done, failed or cancelled)."""
+        """A fetch worker ended: done, failed, or cancelled (by a newer job of its group)."""
 
-        def __init__(self, timeline: Timeline, job: Hashable, error: RoamError | None,
-                     land: int | None) -> None:
+        def __init__(self, timeline: Timeline, job: Hashable, token: int,
+                     error: RoamError | None, cancelled: bool, land: int | None) -> None:
             super().__init__()
             self.timeline = timeline
             self.job = job
+            self.token = token
             self.error = error
+            self.cancelled = cancelled
             self.land = land
 
     def __init__(self, timeline: Timeline, tz: tzinfo, *, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(_layout_for(timeline, tz), name=name, id=id, classes=classes)
         self._tz = tz
-        self._jobs: set[Hashable] = set()
+        self._jobs: dict[Hashable, int] = {}  # running jobs: what they do -> their token
+        self._tokens = itertools.count()
+        self._target: int | None = None  # where a jump in flight will land
         self._land_end = True
         self._last_stats: tuple[int, ...] | None = None
         self._last_position: tuple[str | None, int | None] | None = None
@@ -164,7 +169,9 @@ class Transcript(TranscriptView, can_focus=True):
     def goto_time(self, t: int) -> None:
         """Fetch around ``t`` and land with the cursor on the first message at or after it."""
         self._land_end = False
-        self._start_job("jump", self.timeline.jump(t), group="history-jump", land=t)
+        self._target = t
+        timeline = self.timeline
+        self._start_job("jump", lambda: timeline.jump(t), group="history-jump", land=t)
 
     def swap_timeline(self, timeline: Timeline) -> None:
         """Show another timeline (the other side, or a new query); it opens at its newest end."""
@@ -172,6 +179,7 @@ class Transcript(TranscriptView, can_focus=True):
         self._disconnect()
         self._layout = _layout_for(timeline, self._tz)
         self._jobs.clear()
+        self._target = None
         self._cursor = None
         self._land_end = True
         self._strips.clear()
@@ -197,7 +205,7 @@ class Transcript(TranscriptView, can_focus=True):
         self._unsubscribe = timeline.subscribe(changed)
         self._layout.reset()
         # open() makes no call when the newest end is loaded already.
-        self._start_job("open", timeline.open(), group="history-open")
+        self._start_job("open", timeline.open, group="history-open")
         self.sync_width()
         self.update_virtual_size()
         self.land_at_end()
@@ -248,23 +256,31 @@ class Transcript(TranscriptView, can_focus=True):
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _start_job(self, job: Hashable, work: Awaitable[object], *, group: str,
+    def _start_job(self, job: Hashable, work: Callable[[], Awaitable[object]], *, group: str,
                    land: int | None = None) -> None:
-        """Run one timeline operation in an exclusive worker of ``group``; it reports back."""
-        self._jobs.add(job)
+        """Run one timeline operation in an exclusive worker of ``group``; it reports back.
+
+        ``work`` makes the coroutine inside the worker, so a worker cancelled before it starts
+        leaves no coroutine behind that was never awaited.
+        """
+        token = next(self._tokens)
+        self._jobs[job] = token
         timeline = self.timeline
 
         async def run() -> None:
             error: RoamError | None = None
+            cancelled = True
             try:
-                await work
+                await work()
+                cancelled = False
             except RoamError as exc:
-                error = exc
+                error, cancelled = exc, False
             except Exception as exc:  # a bug must not take the app down: one line, logged
                 self.log.error(f"transcript {group}: {exc!r}")
                 error = RoamError(f"internal error while loading ({type(exc).__name__})")
+                cancelled = False
             finally:
-                self.post_message(self._Settled(timeline, job, error, land))
+                self.post_message(self._Settled(timeline, job, token, error, cancelled, land))
 
         self.run_worker(run(), name=f"transcript {group}", group=group, exclusive=True,
                         exit_on_error=False)
@@ -274,11 +290,13 @@ class Transcript(TranscriptView, can_focus=True):
     def _settled(self, event: _Settled) -> None:
         if event.timeline is not self.timeline:
             return  # a job of a swapped-out timeline, cancelled by the swap
-        self._jobs.discard(event.job)
+        if self._jobs.get(event.job) == event.token:  # not replaced by a newer one meanwhile
+            del self._jobs[event.job]
         if event.error is not None:
             self.post_message(self.LoadFailed(event.error))
         self._finish_opening()
-        if event.land is not None:
+        if event.land is not None and not event.cancelled:
+            self._target = None
             self._land_at_time(event.land)
         self._after_change()
 
@@ -330,7 +348,8 @@ class Transcript(TranscriptView, can_focus=True):
             middle = self.top_line + self.viewport_height // 2
             edge = "bottom" if index.start(row) < middle else "top"
             group = f"history-gap-{gap.min_time}"
-        self._start_job(("gap", gap.min_time), self.timeline.fill(gap, edge), group=group)
+        timeline = self.timeline
+        self._start_job(("gap", gap.min_time), lambda: timeline.fill(gap, edge), group=group)
 
     def _failed_rows(self) -> list[int]:
         rows = []
@@ -358,24 +377,6 @@ class Transcript(TranscriptView, can_focus=True):
             return bool(self._failed_rows())
         return True
 
-    def action_cursor_down(self) -> None:
-        self.step_cursor(1)
-
-    def action_cursor_up(self) -> None:
-        self.step_cursor(-1)
-
-    def action_page_down(self) -> None:
-        self.page(self.viewport_height)
-
-    def action_page_up(self) -> None:
-        self.page(-self.viewport_height)
-
-    def action_half_page_down(self) -> None:
-        self.page(self.viewport_height // 2)
-
-    def action_half_page_up(self) -> None:
-        self.page(-(self.viewport_height // 2))
-
     def action_top(self) -> None:
         """Go to the oldest end of the window (fetched around it when not loaded)."""
         index = self._layout.index
@@ -400,6 +401,8 @@ class Transcript(TranscriptView, can_focus=True):
         message = self.cursor_message
         query = self.timeline.query
         base = message.time if message is not None else self.time_at_top()
+        if self._target is not None:  # pressed again before the last jump landed: add up
+            base = self._target
         if base is None:
             base = query.max_time
         self.goto_time(min(max(base + seconds, query.min_time), query.max_time))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
-from itertools import pairwise
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -24,7 +23,7 @@ from textual.strip import Strip
 
 from roamtui.im.model import Message
 from roamtui.ui import render
-from roamtui.ui.render import Line, Run
+from roamtui.ui.render import Line
 from roamtui.ui.widgets.transcript_layout import MESSAGE, RECALLED, TranscriptLayout
 
 MESSAGES = bytes((MESSAGE, RECALLED))
@@ -343,6 +342,26 @@ class TranscriptView(ScrollView):
                 self.set_cursor(found)
         self._clamp_cursor()
 
+    # actions bound by the Transcript (keys in its BINDINGS)
+
+    def action_cursor_down(self) -> None:
+        self.step_cursor(1)
+
+    def action_cursor_up(self) -> None:
+        self.step_cursor(-1)
+
+    def action_page_down(self) -> None:
+        self.page(self.viewport_height)
+
+    def action_page_up(self) -> None:
+        self.page(-self.viewport_height)
+
+    def action_half_page_down(self) -> None:
+        self.page(self.viewport_height // 2)
+
+    def action_half_page_up(self) -> None:
+        self.page(-(self.viewport_height // 2))
+
     def land_at_end(self) -> None:
         """The newest end: scrolled to the bottom, the cursor on the last message."""
         index = self._layout.index
@@ -415,7 +434,7 @@ class TranscriptView(ScrollView):
 
     def _build_strip(self, line: Line, width: int, cursor: bool,
                      pattern: re.Pattern[str] | None) -> Strip:
-        runs = mark_matches(line, pattern) if pattern is not None else line
+        runs = render.mark_matches(line, pattern) if pattern is not None else line
         segments = [Segment(run.text, self._style(run.role, cursor)) for run in runs if run.text]
         cells = sum(cell_len(run.text) for run in runs)
         pad = self._style("", cursor)
@@ -424,20 +443,3 @@ class TranscriptView(ScrollView):
             return Strip(segments, width)
         return Strip(segments, cells).adjust_cell_length(width, pad)
 
-
-def mark_matches(line: Line, pattern: re.Pattern[str]) -> Line:
-    """The line's runs split at search hits, the hits' roles extended with ``match``."""
-    text = render.plain(line)
-    spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
-    if not spans:
-        return line
-    out: list[Run] = []
-    pos = 0
-    for run in line:
-        end = pos + len(run.text)
-        cuts = sorted({pos, end, *(c for span in spans for c in span if pos < c < end)})
-        for a, b in pairwise(cuts):
-            hit = any(s <= a and b <= e for s, e in spans)
-            out.append(Run(run.text[a - pos:b - pos], f"{run.role} match" if hit else run.role))
-        pos = end
-    return tuple(out)
