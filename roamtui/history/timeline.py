@@ -297,8 +297,8 @@ class Timeline(RowLayout):
         No cursor runs upwards, so a call asks for a sub-window just above the gap's bottom
         expected to hold ``want`` messages (:meth:`_probe_top`). One that held more than a
         page is walked down its chain until it joins what lies below (busy stretches come in
-        clusters: probing narrower sub-windows instead costs more calls on real-looking
-        histories); one that held too few is followed by a wider one above it.
+        clusters; probing narrower sub-windows instead cost more calls on the sandbox's
+        generated histories); one that held too few is followed by a wider one above it.
         """
         want = FILL_SHARE * self._per_page if want is None else want
         enough = want / 2 if enough is None else enough

@@ -267,22 +267,18 @@ class SearchPane(Vertical):
             with bar.input.prevent(Input.Changed):
                 bar.input.value = query.text
         self._pending_step, self._current, self._seek = None, None, False
-        matcher = None
+        matcher, reason = None, None
         if query.text:
             try:
                 matcher = query.compile()
-            except SearchQueryError as exc:
-                bar.set_error(exc.reason)
-            else:
-                bar.set_error(None)
-        else:
-            bar.set_error(None)
+            except SearchQueryError as exc:  # shown in the bar, never raised
+                reason = exc.reason
+        bar.set_error(reason)
         self._query = query if matcher is not None else None
-        if matcher is not None:
-            self._last_query, self._seek = query, seek
         session.search(matcher)
         self.transcript.highlight = None if matcher is None else matcher.pattern
         if matcher is not None:
+            self._last_query, self._seek = query, seek
             self._start_fetch()
         self._kick(restart=True)
         if self.filtering:
@@ -426,7 +422,7 @@ class SearchPane(Vertical):
             return
         what = KIND_NAMES[kind]
         complete = session.timeline.complete
-        if fetch and not complete and session.fetch_state != "running":
+        if fetch and not complete:  # look again once the window is in (joining a fetch)
             self._pending_jump = (kind, forward)
             if not self.bar.is_open:
                 self._bar_for_jump = True

@@ -11,6 +11,7 @@ done in time-boxed slices, and the results are stepped as the index grows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
@@ -246,7 +247,9 @@ class SearchSession:
         except RoamError as exc:  # str() is one redacted line with the code and advice
             self.fetch_state = "failed"
             self.fetch_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
-        except Exception as exc:  # a bug must not take the app down
+        except Exception as exc:  # a bug must not take the app down: logged, told in one line
+            # Only the type: the text of an unexpected error could hold a signed URL.
+            logging.getLogger(__name__).error("fetching the window failed: %s", type(exc).__name__)
             self.fetch_state = "failed"
             self.fetch_error = f"internal error ({type(exc).__name__})"
         else:

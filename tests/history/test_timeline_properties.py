@@ -114,7 +114,7 @@ async def run(case: Case, *, fault_rate: float, retries: int, seed: int) -> int:
     return failures
 
 
-PROPERTY = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
@@ -123,13 +123,43 @@ def test_random_operations_keep_the_timeline_exact(case: Case) -> None:
     assert asyncio.run(run(case, fault_rate=0.0, retries=0, seed=0)) == 0
 
 
-@settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(), st.integers(0, 2**16))
 def test_faults_absorbed_by_client_retries_change_nothing(case: Case, seed: int) -> None:
     assert asyncio.run(run(case, fault_rate=0.25, retries=12, seed=seed)) == 0
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(), st.integers(0, 2**16))
 def test_failed_loads_leave_the_model_exact_and_the_error_on_the_gap(case: Case, seed: int) -> None:
     asyncio.run(run(case, fault_rate=0.35, retries=0, seed=seed))
+
+
+async def run_concurrently(case: Case, groups: list[int], seed: int) -> None:
+    """The same operations, started a few at a time so that their replies interleave."""
+    served = Served(
+        case.messages, T0, T0 + case.span - 1, case.page_size, case.page_cap, case.tz, seed=seed
+    )
+    served.service.faults.latency_ms = 1.0  # jittered: replies come back in shuffled order
+    async with served.client:
+        tl = served.timeline()
+        shadow = Shadow(tl)
+        ops = list(case.ops)
+        for size in groups:
+            batch, ops = ops[:size], ops[size:]
+            if not batch:
+                break
+            await asyncio.gather(*(step(tl, op) for op in batch))
+            check(tl, served, shadow)
+        await asyncio.gather(tl.load_all(), *(step(tl, op) for op in ops))
+        check(tl, served, shadow)
+        assert tl.complete
+        assert [m.key for m in tl.messages()] == [k for _, k in served.truth()]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.lists(st.integers(2, 4), min_size=1, max_size=4), st.integers(0, 2**16))
+def test_concurrent_operations_keep_the_timeline_exact(
+    case: Case, groups: list[int], seed: int
+) -> None:
+    asyncio.run(run_concurrently(case, groups, seed))
