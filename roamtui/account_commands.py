@@ -38,6 +38,8 @@ from roamtui.connection import (
     validate_tz,
 )
 from roamtui.credentials import (
+    ENV_SECRET_KEY,
+    ENV_USERSIG,
     SERVICE,
     CredentialError,
     CredentialStore,
@@ -127,7 +129,11 @@ def login(
             store.delete(previous)
         store.set(profile, kind, value)
     except CredentialError as exc:
-        _say(stderr, f"roamtui login: the secret was NOT stored: {exc}")
+        _say(
+            stderr,
+            f"roamtui login: profile {profile.name!r} was saved, but its secret was NOT stored, "
+            f"so the profile needs {ENV_SECRET_KEY} or {ENV_USERSIG} until a keyring works: {exc}",
+        )
         return 1
     _say(
         stdout,

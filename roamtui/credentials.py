@@ -38,8 +38,9 @@ FailureKind = Literal[
 #: The ways out, appended to every keyring failure so the user always knows what to do next.
 WAYS_OUT = (
     f"Ways out: set {ENV_SECRET_KEY} (or {ENV_USERSIG}) in the environment; "
-    "or start and unlock a Secret Service, e.g. "
-    "`dbus-run-session -- sh -c 'gnome-keyring-daemon --unlock --components=secrets; roamtui …'`; "
+    "or start and unlock a Secret Service, e.g. `dbus-run-session -- sh -c "
+    "'gnome-keyring-daemon --unlock --components=secrets; roamtui …'` "
+    "(it reads the keyring password from stdin: type it, then Ctrl+D); "
     f"or choose a secure keyring backend with {ENV_KEYRING_BACKEND}."
 )
 

@@ -204,7 +204,7 @@ def test_login_without_a_keyring_keeps_the_profile_and_says_how_out(tmp_path: Pa
     run = run_login(CredentialStore(keyring.backends.fail.Keyring()), KEY, *WORK_ARGS)
     assert run.code == 1
     err = run.err.getvalue()
-    assert "the secret was NOT stored" in err
+    assert "was saved, but its secret was NOT stored" in err
     assert "ROAMTUI_SECRET_KEY" in err and "dbus-run-session" in err
     assert load_config().profile("work") == work()
     assert files_containing(tmp_path, KEY) == []
