@@ -23,9 +23,9 @@ SUBCOMMANDS = ("browse", "demo", "export", "login", "logout", "profiles", "sandb
 TIME_HELP = (
     "Times: ISO 8601 ('2020-03-20 10:00', '2020-03-20T10:00:00+08:00'), Unix seconds "
     "('@1584669600'), or relative ('now', 'today', 'yesterday', '-2h', '-30m', '-7d'). "
-    "Without a zone they are read in --tz (default: this machine's zone). "
-    "Default window: the last 7 days."
+    "Without a zone they are read in --tz (default: this machine's zone)."
 )
+DEFAULT_WINDOW_HELP = " Default window: the last 7 days (the service's default retention)."
 
 SECRET_HELP = (
     "The secret comes from the profile's keyring entry (see 'roamtui login'), or from the "
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "subcommands: browse, demo, export, login, logout, profiles, sandbox "
-            "('roamtui SUBCOMMAND --help' for each). " + TIME_HELP
+            "('roamtui SUBCOMMAND --help' for each). " + TIME_HELP + DEFAULT_WINDOW_HELP
         ),
     )
     parser.add_argument("--version", action="version", version=f"roamtui {__version__}")
@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         "browse",
         help="open the TUI (also the default)",
         description="Open the TUI on the history of ACCOUNT with PEER, or on the query screen. "
-        + TIME_HELP,
+        + TIME_HELP
+        + DEFAULT_WINDOW_HELP,
     )
     browse.add_argument(
         "account", nargs="?", metavar="ACCOUNT", help="whose history is read (From_Account)"
@@ -186,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "header. A summary goes to stderr. Exit 0 only when the whole window was fetched. "
         + TIME_HELP,
     )
-    export.add_argument("account", metavar="ACCOUNT")
-    export.add_argument("peer", metavar="PEER")
+    export.add_argument("account", metavar="ACCOUNT", help="whose history is read (From_Account)")
+    export.add_argument("peer", metavar="PEER", help="the other party (To_Account)")
     _add_window(export, required=True)
     export.add_argument(
         "--format", choices=("jsonl", "csv", "txt"), default="jsonl", help="default jsonl"
@@ -205,11 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument(
         "--profile", default="default", metavar="NAME", help="profile name (default 'default')"
     )
-    login.add_argument("--sdkappid", required=True, metavar="N")
-    login.add_argument("--identifier", required=True, metavar="ADMIN")
+    login.add_argument("--sdkappid", required=True, metavar="N", help="the app's SDKAppID")
+    login.add_argument(
+        "--identifier", required=True, metavar="ADMIN", help="an App admin account of the app"
+    )
     where = login.add_mutually_exclusive_group()
     where.add_argument("--region", metavar="R", help=REGION_HELP)
-    where.add_argument("--endpoint", metavar="URL")
+    where.add_argument("--endpoint", metavar="URL", help="REST base URL instead of a region")
     login.add_argument(
         "--usersig",
         action="store_true",
@@ -218,10 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument(
         "--check", action="store_true", help="make one real call to check the credentials"
     )
-    login.add_argument("--api-fields", choices=("from-to", "operator-peer"))
+    login.add_argument(
+        "--api-fields",
+        choices=("from-to", "operator-peer"),
+        help="body field names the profile sends (default from-to)",
+    )
     login.add_argument("--tz", metavar="ZONE", help="the profile's default time zone")
-    login.add_argument("--max-rps", type=_rate, metavar="N")
-    login.add_argument("--page-size", type=_positive_int, metavar="N")
+    login.add_argument(
+        "--max-rps", type=_rate, metavar="N", help="the profile's calls per second (1..200)"
+    )
+    login.add_argument(
+        "--page-size", type=_positive_int, metavar="N", help="the profile's MaxCnt per call"
+    )
     login.add_argument("--make-default", action="store_true", help="make this the default profile")
     _add_debug(login)
 
@@ -255,9 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--port", type=_non_negative_int, default=0, metavar="P", help="default: a free port"
     )
-    sandbox.add_argument("--messages", type=_positive_int, default=5000, metavar="N")
-    sandbox.add_argument("--seed", type=int, default=0, metavar="S")
-    sandbox.add_argument("--latency-ms", type=_non_negative_int, default=0, metavar="N")
+    sandbox.add_argument(
+        "--messages",
+        type=_positive_int,
+        default=5000,
+        metavar="N",
+        help="messages in the dataset (default 5000)",
+    )
+    sandbox.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="dataset seed (default 0)"
+    )
+    sandbox.add_argument(
+        "--latency-ms",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="added latency per call",
+    )
     sandbox.add_argument(
         "--fault-rate",
         type=_fraction,

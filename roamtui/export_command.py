@@ -282,6 +282,13 @@ def run(
         f"{format_full(q.min_time, plan.tz)} .. {format_full(q.max_time, plan.tz)} complete; "
         f"{plan.fmt} → {target} ({digest.size:,} bytes, sha256 {digest.sha.hexdigest()})\n"
     )
+    if not messages:
+        # The service answers an unknown peer or an expired window with an empty, complete page.
+        err.write(
+            f"{_PROG}: note: no messages in this window; check the spelling of "
+            f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
+            "history retention (7 days unless extended)\n"
+        )
     return EXIT_OK
 
 

@@ -44,8 +44,13 @@ def expected_objects(ds: Dataset) -> list[dict[str, Any]]:
     return [ds.message_obj(r.index) for r in ds.messages_between(a, b, lo, hi)]
 
 
-def service(ds: Dataset, *, fault_rate: float = 0.0, faults: tuple[Fault, ...] = QUICK_FAULTS,
-            secret: str = SECRET) -> SandboxService:
+def service(
+    ds: Dataset,
+    *,
+    fault_rate: float = 0.0,
+    faults: tuple[Fault, ...] = QUICK_FAULTS,
+    secret: str = SECRET,
+) -> SandboxService:
     svc = SandboxService(ds, secret_key=secret, rate_limit=None)
     svc.faults = FaultPlan(fault_rate=fault_rate, seed=3, faults=faults)
     return svc
@@ -54,10 +59,22 @@ def service(ds: Dataset, *, fault_rate: float = 0.0, faults: tuple[Fault, ...] =
 def args(ds: Dataset, **over: Any) -> argparse.Namespace:
     a, b, lo, hi = window(ds)
     base: dict[str, Any] = dict(
-        account=a, peer=b, since=f"@{lo}", until=f"@{hi}", format="jsonl", output=None,
-        tz="Asia/Shanghai", profile=None, endpoint="http://127.0.0.1:9", region=None,
-        sdkappid=str(DEMO_SDKAPPID), identifier=DEMO_ADMIN, max_rps=200.0, page_size=None,
-        api_fields=None, debug=False,
+        account=a,
+        peer=b,
+        since=f"@{lo}",
+        until=f"@{hi}",
+        format="jsonl",
+        output=None,
+        tz="Asia/Shanghai",
+        profile=None,
+        endpoint="http://127.0.0.1:9",
+        region=None,
+        sdkappid=str(DEMO_SDKAPPID),
+        identifier=DEMO_ADMIN,
+        max_rps=200.0,
+        page_size=None,
+        api_fields=None,
+        debug=False,
     )
     base.update(over)
     return argparse.Namespace(**base)
@@ -128,21 +145,23 @@ def test_csv_equals_the_dataset_and_reads_with_csv_module(dataset: Dataset, outd
     svc = service(dataset, fault_rate=0.1)
     target = outdir / "conv.csv"
     err = io.StringIO()
-    code = run(args(dataset, format="csv", output=str(target)), transport=svc.mock_transport(),
-               stderr=err)
+    code = run(
+        args(dataset, format="csv", output=str(target)), transport=svc.mock_transport(), stderr=err
+    )
     assert code == 0, err.getvalue()
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     blank = rows.index([])
     meta = {row[0]: row[1:] for row in rows[:blank]}
-    table = rows[blank + 2:]
+    table = rows[blank + 2 :]
     expected = expected_objects(dataset)
     assert meta["# completeness"] == ["complete"]
     assert meta["# messages"] == [str(len(expected))]
     assert [r[6] for r in table] == [o["MsgKey"] for o in expected]
     assert [r[4] == "RECALLED" for r in table] == [bool(o["MsgFlagBits"] & 8) for o in expected]
     assert [(r[1], r[2], r[3]) for r in table] == [
-        (str(o["MsgTimeStamp"]), o["From_Account"], o["To_Account"]) for o in expected]
+        (str(o["MsgTimeStamp"]), o["From_Account"], o["To_Account"]) for o in expected
+    ]
     for r, o in zip(table, expected, strict=True):
         body = o.get("MsgBody") or []
         if len(body) == 1 and body[0]["MsgType"] == "TIMTextElem":
@@ -156,8 +175,7 @@ def test_csv_equals_the_dataset_and_reads_with_csv_module(dataset: Dataset, outd
 def test_txt_to_stdout_has_one_line_per_message(dataset: Dataset) -> None:
     svc = service(dataset, fault_rate=0.1)
     out, err = io.StringIO(), io.StringIO()
-    code = run(args(dataset, format="txt"), transport=svc.mock_transport(), stdout=out,
-               stderr=err)
+    code = run(args(dataset, format="txt"), transport=svc.mock_transport(), stdout=out, stderr=err)
     assert code == 0, err.getvalue()
     header, _, body = out.getvalue().partition("=" * 78 + "\n")
     expected = expected_objects(dataset)
@@ -173,8 +191,9 @@ def test_txt_to_stdout_has_one_line_per_message(dataset: Dataset) -> None:
 @pytest.mark.usefixtures("secret_env")
 def test_progress_line_only_on_a_terminal(dataset: Dataset) -> None:
     err = TTY()
-    code = run(args(dataset), transport=service(dataset).mock_transport(), stdout=io.StringIO(),
-               stderr=err)
+    code = run(
+        args(dataset), transport=service(dataset).mock_transport(), stdout=io.StringIO(), stderr=err
+    )
     assert code == 0
     shown = err.getvalue()
     assert "\r" in shown and "% of the window" in shown
@@ -201,8 +220,12 @@ def test_wrong_secret_key_fails_with_the_code_and_no_file(
     svc = service(dataset, secret="the-key-the-service-really-has-0000")
     target = outdir / "conv.csv"
     out, err = io.StringIO(), io.StringIO()
-    code = run(args(dataset, format="csv", output=str(target)), transport=svc.mock_transport(),
-               stdout=out, stderr=err)
+    code = run(
+        args(dataset, format="csv", output=str(target)),
+        transport=svc.mock_transport(),
+        stdout=out,
+        stderr=err,
+    )
     assert code == 1
     message = err.getvalue()
     assert message.count("\n") == 1 and "70009" in message
@@ -269,8 +292,12 @@ def test_output_that_is_a_directory_is_refused(dataset: Dataset, outdir: Path) -
 @pytest.mark.usefixtures("secret_env")
 def test_offset_zone_and_whole_number_rate_are_accepted(dataset: Dataset) -> None:
     out = io.StringIO()
-    code = run(args(dataset, format="txt", tz="+08:00", max_rps=200.0),
-               transport=service(dataset).mock_transport(), stdout=out, stderr=io.StringIO())
+    code = run(
+        args(dataset, format="txt", tz="+08:00", max_rps=200.0),
+        transport=service(dataset).mock_transport(),
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     assert code == 0 and "UTC+08:00" in out.getvalue()
 
 
@@ -278,7 +305,9 @@ def test_offset_zone_and_whole_number_rate_are_accepted(dataset: Dataset) -> Non
 
 
 def test_cli_export_against_a_sandbox_server(
-    dataset: Dataset, outdir: Path, monkeypatch: pytest.MonkeyPatch,
+    dataset: Dataset,
+    outdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ROAMTUI_SECRET_KEY", SECRET)
@@ -286,16 +315,68 @@ def test_cli_export_against_a_sandbox_server(
     target = outdir / "evidence.csv"
     with SandboxServer(service(dataset, fault_rate=0.05)) as server:
         monkeypatch.setenv("ROAMTUI_ENDPOINT", server.endpoint)
-        code = cli.main([
-            "export", a, b, f"--since=@{lo}", f"--until=@{hi}", "--format", "csv", "-o",
-            str(target), "--sdkappid", str(DEMO_SDKAPPID), "--identifier", DEMO_ADMIN,
-            "--max-rps", "200", "--tz", "UTC",
-        ])
+        code = cli.main(
+            [
+                "export",
+                a,
+                b,
+                f"--since=@{lo}",
+                f"--until=@{hi}",
+                "--format",
+                "csv",
+                "-o",
+                str(target),
+                "--sdkappid",
+                str(DEMO_SDKAPPID),
+                "--identifier",
+                DEMO_ADMIN,
+                "--max-rps",
+                "200",
+                "--tz",
+                "UTC",
+            ]
+        )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    table = rows[rows.index([]) + 2:]
+    table = rows[rows.index([]) + 2 :]
     assert [r[6] for r in table] == [o["MsgKey"] for o in expected_objects(dataset)]
     assert captured.out == ""
     assert_no_secret(captured.err, target.read_text(encoding="utf-8"))
+
+
+def test_an_empty_window_says_what_to_check(tmp_path: Path) -> None:
+    from roamtui.sandbox import DEMO_SECRET_KEY, ListStore
+
+    service = SandboxService(
+        ListStore({}, accounts=("alice", "bob")),
+        sdkappid=DEMO_SDKAPPID,
+        secret_key=DEMO_SECRET_KEY,
+        admins=(DEMO_ADMIN,),
+    )
+    args = argparse.Namespace(
+        account="alice",
+        peer="bobb",
+        since="@1584669600",
+        until="@1584673200",
+        format="jsonl",
+        output=str(tmp_path / "out.jsonl"),
+        tz="UTC",
+        profile=None,
+        endpoint="http://sandbox.test",
+        region=None,
+        sdkappid=str(DEMO_SDKAPPID),
+        identifier=DEMO_ADMIN,
+        max_rps=None,
+        page_size=None,
+        api_fields=None,
+        debug=False,
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROAMTUI_SECRET_KEY", DEMO_SECRET_KEY)
+        code = run(args, transport=service.mock_transport(), stdout=out, stderr=err)
+    assert code == 0
+    assert "no messages in this window" in err.getvalue()
+    assert "'bobb'" in err.getvalue()
