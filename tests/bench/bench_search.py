@@ -5,8 +5,10 @@
 The messages are the sandbox's generated conversation (Chinese and English text, every element
 type, merged forwards, recalls, hostile lines), parsed as the app parses them. One keystroke is
 what the find bar does: compile the query, scan the whole index, and compute the highlight
-spans of the first screenful of matches. Typing "refund" letter by letter, a Chinese word, a
-case-sensitive word and two regexes are timed; each keystroke is repeated and its median kept.
+spans of the first screenful of matches. Two ways are timed, each keystroke repeated and its
+median kept: typing "refund" letter by letter, where every keystroke after the first may start
+from the previous results (as in the find bar); and single queries searched cold, from nothing
+(a pasted query, a toggled mode): literals, regexes with a literal to look for, and one without.
 The index build (once per loaded message, spread over page loads) is reported with its memory.
 """
 
@@ -28,8 +30,9 @@ TARGET_MS = 50.0
 SCREEN = 60  # message rows highlighted per keystroke
 REPEAT = 5
 TYPING = ("r", "re", "ref", "refu", "refun", "refund")
-OTHERS: tuple[tuple[str, bool], ...] = (
-    ("订单", False), ("Order", False), (r"E\d{10}", True), ("refund|退款", True),
+COLD: tuple[tuple[str, bool], ...] = (
+    ("r", False), ("refund", False), ("订单", False), ("Order", False), (r"E\d{10}", True),
+    ("refund|退款", True), ("invoice|发票", True), (r"T-\d{6}", True), (r"^\?+$", True),
 )
 
 
@@ -38,11 +41,11 @@ def load(n: int) -> list[Message]:
     return [parse_message(ds.message_obj(i)) for i in range(len(ds))]
 
 
-def keystroke(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
+def keystroke(index: SearchIndex, text: str, regex: bool, narrow: bool) -> tuple[float, int]:
     """Seconds from query text to highlight spans of the first screen; and the match count."""
     started = time.perf_counter()
     matcher = SearchQuery(text, regex=regex).compile()
-    results = index.search(matcher)
+    results = index.search(matcher, narrow=narrow)
     found = results.run()
     msgs = index.messages
     for i in found[:SCREEN]:
@@ -50,9 +53,17 @@ def keystroke(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
     return time.perf_counter() - started, len(found)
 
 
-def timed(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
-    runs = [keystroke(index, text, regex) for _ in range(REPEAT)]
+def cold(index: SearchIndex, text: str, regex: bool) -> tuple[float, int]:
+    runs = [keystroke(index, text, regex, narrow=False) for _ in range(REPEAT)]
     return statistics.median(t for t, _ in runs), runs[0][1]
+
+
+def typing(index: SearchIndex) -> list[tuple[float, int]]:
+    """Median seconds and matches of each keystroke of TYPING, typed REPEAT times."""
+    passes = [[keystroke(index, text, False, narrow=k > 0) for k, text in enumerate(TYPING)]
+              for _ in range(REPEAT)]
+    return [(statistics.median(p[k][0] for p in passes), passes[0][k][1])
+            for k in range(len(TYPING))]
 
 
 def index_memory(messages: Sequence[Message]) -> float:
@@ -82,7 +93,8 @@ def run(messages: int = 100_000) -> list[Row]:
     rows: list[Row] = [(
         f"search index build ({len(index):,} msgs)",
         f"{build:.2f} s ({build / len(index) * 1e6:.1f} µs/msg), "
-        f"{index_memory(loaded[: min(messages, 20_000)]):.0f} B/msg",
+        f"{index_memory(loaded[: min(messages, 20_000)]):.0f} B/msg "
+        f"(folded copy {index.nbytes / len(index):.0f} B/msg)",
         "once per loaded message", "info",
     )]
     started = time.perf_counter()
@@ -91,18 +103,18 @@ def run(messages: int = 100_000) -> list[Row]:
     index.sync(loaded)  # 1,000 newer messages arrive while the search is open
     results.run()
     catch_up = (time.perf_counter() - started) * 1000
-    typed = [timed(index, text, False) for text in TYPING]
+    typed = typing(index)
     worst = max(t for t, _ in typed) * 1000
     rows.append((
-        f"search keystrokes 'r'..'refund' ({len(index):,} msgs)",
+        f"search typing 'r'..'refund' ({len(index):,} msgs)",
         f"median {statistics.median(t for t, _ in typed) * 1000:.1f} ms, worst {worst:.1f} ms "
         f"({typed[0][1]:,} → {typed[-1][1]:,} matches)",
         f"<= {TARGET_MS:.0f} ms", verdict(worst),
     ))
-    for text, regex in OTHERS:
-        seconds, found = timed(index, text, regex)
+    for text, regex in COLD:
+        seconds, found = cold(index, text, regex)
         kind = "regex" if regex else "literal"
-        rows.append((f"search {kind} {text!r}", f"{seconds * 1000:.1f} ms ({found:,} matches)",
+        rows.append((f"search cold {kind} {text!r}", f"{seconds * 1000:.1f} ms ({found:,} matches)",
                      f"<= {TARGET_MS:.0f} ms", verdict(seconds * 1000)))
     rows.append(("search: first search + catch-up after 1,000 more loaded",
                  f"{catch_up:.1f} ms", "-", "info"))
