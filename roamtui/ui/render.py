@@ -3,19 +3,25 @@
 Everything here works on plain strings and role names; nothing is ever parsed as markup. The
 transcript widget turns each role into a component-class style (``transcript--<role>``), so a
 line can be checked in a test without an app or a theme.
+
+Search hits are marked inside message bodies only, found in ``Message.text()`` (so ``^``
+anchors at the start of a message or of one of its lines) and mapped onto the drawn runs after
+wrapping, so marking never moves a line break.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from itertools import pairwise
 
 from rich.cells import cell_len, set_cell_size, split_graphemes
 
-from roamtui.history.rows import EdgeRow, GapRow
+from roamtui.history.search import match_spans
+from roamtui.im.elements import Element
 from roamtui.im.model import Message, RelayElem, TextElem
 
 TIME = "time"
@@ -34,6 +40,7 @@ EDGE = "edge"
 CONTROL = "control"
 FOLD = "fold"
 NESTED = "nested"
+MATCH = "match"  # added to the role of a search hit: "text match", "placeholder recalled match"
 
 ROLES = (TIME, SELF, PEER, TEXT, PLACEHOLDER, RECALLED, BADGE, READ, DAY, GAP, LOADING, ERROR,
          EDGE, CONTROL, FOLD, NESTED)
@@ -57,10 +64,12 @@ class Run:
 
 
 Line = tuple[Run, ...]
+Span = tuple[int, int]
+Source = tuple[int, int]  # where a run's text comes from in Message.text(): [start, end)
 
-# Everything that must not reach the terminal as it is: C0/C1 controls (newline is kept as a
-# line break), the Unicode format characters (zero-width, bidi overrides, BOM...), line and
-# paragraph separators, lone surrogates, and stacks of three or more diacritics ("zalgo").
+# Everything that must not reach the terminal as it is: C0/C1 controls (newline and CRLF are
+# kept as line breaks), the Unicode format characters (zero-width, bidi overrides, BOM...),
+# line and paragraph separators, lone surrogates, and stacks of three or more diacritics.
 _FORMAT_CHARS = (
     "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
@@ -68,6 +77,7 @@ _FORMAT_CHARS = (
 )
 _DIACRITICS = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _UNSAFE = re.compile(
+    "\r\n|"  # one line break, shown as such; a lone CR is a control character
     f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_CHARS}\u2028\u2029\ud800-\udfff]"
     f"|[{_DIACRITICS}]{{3,}}"
 )
@@ -88,26 +98,35 @@ def _visible(unsafe: str) -> str:
 
 def sanitize(text: str, role: str = TEXT) -> list[Run]:
     """Split untrusted text into runs in which every unsafe character is made visible."""
-    text = text.replace("\r\n", "\n")
-    if _UNSAFE.search(text) is None:
-        return [Run(text, role)] if text else []
+    return _safe(text, role, CONTROL, 0, None)
+
+
+def _safe(text: str, role: str, marker: str, at: int, sources: list[Source | None] | None
+          ) -> list[Run]:
+    """:func:`sanitize` with the stand-ins in ``marker``; with ``sources``, every run's place
+    in the source text (``text`` starting at offset ``at``) is appended there."""
     runs: list[Run] = []
+
+    def add(shown: str, run_role: str, start: int, end: int) -> None:
+        runs.append(Run(shown, run_role))
+        if sources is not None:
+            sources.append((at + start, at + end))
+
     pos = 0
     for match in _UNSAFE.finditer(text):
         start, end = match.span()
         found = match.group()
-        if len(found) > 1:  # keep the first diacritics, they belong to the text
-            end = start + _KEPT_DIACRITICS
-            if pos < end:
-                runs.append(Run(text[pos:end], role))
-            runs.append(Run(_visible(found), CONTROL))
+        if len(found) > 2:  # a diacritic stack: the first marks belong to the text
+            start += _KEPT_DIACRITICS
+        if pos < start:
+            add(text[pos:start], role, pos, start)
+        if found == "\r\n":
+            add("\n", role, start, end)
         else:
-            if pos < start:
-                runs.append(Run(text[pos:start], role))
-            runs.append(Run(_visible(found), CONTROL))
-        pos = match.end()
+            add(_visible(found), marker, start, end)
+        pos = end
     if pos < len(text):
-        runs.append(Run(text[pos:], role))
+        add(text[pos:], role, pos, len(text))
     return runs
 
 
@@ -268,48 +287,159 @@ class RenderContext:
 
 def body_runs(msg: Message, *, expanded: bool = False) -> list[Run]:
     """The message's content after the sender column, in element order, badges included."""
+    return _body(msg, expanded, None)
+
+
+@dataclass(slots=True)
+class _Trace:
+    """Each run's source in ``Message.text()`` (None for badges, separators, marks)."""
+
+    text: str
+    sources: list[Source | None] = field(default_factory=list)
+    elements: list[tuple[Element, int, int]] = field(default_factory=list)
+    ok: bool = True
+
+
+def _body(msg: Message, expanded: bool, trace: _Trace | None, head: Run | None = None
+          ) -> list[Run]:
     recalled = msg.recalled
     runs: list[Run] = []
+    sources = None if trace is None else trace.sources
+
+    def own(text: str, role: str) -> None:
+        runs.append(Run(text, role))
+        if sources is not None:
+            sources.append(None)
+
+    if head is not None:
+        own(head.text, head.role)
     if recalled:
-        runs.append(Run(BADGE_TEXT, BADGE))
+        own(BADGE_TEXT, BADGE)
     elements = msg.elements
     if recalled and not elements:
-        runs.append(Run(" (content not returned by the service)", RECALLED))
+        own(" (content not returned by the service)", RECALLED)
+    at = 0
     for elem in elements:
         if runs and not runs[-1].text.endswith((" ", "\n")):
-            runs.append(Run(" ", TEXT))
+            own(" ", TEXT)
+        piece = elem.placeholder()  # a text element's text
+        if trace is not None:  # at ``at``, or past the space Message.text() puts between
+            if not trace.text.startswith(piece, at):  # an element and a placeholder
+                at += 1
+                trace.ok = trace.ok and trace.text.startswith(piece, at)
+            trace.elements.append((elem, at, at + len(piece)))
         if isinstance(elem, TextElem):
-            text = elem.text
-            if len(text) > MAX_TEXT:
-                runs.extend(sanitize(text[:MAX_TEXT], TEXT))
-                hidden = len(text) - MAX_TEXT
-                runs.append(Run(f" … {hidden} more characters (Enter: inspect)", FOLD))
-            else:
-                runs.extend(sanitize(text, TEXT))
+            runs.extend(_safe(piece[:MAX_TEXT], TEXT, CONTROL, at, sources))
+            if len(piece) > MAX_TEXT:
+                own(f" … {len(piece) - MAX_TEXT} more characters (Enter: inspect)", FOLD)
         else:
-            runs.extend(sanitize(safe_line(elem.placeholder(), PLACEHOLDER), PLACEHOLDER))
+            runs.extend(_safe(piece.replace("\n", " "), PLACEHOLDER, PLACEHOLDER, at, sources))
             if isinstance(elem, RelayElem) and elem.messages:
-                runs.append(Run(" ▾" if expanded else " ▸", FOLD))
+                own(" ▾" if expanded else " ▸", FOLD)
+        at += len(piece)
     if msg.is_peer_read:
-        runs.append(Run(" " + READ_MARK, READ))
+        own(" " + READ_MARK, READ)
     if msg.problems:
-        runs.append(Run(f" ⚠ {len(msg.problems)} unreadable field(s)", ERROR))
+        own(f" ⚠ {len(msg.problems)} unreadable field(s)", ERROR)
     if recalled:
         runs = [Run(r.text, f"{r.role} {RECALLED}") if r.role in (TEXT, PLACEHOLDER) else r
                 for r in runs]
     return runs
 
 
-def simple_width(msg: Message) -> int:
-    """Cells of the message body if it is one paragraph (fits one line when wide enough), else -1.
+def _hits(runs: list[Run], shown: str, trace: _Trace, pattern: re.Pattern[str]) -> list[Span]:
+    """Where ``pattern`` hits the message's text, as spans of ``shown`` (the runs' text); a
+    stand-in (a visible control character) is marked whole when its source is hit, and a
+    placeholder when the pattern hits what it does not show (a long file name, say)."""
+    spans = match_spans(trace.text, pattern) if trace.ok else []
+    spans.extend((start, end) for elem, start, end in trace.elements
+                 if not isinstance(elem, TextElem) and trace.ok
+                 and any(match_spans(extra, pattern, 1) for extra in elem.extras()))
+    spans = _merged(spans)
+    ends = [end for _, end in spans]
+    out: list[Span] = []
+    pos = 0
+    for run, source in zip(runs, trace.sources, strict=True):
+        size = len(run.text)
+        if source is not None:
+            start, end = source
+            i = bisect_right(ends, start)
+            while i < len(spans) and spans[i][0] < end:
+                if end - start != size:  # a stand-in: all of it or nothing
+                    out.append((pos, pos + size))
+                    break
+                a, b = spans[i]
+                out.append((pos + max(a, start) - start, pos + min(b, end) - start))
+                i += 1
+        pos += size
+    if out and not shown.isascii():
+        # A cut inside a grapheme (an emoji and its variation selector) would change its width.
+        bounds = [start for start, _, _ in split_graphemes(shown)[0]] + [len(shown)]
+        out = [(bounds[bisect_right(bounds, a) - 1], bounds[bisect_left(bounds, b)])
+               for a, b in out]
+    return _merged(out)
 
-    Lets the line index size most rows without wrapping them: such a row is one line high
-    whenever this is at most the text width.
+
+def _merged(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _mark(lines: list[list[Run]], shown: str, hits: list[Span]) -> tuple[list[list[Run]], bool]:
+    """The wrapped lines of ``shown`` with the hits marked, and whether a hit lies past them.
+
+    Wrapping drops only spaces and line breaks between lines, so each line is found in
+    ``shown`` at the end of the line before or a few of those characters later.
     """
-    runs = body_runs(msg)
-    if any("\n" in run.text for run in runs):
-        return -1
-    return runs_width(runs)
+    ends = [end for _, end in hits]
+    out: list[list[Run]] = []
+    pos = 0
+    for line in lines:
+        text = "".join(run.text for run in line)
+        while not shown.startswith(text, pos) and shown[pos:pos + 1] in (" ", "\n"):
+            pos += 1
+        first = bisect_right(ends, pos)
+        near = hits[first:bisect_left(hits, (pos + len(text), 0), first)]
+        out.append(_split(line, pos, near) if near else line)
+        pos += len(text)
+    return out, hits[-1][0] >= pos
+
+
+def _split(line: list[Run], at: int, hits: list[Span]) -> list[Run]:
+    """A line drawn from offset ``at`` of the text, cut at the hits, whose roles gain MATCH."""
+    out: list[Run] = []
+    for run in line:
+        end = at + len(run.text)
+        cuts = sorted({at, end, *(c for span in hits for c in span if at < c < end)})
+        for a, b in pairwise(cuts):
+            hit = any(s <= a and b <= e for s, e in hits)
+            out.append(Run(run.text[a - at:b - at], f"{run.role} {MATCH}" if hit else run.role))
+        at = end
+    return out
+
+
+def _body_lines(msg: Message, width: int, pattern: re.Pattern[str] | None, *,
+                expanded: bool = False, head: Run | None = None, fold: bool = True
+                ) -> tuple[list[list[Run]], int, str]:
+    """The body (after ``head``) wrapped to ``width``, hits of ``pattern`` marked, cut to
+    FOLD_AT lines when ``fold``: the lines, how many were cut, the fold line's role (marked
+    when a hit was folded away, so a search never seems to land on nothing)."""
+    trace = None if pattern is None else _Trace(msg.text())
+    runs = _body(msg, expanded, trace, head)
+    lines = wrap(runs, width)
+    cut = len(lines) - FOLD_AT if fold and len(lines) > FOLD_AT else 0
+    lines = lines[:FOLD_AT] if cut else lines
+    if trace is None or pattern is None:
+        return lines, cut, FOLD
+    shown = "".join(run.text for run in runs)
+    hits = _hits(runs, shown, trace, pattern)
+    lines, hidden = _mark(lines, shown, hits) if hits else (lines, False)
+    return lines, cut, f"{FOLD} {MATCH}" if hidden else FOLD
 
 
 def _clock(t: int, tz: tzinfo, fmt: str = "%H:%M:%S") -> str:
@@ -319,120 +449,50 @@ def _clock(t: int, tz: tzinfo, fmt: str = "%H:%M:%S") -> str:
         return "??:??:??"
 
 
-def message_lines(
-    msg: Message, width: int, ctx: RenderContext, *, expanded: bool = False
-) -> list[Line]:
-    """Every line of one message row: time, sender, wrapped body, fold line, forwarded messages."""
+def message_lines(msg: Message, width: int, ctx: RenderContext, *, expanded: bool = False,
+                  pattern: re.Pattern[str] | None = None) -> list[Line]:
+    """Every line of one message row: time, sender, wrapped body, fold line, forwarded messages.
+
+    With ``pattern``, its hits in the message's text are marked (role MATCH) on every line
+    they reach; the lines break exactly where they do without it.
+    """
     text_width = ctx.text_width(width)
-    body = wrap(body_runs(msg, expanded=expanded), text_width)
-    folded = 0
-    if not expanded and len(body) > FOLD_AT:
-        folded = len(body) - FOLD_AT
-        body = body[:FOLD_AT]
+    body, folded, fold = _body_lines(msg, text_width, pattern, expanded=expanded,
+                                     fold=not expanded)
     sender_role = SELF if msg.sender == ctx.account else PEER
-    head = (
-        Run(_clock(msg.time, ctx.tz), TIME),
-        Run(" ", TEXT),
-        Run(fit(safe_line(msg.sender, sender_role), ctx.sender_width), sender_role),
-        Run(" ", TEXT),
-    )
+    head = (Run(_clock(msg.time, ctx.tz), TIME), Run(" ", TEXT),
+            Run(fit(safe_line(msg.sender, sender_role), ctx.sender_width), sender_role),
+            Run(" ", TEXT))
     indent = Run(" " * ctx.prefix_width, TEXT)
     lines: list[Line] = [head + tuple(body[0])]
     lines.extend((indent, *part) for part in body[1:])
     if folded:
-        lines.append((indent, Run(f"… {folded} more lines (x to expand)", FOLD)))
+        lines.append((indent, Run(f"… {folded} more lines (x to expand)", fold)))
     if expanded:
         for elem in msg.elements:
             if isinstance(elem, RelayElem):
-                lines.extend(_nested_lines(elem, text_width - NESTED_INDENT, ctx, ctx.prefix_width))
+                lines.extend(_nested_lines(elem, text_width - NESTED_INDENT, ctx,
+                                           ctx.prefix_width, pattern))
     return lines
 
 
-def _nested_lines(relay: RelayElem, width: int, ctx: RenderContext, margin: int) -> list[Line]:
+def _nested_lines(relay: RelayElem, width: int, ctx: RenderContext, margin: int,
+                  pattern: re.Pattern[str] | None) -> list[Line]:
     """A merged forward's messages under its parent, each with date, time and sender."""
     gutter = (Run(" " * margin, TEXT), Run("│ ", NESTED))
     lines: list[Line] = []
     for msg in relay.messages:
         head = f"{_clock(msg.time, ctx.tz, '%Y-%m-%d %H:%M')} {safe_line(msg.sender, TEXT)}: "
-        runs = [Run(head, NESTED), *body_runs(msg)]
-        body = wrap(runs, max(MIN_TEXT_WIDTH, width))
-        if len(body) > FOLD_AT:
-            hidden = len(body) - FOLD_AT
-            body = [*body[:FOLD_AT], [Run(f"… {hidden} more lines (Enter: inspect)", FOLD)]]
+        body, cut, fold = _body_lines(msg, max(MIN_TEXT_WIDTH, width), pattern,
+                                      head=Run(head, NESTED))
+        if cut:
+            body.append([Run(f"… {cut} more lines (Enter: inspect)", fold)])
         lines.extend((*gutter, *part) for part in body)
     if not lines:
         lines.append((*gutter, Run("(the forward carries no messages)", NESTED)))
     return lines
 
 
-def banner(text: str, role: str, width: int, fill: str = " ") -> Line:
-    """One centred line of ``text`` padded with ``fill`` to the width."""
-    text = f" {text} " if fill != " " else text
-    room = width - cell_len(text)
-    if room <= 0:
-        return (Run(fit(text, max(1, width)), role),)
-    left = room // 2
-    return (Run(fill * left + text + fill * (room - left), role),)
-
-
-def day_lines(day: date, width: int) -> list[Line]:
-    return [banner(f"{day:%A, %Y-%m-%d}", DAY, width, "─")]
-
-
-def span_text(start: int, end: int, tz: tzinfo) -> str:
-    """A time range, with dates only when the two ends fall on different days."""
-    a = datetime.fromtimestamp(start, tz)
-    b = datetime.fromtimestamp(end, tz)
-    if a.date() == b.date():
-        return f"{a:%H:%M}–{b:%H:%M}"
-    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}"
-
-
-def error_text(error: object) -> str:
-    """A failure as one inert line (the core's errors are already one redacted line)."""
-    return safe_line(str(error) or type(error).__name__, ERROR)
-
-
-def gap_lines(row: GapRow, width: int, tz: tzinfo, *, older_edge: bool) -> list[Line]:
-    """The banner of a stretch that is not loaded: idle, loading or failed."""
-    gap = row.gap
-    if gap.state == "error":
-        # The advice to press r must survive a narrow screen: the error text is cut instead.
-        reason = error_text(gap.error or "loading failed")
-        room = max(MIN_TEXT_WIDTH, width - cell_len("⚠  — r to retry"))
-        if cell_len(reason) > room:
-            reason = fit(reason, room)
-        return [banner(f"⚠ {reason} — r to retry", ERROR, width)]
-    if gap.state == "loading":
-        what = "older messages" if older_edge else span_text(gap.min_time, gap.max_time, tz)
-        return [banner(f"loading {what}…", LOADING, width)]
-    text = f"⋯ not loaded: {span_text(gap.min_time, gap.max_time, tz)} (scroll here to load)"
-    return [banner(text, GAP, width)]
-
-
-def edge_lines(row: EdgeRow, width: int) -> list[Line]:
-    text = "start of window" if row.kind == "start" else "end of window"
-    return [banner(text, EDGE, width, "—")]
-
-
 def plain(line: Line) -> str:
     """The text of a line without styles (tests, copy)."""
     return "".join(run.text for run in line)
-
-
-def mark_matches(line: Line, pattern: re.Pattern[str]) -> Line:
-    """The line's runs split at search hits, the hits' roles extended with ``match``."""
-    text = plain(line)
-    spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
-    if not spans:
-        return line
-    out: list[Run] = []
-    pos = 0
-    for run in line:
-        end = pos + len(run.text)
-        cuts = sorted({pos, end, *(c for span in spans for c in span if pos < c < end)})
-        for a, b in pairwise(cuts):
-            hit = any(s <= a and b <= e for s, e in spans)
-            out.append(Run(run.text[a - pos:b - pos], f"{run.role} match" if hit else run.role))
-        pos = end
-    return tuple(out)

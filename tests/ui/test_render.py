@@ -1,4 +1,5 @@
-"""The transcript's drawing rules, checked on plain lines without an app."""
+"""The transcript's drawing rules (render, and transcript_layout's one-line rows), checked on
+plain lines without an app."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from roamtui.im.errors import ServiceError
 from roamtui.im.model import Message, message_obj, parse_message
 from roamtui.ui import render
 from roamtui.ui.render import RenderContext, Run, plain, sanitize, wrap
+from roamtui.ui.widgets import transcript_layout
 
 T0 = 1_584_669_600  # 2020-03-20 02:00:00 UTC
 CST = timezone(timedelta(hours=8))
@@ -254,30 +256,30 @@ def test_merged_forward_expands_in_place_with_nested_messages_indented() -> None
 def test_simple_width_predicts_one_line_rows() -> None:
     for text in ("short", "a bit longer text " * 3, "你好" * 30, "[b]x[/b]\x1b", ""):
         message = msg(text)
-        natural = render.simple_width(message)
+        natural = transcript_layout.simple_width(message)
         for width in (40, 60, 120):
             lines = render.message_lines(message, width, CTX)
             assert (len(lines) == 1) == (natural <= CTX.text_width(width))
-    assert render.simple_width(msg("two\nlines")) == -1
+    assert transcript_layout.simple_width(msg("two\nlines")) == -1
 
 
 # -- other rows -----------------------------------------------------------------------------------
 
 
 def test_day_separator_names_the_full_date_across_the_width() -> None:
-    line = plain(render.day_lines(date(2020, 3, 20), 60)[0])
+    line = plain(transcript_layout.day_lines(date(2020, 3, 20), 60)[0])
     assert "Friday, 2020-03-20" in line and cell_len(line) == 60 and line.startswith("─")
 
 
 def test_gap_rows_say_what_is_missing_loading_and_failed() -> None:
     gap = Gap(T0, T0 + 5400)
-    idle = plain(render.gap_lines(GapRow(gap), 100, CST, older_edge=False)[0])
+    idle = plain(transcript_layout.gap_lines(GapRow(gap), 100, CST, older_edge=False)[0])
     assert "⋯ not loaded: 10:00–11:30 (scroll here to load)" in idle
-    loading = plain(render.gap_lines(GapRow(Gap(T0, T0 + 60, "loading")), 100, CST,
+    loading = plain(transcript_layout.gap_lines(GapRow(Gap(T0, T0 + 60, "loading")), 100, CST,
                                      older_edge=True)[0])
     assert "loading older messages…" in loading
     error = ServiceError(91000, "internal\x1b[31m error")
-    failed = render.gap_lines(GapRow(Gap(T0, T0 + 60, "error", error)), 100, CST,
+    failed = transcript_layout.gap_lines(GapRow(Gap(T0, T0 + 60, "error", error)), 100, CST,
                               older_edge=False)
     assert plain(failed[0]).strip().startswith("⚠ ") and plain(failed[0]).strip().endswith(
         "— r to retry")
@@ -285,14 +287,115 @@ def test_gap_rows_say_what_is_missing_loading_and_failed() -> None:
     assert failed[0][0].role == render.ERROR
 
 
-def test_search_hits_are_split_out_with_the_match_role() -> None:
-    line = (Run("10:00:00 ", render.TIME), Run("order E42 and e42", render.TEXT))
-    marked = render.mark_matches(line, re.compile("e42", re.IGNORECASE))
-    assert plain(marked) == plain(line)
-    assert [r.text for r in marked if r.role.endswith(" match")] == ["E42", "e42"]
-    assert render.mark_matches(line, re.compile("zzz")) is line
-
-
 def test_edge_rows() -> None:
-    assert "start of window" in plain(render.edge_lines(EdgeRow("start"), 50)[0])
-    assert "end of window" in plain(render.edge_lines(EdgeRow("end"), 50)[0])
+    assert "start of window" in plain(transcript_layout.edge_lines(EdgeRow("start"), 50)[0])
+    assert "end of window" in plain(transcript_layout.edge_lines(EdgeRow("end"), 50)[0])
+
+
+# -- search hits ----------------------------------------------------------------------------------
+
+
+def hits(lines: list[render.Line]) -> list[str]:
+    """The marked pieces, line by line, run by run."""
+    return [run.text for line in lines for run in line if render.MATCH in run.role.split()]
+
+
+def hit_lines(lines: list[render.Line]) -> list[int]:
+    return [i for i, line in enumerate(lines) if any(render.MATCH in r.role.split() for r in line)]
+
+
+def test_hits_are_marked_in_the_body_never_in_the_time_or_sender_columns() -> None:
+    ten = re.compile("10")  # the message is sent at 10:00:00
+    lines = render.message_lines(msg("call me at 10 or 11"), 80, CTX, pattern=ten)
+    assert hits(lines) == ["10"]
+    assert plain(lines[0]).index("10 or") == plain(lines[0]).rindex("10")  # the body's "10"
+    assert hits(render.message_lines(msg("nothing here"), 80, CTX, pattern=ten)) == []
+    customer = re.compile("customer")  # the sender's name
+    assert hits(render.message_lines(msg("hi"), 80, CTX, pattern=customer)) == []
+
+
+def test_hits_are_found_in_the_message_text_so_anchors_work() -> None:
+    message = msg("hello there\nhi again")
+    starts = render.message_lines(message, 80, CTX, pattern=re.compile("^h", re.MULTILINE))
+    assert hits(starts) == ["h", "h"] and hit_lines(starts) == [0, 1]
+    assert hits(render.message_lines(message, 80, CTX, pattern=re.compile("again$"))) == [
+        "again"]
+
+
+def test_a_hit_split_by_wrapping_is_marked_on_both_lines() -> None:
+    width = CTX.text_width(60)
+    lines = render.message_lines(msg("a" * (width - 3) + "needle"), 60, CTX,
+                                 pattern=re.compile("needle"))
+    assert texts(lines)[1].strip() == "dle"
+    assert hits(lines) == ["nee", "dle"] and hit_lines(lines) == [0, 1]
+    wide = render.message_lines(msg("你好" * 40), 60, CTX, pattern=re.compile("好你"))
+    assert len(wide) > 1 and hit_lines(wide) == list(range(len(wide)))
+
+
+def test_hits_in_placeholders_stand_ins_and_recalled_text_keep_their_roles() -> None:
+    file = render.message_lines(msg(body=[ELEMENTS[1][0]]), 100, CTX,
+                                pattern=re.compile("invoice"))
+    assert [(r.text, r.role) for line in file for r in line if "match" in r.role] == [
+        ("invoice", "placeholder match")]
+    escape = render.message_lines(msg("a\x1b[2Jb"), 80, CTX, pattern=re.compile("\x1b"))
+    assert [(r.text, r.role) for line in escape for r in line if "match" in r.role] == [
+        ("␛", "control match")]
+    recalled = render.message_lines(msg("take it back", flag_bits=8), 80, CTX,
+                                    pattern=re.compile("back"))
+    assert roles_of(recalled, "back") == {"text recalled match"}
+    crlf = render.message_lines(msg("one\r\ntwo"), 80, CTX, pattern=re.compile("one\r\ntwo"))
+    assert hits(crlf) == ["one", "two"]
+
+
+def test_a_placeholder_is_marked_whole_when_the_hit_is_in_what_it_does_not_show() -> None:
+    name = "quarterly_report_for_the_board_of_directors_and_the_shareholders_final_v7.pdf"
+    element = {"MsgType": "TIMFileElem", "MsgContent": {"FileName": name, "FileSize": 1,
+                                                       "Url": "", "UUID": ""}}
+    lines = render.message_lines(msg(body=[element]), 120, CTX, pattern=re.compile("final_v7"))
+    shown = plain(lines[0])[CTX.prefix_width:]
+    assert "final_v7" not in shown and hits(lines) == [shown]
+
+
+def test_a_hit_in_folded_lines_marks_the_fold_line() -> None:
+    lines = render.message_lines(msg("x" * 5000 + " needle"), 80, CTX,
+                                 pattern=re.compile("needle"))
+    assert hit_lines(lines) == [len(lines) - 1] and "x to expand" in hits(lines)[0]
+    shown = render.message_lines(msg("needle " + "x" * 5000), 80, CTX,
+                                 pattern=re.compile("needle"))
+    assert hit_lines(shown) == [0]
+
+
+def test_a_merged_forward_is_marked_folded_and_its_hits_when_expanded() -> None:
+    message, inner = msg(body=[relay(3)]), re.compile("inner 1")
+    folded = render.message_lines(message, 100, CTX, pattern=inner)
+    assert hits(folded) == ["[merged forward: chat log · 3 msgs]"]
+    lines = render.message_lines(message, 100, CTX, expanded=True, pattern=inner)
+    assert hits(lines)[1:] == ["inner 1"] and hit_lines(lines) == [0, 2]
+
+
+def test_a_hit_never_splits_a_character_cluster() -> None:
+    lines = render.message_lines(msg("I \u2764\ufe0f it"), 80, CTX, pattern=re.compile("\u2764"))
+    assert hits(lines) == ["\u2764\ufe0f"]
+
+
+MARK_ALPHABET = list("ab cd\n你好é\x1b\u0301\u2764\ufe0f\r")
+NEEDLES = ["a", "b c", "好", "d\n", "^a", "c$", "\u0301", "\x1b", "你好", "\u2764"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(MARK_ALPHABET), max_size=120),
+       st.sampled_from(NEEDLES),
+       st.integers(min_value=CTX.prefix_width + 2, max_value=CTX.prefix_width + 30),
+       st.booleans())
+def test_marking_never_moves_a_line_break(text: str, needle: str, width: int,
+                                          recalled: bool) -> None:
+    message = msg(text, flag_bits=8 if recalled else 0)
+    anchored = needle.startswith("^") or needle.endswith("$")
+    pattern = re.compile(needle if anchored else re.escape(needle), re.MULTILINE)
+    before = render.message_lines(message, width, CTX)
+    after = render.message_lines(message, width, CTX, pattern=pattern)
+    assert texts(after) == texts(before)
+    assert [sum(cell_len(r.text) for r in line) for line in after] == [
+        sum(cell_len(r.text) for r in line) for line in before]
+    found = pattern.search(message.text()) is not None
+    assert bool(hits(after)) == found

@@ -1,165 +1,27 @@
-"""The transcript widget driven like a user would, over a timeline on the in-process sandbox."""
+"""The transcript widget driven like a user would: opening, loading, retrying, moving around."""
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta, timezone
-from typing import Any
-
-import httpx
 import pytest
-from textual.app import App, ComposeResult
-from textual.message import Message as TextualMessage
-from textual.pilot import Pilot
+from transcriptkit import (
+    HEAD,
+    ME,
+    PEER,
+    everything_drawn,
+    ids_on_screen,
+    running,
+    screen,
+    scroll_to_gap,
+    scroll_to_top,
+    settle,
+    top_id,
+    world,
+)
 
-from roamtui.history.rows import EdgeRow
-from roamtui.history.timeline import Timeline
-from roamtui.im.client import ImClient
-from roamtui.im.limiter import RateLimiter
-from roamtui.im.model import message_obj
-from roamtui.im.roam import RoamQuery
-from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui import render
 from roamtui.ui.widgets import transcript_view
 from roamtui.ui.widgets.transcript import Transcript
 from roamtui.ui.widgets.transcript_layout import LineIndex
-
-TZ = timezone(timedelta(hours=8))
-T0 = 1_584_712_800  # 2020-03-20 22:00:00 +08:00: the conversation crosses midnight
-ME, PEER = "alice", "bob"
-HEAD = re.compile(r"^(\d\d:\d\d:\d\d) (\S+)\s+(m\d{4})\b")
-
-
-def conversation(n: int, extra: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """``n`` messages "m0000".. every 31 s, with a same-second burst every 40 messages."""
-    out = []
-    t = T0
-    for i in range(n):
-        t += 0 if i % 40 in (1, 2, 3) else 31
-        sender, receiver = (ME, PEER) if i % 3 else (PEER, ME)
-        words = " ".join(f"w{i}" for _ in range(i % 7 * 6))
-        obj = message_obj(sender=sender, receiver=receiver, time=t, text=f"m{i:04d} {words}",
-                          seq=1000 + i, random=7 * i + 1, is_peer_read=i % 4 == 0)
-        obj.update((extra or {}).get(i, {}))
-        out.append(obj)
-    return out
-
-
-class Gate(httpx.AsyncBaseTransport):
-    """The sandbox behind a switch: calls wait while closed, and can be made to fail."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.open = asyncio.Event()
-        self.open.set()
-        self.failing = False
-        self.calls = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self.open.wait()
-        self.calls += 1
-        if self.failing:
-            return httpx.Response(502, text="bad gateway")
-        return await self.inner.handle_async_request(request)
-
-
-@dataclass
-class World:
-    messages: list[dict[str, Any]]
-    gate: Gate
-    make: Callable[[str, str], Timeline]
-    seen: list[TextualMessage] = field(default_factory=list)
-
-    @property
-    def ids(self) -> list[str]:
-        return [str(m["MsgBody"][0]["MsgContent"]["Text"])[:5] for m in self.messages]
-
-
-def world(n: int = 400, extra: dict[int, dict[str, Any]] | None = None,
-          page_size: int = 40, page_cap: int = 13_000) -> World:
-    messages = conversation(n, extra)
-    service = SandboxService(ListStore({(ME, PEER): messages}), rate_limit=None,
-                             page_cap_bytes=page_cap)
-    gate = Gate(service.mock_transport())
-    limiter = RateLimiter(200)
-    lo, hi = T0, messages[-1]["MsgTimeStamp"] + 60
-
-    def make(account: str, peer: str) -> Timeline:
-        client = ImClient(demo_connection("http://127.0.0.1:9"), transport=gate, max_retries=0,
-                          limiter=limiter)
-        return Timeline(client, RoamQuery(account, peer, lo, hi, page_size=page_size), TZ)
-
-    return World(messages, gate, make)
-
-
-class Host(App[None]):
-    def __init__(self, w: World) -> None:
-        super().__init__()
-        self.w = w
-
-    def compose(self) -> ComposeResult:
-        yield Transcript(self.w.make(ME, PEER), TZ)
-
-    def on_mount(self) -> None:
-        self.query_one(Transcript).focus()
-
-
-@asynccontextmanager
-async def running(w: World, size: tuple[int, int] = (120, 40)) -> AsyncIterator[
-        tuple[Pilot[None], Transcript]]:
-    app = Host(w)
-    async with app.run_test(size=size, message_hook=w.seen.append) as pilot:
-        await settle(pilot)
-        yield pilot, app.query_one(Transcript)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-
-
-def screen(t: Transcript) -> list[str]:
-    return [t.render_line(y).text for y in range(t.viewport_height)]
-
-
-def ids_on_screen(t: Transcript) -> list[str]:
-    return [m.group(3) for line in screen(t) if (m := HEAD.match(line))]
-
-
-def top_id(t: Transcript) -> tuple[str, int]:
-    """The first message id on screen and the screen line it is drawn on."""
-    for y, line in enumerate(screen(t)):
-        if m := HEAD.match(line):
-            return m.group(3), y
-    raise AssertionError("no message on screen")
-
-
-async def scroll_to_top(pilot: Pilot[None], t: Transcript) -> int:
-    """PgUp until the start of the window is on screen; returns the presses needed."""
-    for presses in range(200):
-        if t.top_line == 0 and t.timeline.row(0) == EdgeRow("start"):
-            return presses
-        await pilot.press("pageup")
-        await settle(pilot)
-    raise AssertionError("never reached the start of the window")
-
-
-def everything_drawn(t: Transcript) -> list[str]:
-    """Every line of the transcript as drawn, top to bottom, by scrolling through it."""
-    lines: dict[int, str] = {}
-    total = t.virtual_size.height
-    for top in range(0, total, t.viewport_height):
-        t.scroll_to_line(top)
-        for y, text in enumerate(screen(t)):
-            if t.top_line + y < total:
-                lines[t.top_line + y] = text
-    return [lines[i] for i in range(total)]
-
 
 # -- opening ----------------------------------------------------------------------------------
 
@@ -235,82 +97,52 @@ async def test_gap_row_shows_loading_then_error_and_r_retries() -> None:
         assert not any("⚠" in line for line in screen(t))
 
 
-async def scroll_to_gap(pilot: Pilot[None], t: Transcript) -> None:
-    for _ in range(20):
-        await pilot.press("pageup")
+async def test_r_after_a_failed_first_load_opens_at_the_newest_end() -> None:
+    w = world()
+    w.gate.failing = True
+    async with running(w) as (pilot, t):
+        assert [m for m in w.seen if isinstance(m, Transcript.LoadFailed)]
+        assert t.timeline.loaded_count == 0 and t.cursor_message is None
+        assert any("r to retry" in line for line in screen(t))
+        w.gate.failing = False
+        await pilot.press("r")
         await settle(pilot)
-        if t.timeline.gaps and t.timeline.gaps[0].state == "error":
-            return
-    raise AssertionError("the gap never failed")
+        shown = ids_on_screen(t)
+        assert shown == w.ids[-len(shown):] and len(shown) > 20
+        assert "end of window" in screen(t)[-1] and t.scroll_y == t.max_scroll_y
+        assert t.cursor_message is not None and t.cursor_message.text().startswith("m0399")
+        moved = [m for m in w.seen if isinstance(m, Transcript.CursorMoved)]
+        assert moved[-1].message is t.cursor_message
 
 
-# -- what messages look like ------------------------------------------------------------------
+class CountingTranscript(Transcript):
+    """Counts the footer rebuilds it asks for."""
+
+    refreshes = 0
+
+    def refresh_bindings(self) -> None:
+        self.refreshes += 1
+        super().refresh_bindings()
 
 
-HOSTILE = {
-    5: "[@click=app.quit]click me[/] [b]not bold[/b]",
-    6: "\x1b[31mred\x1b[0m\x07 bell \u202eevil",
-    7: "y" * 5000,
-}
-
-
-async def test_hostile_text_is_shown_inert() -> None:
-    n = 12
-    extra = {i: {"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]}
-             for i, text in HOSTILE.items()}
-    w = world(n, extra)
-    async with running(w) as (pilot, t):
-        drawn = everything_drawn(t)
-        joined = "\n".join(drawn)
-        assert "[@click=app.quit]click me[/] [b]not bold[/b]" in joined
-        assert "␛[31mred␛[0m␇ bell ⟨U+202E⟩evil" in joined
-        assert "\x1b" not in joined and "\x07" not in joined
-        long_lines = [line for line in drawn if "yyyy" in line]
-        assert len(long_lines) == render.FOLD_AT
-        assert any("more lines (x to expand)" in line for line in drawn)
-        for y in range(t.viewport_height):  # nothing clickable or linked reached the screen
-            for segment in t.render_line(y):
-                assert segment.style is None or not segment.style.meta
-        await pilot.click(Transcript, offset=(40, 5))
-        assert pilot.app.is_running
-
-
-async def test_recalled_messages_have_a_badge_and_their_own_style() -> None:
-    w = world(10, {8: {"MsgFlagBits": 8}})
-    async with running(w) as (_pilot, t):
-        line_no, line = next((y, s) for y, s in enumerate(screen(t)) if "m0008" in s)
-        assert render.BADGE_TEXT in line
-        styles = [seg.style for seg in t.render_line(line_no) if "m0008" in seg.text]
-        assert styles and all(s is not None and s.strike for s in styles)
-        plain = next(y for y, s in enumerate(screen(t)) if "m0007" in s)
-        assert not any(seg.style and seg.style.strike for seg in t.render_line(plain))
-        stats = [m for m in w.seen if isinstance(m, Transcript.StatsChanged)][-1]
-        assert stats.recalled == 1
-
-
-async def test_placeholders_and_merged_forward_expand_in_place() -> None:
-    inner = [message_obj(sender="carol", receiver="dave", time=T0 - 100 + i, text=f"inner {i}")
-             for i in range(3)]
-    for item in inner:
-        del item["MsgKey"]
-    extra = {
-        4: {"MsgBody": [{"MsgType": "TIMFileElem", "MsgContent": {
-            "FileName": "invoice.pdf", "FileSize": 122_880, "Url": "", "UUID": ""}}]},
-        9: {"MsgBody": [{"MsgType": "TIMRelayElem", "MsgContent": {
-            "Title": "evidence", "MsgNum": 3, "MsgList": inner}}]},
-    }
-    w = world(10, extra)
-    async with running(w) as (pilot, t):
-        text = "\n".join(screen(t))
-        assert "[file invoice.pdf 120 KB]" in text
-        assert "[merged forward: evidence · 3 msgs] ▸" in text
-        assert t.cursor_message is not None and t.cursor_message.seq == 1009
-        await pilot.press("x")
-        text = "\n".join(screen(t))
-        assert "▾" in text and all(f"carol: inner {i}" in text for i in range(3))
-        assert "end of window" in screen(t)[-1] or "end of window" in text
-        await pilot.press("x")
-        assert "inner 0" not in "\n".join(screen(t))
+async def test_bindings_are_refreshed_only_when_retry_comes_or_goes() -> None:
+    w = world()
+    async with running(w, size=(100, 30), kind=CountingTranscript) as (pilot, t):
+        assert isinstance(t, CountingTranscript)
+        loaded = t.timeline.loaded_count
+        for _ in range(4):  # pages come in, nothing fails: nothing in the footer changes
+            await pilot.press("pageup", "pageup")
+            await settle(pilot)
+        assert t.timeline.loaded_count > loaded and t.refreshes == 0
+        w.gate.failing = True
+        await scroll_to_gap(pilot, t)
+        await settle(pilot)
+        assert t.refreshes == 1 and t.check_action("retry", ())
+        w.gate.failing = False
+        await pilot.press("r")
+        await settle(pilot)
+        assert not t.timeline.gaps or t.timeline.gaps[0].state != "error"
+        assert t.refreshes == 2 and not t.check_action("retry", ())
 
 
 # -- moving around ----------------------------------------------------------------------------
@@ -398,18 +230,6 @@ async def test_resize_rewraps_and_keeps_the_top_message_in_place() -> None:
         assert t.virtual_size.height > height  # long messages wrap into more lines
         assert all(len(line.rstrip()) <= t.scrollable_content_region.width for line in screen(t))
         assert top_id(t) == (before, row)
-
-
-async def test_highlight_marks_matches() -> None:
-    w = world(20)
-    async with running(w) as (pilot, t):
-        t.highlight = re.compile("m0017")
-        await pilot.pause()
-        y = next(y for y, s in enumerate(screen(t)) if "m0017" in s)
-        plain_y = next(y for y, s in enumerate(screen(t)) if "m0016" in s)
-        hit = [seg for seg in t.render_line(y) if seg.text == "m0017"]
-        assert hit and hit[0].style != next(
-            seg.style for seg in t.render_line(plain_y) if "m0016" in seg.text)
 
 
 async def test_swap_timeline_reads_the_other_side_from_its_newest_end() -> None:

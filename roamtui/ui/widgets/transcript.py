@@ -159,12 +159,13 @@ class Transcript(TranscriptView, can_focus=True):
         self._last_stats: tuple[int, ...] | None = None
         self._last_position: tuple[str | None, int | None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._can_retry = False  # what the footer shows for ``r``; rebuilt only when it flips
 
     # -- public API ---------------------------------------------------------------------------
 
     @property
     def timeline(self) -> Timeline:
-        return self._layout.timeline
+        return self._row_layout.timeline
 
     def goto_time(self, t: int) -> None:
         """Fetch around ``t`` and land with the cursor on the first message at or after it."""
@@ -177,7 +178,7 @@ class Transcript(TranscriptView, can_focus=True):
         """Show another timeline (the other side, or a new query); it opens at its newest end."""
         self.workers.cancel_node(self)
         self._disconnect()
-        self._layout = _layout_for(timeline, self._tz)
+        self._row_layout = _layout_for(timeline, self._tz)
         self._jobs.clear()
         self._target = None
         self._cursor = None
@@ -185,6 +186,7 @@ class Transcript(TranscriptView, can_focus=True):
         self._strips.clear()
         if self.is_mounted:
             self._connect()
+            self._sync_retry()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -203,7 +205,7 @@ class Transcript(TranscriptView, can_focus=True):
                 self._rows_changed(change)
 
         self._unsubscribe = timeline.subscribe(changed)
-        self._layout.reset()
+        self._row_layout.reset()
         # open() makes no call when the newest end is loaded already.
         self._start_job("open", timeline.open, group="history-open")
         self.sync_width()
@@ -237,14 +239,21 @@ class Transcript(TranscriptView, can_focus=True):
 
     def _finish_opening(self) -> None:
         """Land at the newest end once the first page is in and the width is known."""
-        if self._land_end and "open" not in self._jobs and self._layout.width:
+        if self._land_end and "open" not in self._jobs and self._row_layout.width:
             self._land_end = False
             self.land_at_end()
 
     def _after_change(self) -> None:
         self._viewport_moved()
         self._post_stats()
-        self.refresh_bindings()
+        self._sync_retry()
+
+    def _sync_retry(self) -> None:
+        """Refresh the bindings when ``r`` comes or goes (a refresh rebuilds the whole footer)."""
+        can_retry = bool(self._failed_rows())
+        if can_retry != self._can_retry:
+            self._can_retry = can_retry
+            self.refresh_bindings()
 
     def _position_changed(self) -> None:
         message = self.cursor_message
@@ -303,7 +312,7 @@ class Transcript(TranscriptView, can_focus=True):
     def _land_at_time(self, t: int) -> None:
         """The cursor on the first message at or after ``t`` (else the last before it), centred;
         a gap holding ``t`` (a failed jump) is centred instead, to show its error."""
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return
         row = self.timeline.index_at_time(t)
@@ -320,9 +329,9 @@ class Transcript(TranscriptView, can_focus=True):
 
     def _viewport_moved(self) -> None:
         """Fill every idle gap within a page of the viewport, above or below it."""
-        if "open" in self._jobs or not self._layout.width:
+        if "open" in self._jobs or not self._row_layout.width:
             return  # the newest page comes first; the gap on screen is the one it fills
-        index = self._layout.index
+        index = self._row_layout.index
         for row in self.visible_rows(margin=self.viewport_height):
             if index.kind(row) == GAP:
                 self._fill_gap(row, retry=False)
@@ -336,7 +345,7 @@ class Transcript(TranscriptView, can_focus=True):
             return
         if ("gap", gap.min_time) in self._jobs:
             return
-        index = self._layout.index
+        index = self._row_layout.index
         edge: Literal["top", "bottom"]
         if index.find(MESSAGES, row - 1, -1) is None:
             group, edge = "history-older", "bottom"
@@ -353,7 +362,7 @@ class Transcript(TranscriptView, can_focus=True):
 
     def _failed_rows(self) -> list[int]:
         rows = []
-        for row in self._layout.index.rows_of(GAP):
+        for row in self._row_layout.index.rows_of(GAP):
             item = self.timeline.row(row)
             if isinstance(item, GapRow) and item.gap.state == "error":
                 rows.append(row)
@@ -362,7 +371,7 @@ class Transcript(TranscriptView, can_focus=True):
     def _post_stats(self) -> None:
         timeline = self.timeline
         in_flight = int(getattr(timeline.client, "calls_in_flight", 0))
-        gaps = self._layout.index.count(GAP)
+        gaps = self._row_layout.index.count(GAP)
         stats = (timeline.loaded_count, timeline.recalled_count, int(timeline.complete),
                  timeline.calls, in_flight, gaps)
         if stats != self._last_stats:
@@ -379,7 +388,7 @@ class Transcript(TranscriptView, can_focus=True):
 
     def action_top(self) -> None:
         """Go to the oldest end of the window (fetched around it when not loaded)."""
-        index = self._layout.index
+        index = self._row_layout.index
         if len(index) and self.timeline.row(0) == EdgeRow("start"):
             self._land_end = False
             self.scroll_to_line(0, hold=True)
@@ -389,7 +398,7 @@ class Transcript(TranscriptView, can_focus=True):
 
     def action_bottom(self) -> None:
         """Go to the newest end of the window (fetched around it when not loaded)."""
-        index = self._layout.index
+        index = self._row_layout.index
         if len(index) and self.timeline.row(len(index) - 1) == EdgeRow("end"):
             self._land_end = False
             self.land_at_end()
@@ -408,11 +417,19 @@ class Transcript(TranscriptView, can_focus=True):
         self.goto_time(min(max(base + seconds, query.min_time), query.max_time))
 
     def action_retry(self) -> None:
-        """Load again the failed stretch nearest to the middle of the screen."""
+        """Load again the failed stretch nearest to the middle of the screen.
+
+        When nothing could be loaded at all (the first page failed), this is the opening
+        again: it lands at the newest end, cursor and all, as a fresh open does.
+        """
         rows = self._failed_rows()
-        if rows:
+        if rows and not self.timeline.loaded_count:
+            if "open" not in self._jobs:
+                self._land_end = True
+                self._start_job("open", self.timeline.open, group="history-open")
+        elif rows:
             middle = self.top_line + self.viewport_height // 2
-            index = self._layout.index
+            index = self._row_layout.index
             self._fill_gap(min(rows, key=lambda r: abs(index.start(r) - middle)), retry=True)
 
     def action_inspect(self) -> None:
@@ -423,13 +440,13 @@ class Transcript(TranscriptView, can_focus=True):
     def action_toggle_expand(self) -> None:
         """Expand or fold the selected message (a merged forward, or a long text)."""
         cursor = self._cursor
-        if cursor is not None and self._layout.toggle(cursor):
+        if cursor is not None and self._row_layout.toggle(cursor):
             self.update_virtual_size()
             self.reveal(cursor)
             self.refresh()
 
     def row_clicked(self, row: int) -> None:
-        if self._layout.index.kind(row) == GAP:
+        if self._row_layout.index.kind(row) == GAP:
             self._fill_gap(row, retry=True)
         else:
             super().row_clicked(row)

@@ -5,20 +5,26 @@ and finding the row under a line is a bisection over prefix sums. A row's height
 it was measured at the current width; until then it is an estimate. Small changes (a page of
 history) are measured at once; a huge insert or a new width measures only what is on screen
 right away and leaves the rest to be measured a slice at a time, so nothing freezes the UI.
+
+Message rows are drawn by :mod:`roamtui.ui.render`; the one-line rows (day separators, gaps,
+the window's edges) are drawn here, as banners centred in the width.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from array import array
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Sequence
+from datetime import date, datetime, tzinfo
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual.cache import LRUCache
 
-from roamtui.history.rows import DayRow, GapRow, MessageRow, Row
+from roamtui.history.rows import DayRow, EdgeRow, GapRow, MessageRow, Row
 from roamtui.im.model import Message, RelayElem
 from roamtui.ui import render
 from roamtui.ui.render import Line, RenderContext
@@ -34,6 +40,7 @@ EDGE = 4
 
 UNKNOWN = -2  # one-line width not computed yet
 MEASURE_AT_ONCE = 256  # a change of at most this many rows is measured right away
+MARKED_CACHE = 256  # rows drawn with search hits: a few screens' worth
 
 
 class LineIndex:
@@ -154,6 +161,82 @@ def expandable(msg: Message) -> bool:
     return any(isinstance(e, RelayElem) and e.messages for e in msg.elements)
 
 
+def _may_mark(msg: Message, pattern: re.Pattern[str], expanded: bool) -> bool:
+    """Whether drawing ``msg`` with ``pattern`` can mark anything: every text the drawing
+    searches (its text, what its placeholders do not show, the forwarded messages' when
+    expanded) is searched here, without building or wrapping a line."""
+    messages = [msg]
+    if expanded:
+        messages += [m for e in msg.elements if isinstance(e, RelayElem) for m in e.messages]
+    return any(pattern.search(text) is not None for m in messages
+               for text in (m.text(), *(x for e in m.elements for x in e.extras())))
+
+
+# -- sizes and one-line rows ---------------------------------------------------------------
+
+
+def simple_width(msg: Message) -> int:
+    """Cells of the message body if it is one paragraph (fits one line when wide enough), else -1.
+
+    Lets the line index size most rows without wrapping them: such a row is one line high
+    whenever this is at most the text width.
+    """
+    runs = render.body_runs(msg)
+    if any("\n" in run.text for run in runs):
+        return -1
+    return render.runs_width(runs)
+
+
+def banner(text: str, role: str, width: int, fill: str = " ") -> Line:
+    """One centred line of ``text`` padded with ``fill`` to the width."""
+    text = f" {text} " if fill != " " else text
+    room = width - cell_len(text)
+    if room <= 0:
+        return (render.Run(render.fit(text, max(1, width)), role),)
+    left = room // 2
+    return (render.Run(fill * left + text + fill * (room - left), role),)
+
+
+def day_lines(day: date, width: int) -> list[Line]:
+    return [banner(f"{day:%A, %Y-%m-%d}", render.DAY, width, "─")]
+
+
+def span_text(start: int, end: int, tz: tzinfo) -> str:
+    """A time range, with dates only when the two ends fall on different days."""
+    a = datetime.fromtimestamp(start, tz)
+    b = datetime.fromtimestamp(end, tz)
+    if a.date() == b.date():
+        return f"{a:%H:%M}–{b:%H:%M}"
+    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M}"
+
+
+def error_text(error: object) -> str:
+    """A failure as one inert line (the core's errors are already one redacted line)."""
+    return render.safe_line(str(error) or type(error).__name__, render.ERROR)
+
+
+def gap_lines(row: GapRow, width: int, tz: tzinfo, *, older_edge: bool) -> list[Line]:
+    """The banner of a stretch that is not loaded: idle, loading or failed."""
+    gap = row.gap
+    if gap.state == "error":
+        # The advice to press r must survive a narrow screen: the error text is cut instead.
+        reason = error_text(gap.error or "loading failed")
+        room = max(render.MIN_TEXT_WIDTH, width - cell_len("⚠  — r to retry"))
+        if cell_len(reason) > room:
+            reason = render.fit(reason, room)
+        return [banner(f"⚠ {reason} — r to retry", render.ERROR, width)]
+    if gap.state == "loading":
+        what = "older messages" if older_edge else span_text(gap.min_time, gap.max_time, tz)
+        return [banner(f"loading {what}…", render.LOADING, width)]
+    text = f"⋯ not loaded: {span_text(gap.min_time, gap.max_time, tz)} (scroll here to load)"
+    return [banner(text, render.GAP, width)]
+
+
+def edge_lines(row: EdgeRow, width: int) -> list[Line]:
+    text = "start of window" if row.kind == "start" else "end of window"
+    return [banner(text, render.EDGE, width, "—")]
+
+
 class TranscriptLayout:
     """Timeline rows laid out at one width: heights, rendered lines and expansion state."""
 
@@ -164,6 +247,7 @@ class TranscriptLayout:
         self.index = LineIndex()
         self.expanded: set[str] = set()
         self._lines: LRUCache[tuple[Hashable, int], tuple[Line, ...]] = LRUCache(cache_size)
+        self._marked: LRUCache[Hashable, tuple[Line, ...]] = LRUCache(MARKED_CACHE)
         self._scan = 0  # where the background measuring goes on
 
     @property
@@ -206,6 +290,26 @@ class TranscriptLayout:
             self._lines[key] = cached
         return cached
 
+    def marked_lines(self, i: int, pattern: re.Pattern[str] | None) -> tuple[Line, ...]:
+        """Row ``i``'s lines with the hits of ``pattern`` marked in its message's body.
+
+        As many lines as :meth:`lines`, broken at the same places; cached apart, as a new
+        pattern (each keystroke in the find bar) replaces them all.
+        """
+        if pattern is None or self.index.kind(i) not in (MESSAGE, RECALLED):
+            return self.lines(i)
+        key = (self.row_key(i), self.width, pattern.pattern, pattern.flags)
+        cached = self._marked.get(key)
+        if cached is None:
+            msg = self.message(i)
+            expanded = msg is not None and msg.key in self.expanded
+            if msg is None or not _may_mark(msg, pattern, expanded):
+                return self.lines(i)  # drawn as it is, without wrapping it again
+            cached = tuple(render.message_lines(msg, max(1, self.width), self.ctx,
+                                                expanded=expanded, pattern=pattern))
+            self._marked[key] = cached
+        return cached
+
     def _draw(self, i: int) -> tuple[Line, ...]:
         row = self.timeline.row(i)
         width = max(1, self.width)
@@ -214,10 +318,10 @@ class TranscriptLayout:
             return tuple(render.message_lines(msg, width, self.ctx,
                                               expanded=msg.key in self.expanded))
         if isinstance(row, DayRow):
-            return tuple(render.day_lines(row.date, width))
+            return tuple(day_lines(row.date, width))
         if isinstance(row, GapRow):
-            return tuple(render.gap_lines(row, width, self.ctx.tz, older_edge=self._older_edge(i)))
-        return tuple(render.edge_lines(row, width))
+            return tuple(gap_lines(row, width, self.ctx.tz, older_edge=self._older_edge(i)))
+        return tuple(edge_lines(row, width))
 
     # -- measuring ----------------------------------------------------------------------------
 
@@ -233,7 +337,7 @@ class TranscriptLayout:
         if msg is None:
             return index.measured(i, 1, natural)
         if natural == UNKNOWN:
-            natural = render.simple_width(msg)
+            natural = simple_width(msg)
         if 0 <= natural <= self.text_width and msg.key not in self.expanded:
             return index.measured(i, 1, natural)
         # Counted without the lines cache: measuring far rows must not evict what is on screen.
@@ -302,7 +406,7 @@ class TranscriptLayout:
     def reset(self) -> None:
         """Forget every row and size the whole timeline again (a swapped or reset timeline)."""
         self.index = LineIndex()
-        self._lines.clear()
+        self.clear_cache()
         self.splice(0, len(self.timeline), 0)
 
     def splice(self, index: int, inserted: int, removed: int) -> None:
@@ -332,3 +436,4 @@ class TranscriptLayout:
 
     def clear_cache(self) -> None:
         self._lines.clear()
+        self._marked.clear()

@@ -39,16 +39,16 @@ class TranscriptView(ScrollView):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         *(f"transcript--{role}" for role in render.ROLES),
         "transcript--cursor",
-        "transcript--match",
+        f"transcript--{render.MATCH}",
     }
 
     highlight: reactive[re.Pattern[str] | None] = reactive(None, init=False)
-    """Search hits to mark (drawn with ``transcript--match``); None marks nothing."""
+    """Search hits to mark in message bodies (``transcript--match``); None marks nothing."""
 
     def __init__(self, layout: TranscriptLayout, *, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._layout = layout
+        self._row_layout = layout
         self._cursor: int | None = None
         self._strips: LRUCache[Hashable, Strip] = LRUCache(2048)
         self._styles: dict[tuple[str, bool], Style] = {}
@@ -71,18 +71,18 @@ class TranscriptView(ScrollView):
     @property
     def row_layout(self) -> TranscriptLayout:
         """The rows as laid out at the current width (read it, do not change it)."""
-        return self._layout
+        return self._row_layout
 
     def drop_caches(self) -> None:
         """Forget every drawn strip and wrapped row; they are rebuilt when next drawn."""
         self._strips.clear()
-        self._layout.clear_cache()
+        self._row_layout.clear_cache()
         self.refresh()
 
     @property
     def cursor_message(self) -> Message | None:
         """The selected message, if any."""
-        return None if self._cursor is None else self._layout.message(self._cursor)
+        return None if self._cursor is None else self._row_layout.message(self._cursor)
 
     @property
     def viewport_height(self) -> int:
@@ -94,7 +94,7 @@ class TranscriptView(ScrollView):
 
     def visible_rows(self, margin: int = 0) -> range:
         """Rows on screen, widened by ``margin`` lines above and below."""
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return range(0)
         first, _ = index.row_at(self.top_line - margin)
@@ -103,14 +103,14 @@ class TranscriptView(ScrollView):
 
     def time_at_top(self) -> int | None:
         """Time of the first message on screen (or the nearest one above it)."""
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return None
         row, _ = index.row_at(self.top_line)
         found = index.find(MESSAGES, row, 1)
         if found is None:
             found = index.find(MESSAGES, row, -1)
-        message = None if found is None else self._layout.message(found)
+        message = None if found is None else self._row_layout.message(found)
         return None if message is None else message.time
 
     # -- geometry -----------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class TranscriptView(ScrollView):
         if width <= 0:
             return
         anchor = self.view_anchor()
-        if self._layout.set_width(width):
+        if self._row_layout.set_width(width):
             self._strips.clear()
             self.update_virtual_size()
             self.restore_anchor(anchor)
@@ -141,14 +141,14 @@ class TranscriptView(ScrollView):
             return
         self._measuring = True
         try:
-            index = self._layout.index
+            index = self._row_layout.index
             for _ in range(4):  # shrinking rows can bring more rows into view: a few rounds
                 rows = self.visible_rows(margin=self.viewport_height)
                 first = index.first_inexact(rows.start) if rows else None
                 if first is None or first not in rows:
                     break
                 anchor = self.view_anchor()
-                if self._layout.measure_rows(rows):
+                if self._row_layout.measure_rows(rows):
                     self.update_virtual_size()
                     self.restore_anchor(anchor)
         finally:
@@ -160,7 +160,7 @@ class TranscriptView(ScrollView):
         self.measure_visible()
 
     def _schedule_background(self) -> None:
-        if self._layout.pending and not self._background and self.is_mounted:
+        if self._row_layout.pending and not self._background and self.is_mounted:
             self._background = True
             self.set_timer(BACKGROUND_PAUSE, self.measure_slice)
 
@@ -168,13 +168,13 @@ class TranscriptView(ScrollView):
         """Measure estimated rows for a few milliseconds without moving what is on screen."""
         self._background = False
         anchor = self.view_anchor()
-        if self._layout.measure_pending(BACKGROUND_SLICE):
+        if self._row_layout.measure_pending(BACKGROUND_SLICE):
             self.update_virtual_size()
             self.restore_anchor(anchor)
         self._schedule_background()
 
     def update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._layout.width, self._layout.index.total)
+        self.virtual_size = Size(self._row_layout.width, self._row_layout.index.total)
 
     def view_anchor(self, skip: range = range(0)) -> Anchor | None:
         """What the user is looking at: the first message on screen, rows in ``skip`` excluded.
@@ -182,7 +182,7 @@ class TranscriptView(ScrollView):
         A message is preferred over day, gap and edge rows, so a gap that turns into messages
         above it does not push the message being read down.
         """
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return None
         top = self.top_line
@@ -203,7 +203,7 @@ class TranscriptView(ScrollView):
         if anchor is None:
             return
         row, offset, screen = anchor
-        index = self._layout.index
+        index = self._row_layout.index
         if row >= len(index):
             return
         offset = min(offset, index.height(row) - 1)
@@ -235,10 +235,10 @@ class TranscriptView(ScrollView):
         old height.
         """
         anchor = self.view_anchor(range(at, at + removed))
-        self._layout.splice(at, inserted, removed)
+        self._row_layout.splice(at, inserted, removed)
         self._shift_cursor(at, inserted, removed, cursor_key)
         self.update_virtual_size()
-        if self._layout.width and anchor is not None:
+        if self._row_layout.width and anchor is not None:
             row, offset, screen = anchor
             if row >= at + removed:
                 row += inserted - removed
@@ -253,8 +253,8 @@ class TranscriptView(ScrollView):
         if cursor >= at + removed:
             self._cursor = cursor + inserted - removed
             return
-        found = self._layout.timeline.index_of_key(key) if key else None
-        index = self._layout.index
+        found = self._row_layout.timeline.index_of_key(key) if key else None
+        index = self._row_layout.index
         if found is None and len(index):
             found = index.find(MESSAGES, min(at, len(index) - 1), 1)
             if found is None:
@@ -266,7 +266,7 @@ class TranscriptView(ScrollView):
 
     def set_cursor(self, row: int | None, *, reveal: bool = True, center: bool = False) -> None:
         old, self._cursor = self._cursor, row
-        index = self._layout.index
+        index = self._row_layout.index
         for changed in {old, row}:
             if changed is not None and changed < len(index):
                 self.refresh_lines(index.start(changed), index.height(changed))
@@ -278,12 +278,12 @@ class TranscriptView(ScrollView):
             self._position_changed()
 
     def _measure_row(self, row: int) -> None:
-        if self._layout.measure_rows((row,)):
+        if self._row_layout.measure_rows((row,)):
             self.update_virtual_size()
 
     def center_row(self, row: int) -> None:
         self._measure_row(row)
-        index = self._layout.index
+        index = self._row_layout.index
         view = self.viewport_height
         middle = index.start(row) + min(index.height(row), view) // 2
         self.scroll_to_line(middle - view // 2, hold=True)
@@ -291,7 +291,7 @@ class TranscriptView(ScrollView):
     def reveal(self, row: int) -> None:
         """Scroll the least needed to show the row (its top when it is taller than the view)."""
         self._measure_row(row)
-        index = self._layout.index
+        index = self._row_layout.index
         start, height = index.start(row), index.height(row)
         top, view = self.top_line, self.viewport_height
         if start < top:
@@ -301,7 +301,7 @@ class TranscriptView(ScrollView):
 
     def _clamp_cursor(self) -> None:
         """Keep the cursor on a visible message when the user scrolls away from it."""
-        index = self._layout.index
+        index = self._row_layout.index
         rows = self.visible_rows()
         cursor = self._cursor
         if not rows or (cursor is not None and cursor in rows):
@@ -317,7 +317,7 @@ class TranscriptView(ScrollView):
 
     def step_cursor(self, step: int) -> None:
         """The next (1) or previous (-1) message; past the last one, show what lies beyond."""
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return
         start = self._cursor if self._cursor is not None else self.visible_rows()[0]
@@ -329,7 +329,7 @@ class TranscriptView(ScrollView):
 
     def page(self, lines: int) -> None:
         """Scroll by ``lines`` and move the cursor the same distance."""
-        index = self._layout.index
+        index = self._row_layout.index
         if not len(index):
             return
         self.scroll_to_line(self.top_line + lines, hold=True)
@@ -364,20 +364,20 @@ class TranscriptView(ScrollView):
 
     def land_at_end(self) -> None:
         """The newest end: scrolled to the bottom, the cursor on the last message."""
-        index = self._layout.index
+        index = self._row_layout.index
         self.scroll_to_line(index.total, hold=True)
         self.set_cursor(index.find(MESSAGES, len(index) - 1, -1), reveal=False)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        index = self._layout.index
+        index = self._row_layout.index
         if offset is None or self.top_line + offset.y >= index.total:
             return
         row, _ = index.row_at(self.top_line + offset.y)
         self.row_clicked(row)
 
     def row_clicked(self, row: int) -> None:
-        if self._layout.index.kind(row) in MESSAGES:
+        if self._row_layout.index.kind(row) in MESSAGES:
             self.set_cursor(row, reveal=False)
 
     # -- drawing ------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ class TranscriptView(ScrollView):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        layout = self._layout
+        layout = self._row_layout
         index = layout.index
         line_no = self.top_line + y
         if line_no >= index.total or not layout.width:
@@ -410,10 +410,10 @@ class TranscriptView(ScrollView):
                self._theme_generation)
         strip = self._strips.get(key)
         if strip is None:
-            lines = layout.lines(row)
+            lines = layout.marked_lines(row, pattern)
             if offset >= len(lines):  # never expected: heights and lines come from one place
                 return Strip.blank(layout.width, self.rich_style)
-            strip = self._build_strip(lines[offset], layout.width, cursor, pattern)
+            strip = self._build_strip(lines[offset], layout.width, cursor)
             self._strips[key] = strip
         return strip
 
@@ -432,11 +432,9 @@ class TranscriptView(ScrollView):
             self._styles[(role, cursor)] = style
         return style
 
-    def _build_strip(self, line: Line, width: int, cursor: bool,
-                     pattern: re.Pattern[str] | None) -> Strip:
-        runs = render.mark_matches(line, pattern) if pattern is not None else line
-        segments = [Segment(run.text, self._style(run.role, cursor)) for run in runs if run.text]
-        cells = sum(cell_len(run.text) for run in runs)
+    def _build_strip(self, line: Line, width: int, cursor: bool) -> Strip:
+        segments = [Segment(run.text, self._style(run.role, cursor)) for run in line if run.text]
+        cells = sum(cell_len(run.text) for run in line)
         pad = self._style("", cursor)
         if cells <= width:  # the usual case: one Strip, padded to the width
             segments.append(Segment(" " * (width - cells), pad))
