@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -24,11 +24,20 @@ TIME_FORMS = (
     ("now  today  yesterday", "named moments"),
 )
 
-KEY_COLUMN = 22
+MARKS = (
+    ("✓", "the peer read the message (IsPeerRead)"),
+    ("⟲ recalled", "a recalled message, with its content when the service returned it"),
+    ("▸ / ▾", "a merged forward or long message that x expands / folds"),
+)
 
 
-def _row(keys: str, text: str, key_style: str = "bold $accent") -> Content:
-    return Content.assemble((f"  {keys:<{KEY_COLUMN}}", key_style), text)
+def _row(keys: str, text: str, key_style: str = "bold $accent") -> Horizontal:
+    """Keys in their own column; the text wraps in the other, never under the keys."""
+    return Horizontal(
+        Static(Content.assemble((keys, key_style)), classes="help-key", markup=False),
+        Static(Content(text), classes="help-text", markup=False),
+        classes="help-row",
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -56,24 +65,19 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 for group, entries in grouped(self.entries):
                     yield Static(Content.assemble((group, "bold $primary")), classes="help-group")
-                    lines = [_row(entry.keys_text, entry.description) for entry in entries]
-                    yield Static(Content("\n").join(lines), classes="help-keys", markup=False)
+                    for entry in entries:
+                        yield _row(entry.keys_text, entry.description)
                 yield Static(
                     Content.assemble((": commands", "bold $primary")), classes="help-group"
                 )
-                yield Static(
-                    Content("\n").join(_row(name, text) for name, text in COMMANDS),
-                    classes="help-keys",
-                    markup=False,
-                )
-                yield Static(
-                    Content.assemble(("Times", "bold $primary")), classes="help-group"
-                )
-                yield Static(
-                    Content("\n").join(_row(form, text, "bold") for form, text in TIME_FORMS),
-                    classes="help-keys",
-                    markup=False,
-                )
+                for name, text in COMMANDS:
+                    yield _row(name, text)
+                yield Static(Content.assemble(("Times", "bold $primary")), classes="help-group")
+                for form, text in TIME_FORMS:
+                    yield _row(form, text, "bold")
+                yield Static(Content.assemble(("Marks", "bold $primary")), classes="help-group")
+                for mark, text in MARKS:
+                    yield _row(mark, text, "bold")
             yield Static(
                 Content.assemble(
                     ("  Esc, q, ? or F1 close this · Ctrl+P lists every action", "$text-muted")
