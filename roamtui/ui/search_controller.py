@@ -10,7 +10,7 @@ in exclusive workers: *scan* (index and results; a newer query cancels a stale s
 Keys: ``/`` or Ctrl+F find, ``n``/``N`` next/previous match, ``&`` filter view, ``]``/``[``
 next/previous recalled message, ``}``/``{`` next/previous non-text element. Esc, one layer per
 press: leave the find input; stop the fetch; leave the filter view; close the search and its
-highlight. ``/`` after a stopped or failed fetch starts it again.
+highlight. ``/`` brings a closed search back and starts a stopped or failed fetch again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Input
 from textual.worker import Worker
 
 from roamtui.history.search import Kind, SearchQuery, SearchQueryError
@@ -144,11 +143,11 @@ class SearchPane(Vertical):
         self._sync()
 
     @on(Transcript.CursorMoved)
-    def _cursor_moved(self, event: Transcript.CursorMoved) -> None:
-        """A match reached with j/k becomes the current one (the counter's first number)."""
-        session = self._sync()
-        if event.message is not None and session.rank_of(event.message) is not None:
-            self._current = event.message
+    def _cursor_moved(self) -> None:
+        """The counter's first number is the match under the cursor, however it got there."""
+        self._sync()
+        if not self.filtering:
+            self._current = None  # the counter reads the cursor instead
             self._show_counter()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -164,13 +163,15 @@ class SearchPane(Vertical):
         return True
 
     def action_find(self) -> None:
-        """Open the find bar (after a stopped or failed fetch, fetch again)."""
+        """Open the find bar, the closed search brought back; a stopped or failed fetch retried."""
         session = self._sync()
         self._bar_for_jump = False
         if session.fetch_state in ("stopped", "failed"):
             session.fetch_state = "idle"
         self._begin_indexing()
-        self.bar.open()
+        if self._query is None and self._last_query is not None:
+            self._apply(self._last_query, seek=False, restore=True)
+        self.bar.open()  # its text selected: typing replaces the query
         if self._query is not None:
             self._start_fetch()
         self._show_status()
@@ -262,10 +263,8 @@ class SearchPane(Vertical):
         session = self._sync()
         self._begin_indexing()
         bar = self.bar
-        if restore:  # brought back by n/N or & (the bar may show something else by now)
-            bar.set_toggles(query.case, query.regex)
-            with bar.input.prevent(Input.Changed):
-                bar.input.value = query.text
+        if restore:  # brought back by /, n/N or & (the bar may show something else by now)
+            bar.show_query(query)
         self._pending_step, self._current, self._seek = None, None, False
         matcher, reason = None, None
         if query.text:
@@ -480,7 +479,10 @@ class SearchPane(Vertical):
         if session is None or session.results is None:
             self.bar.set_counter("")
             return
-        text = session.counter(self._current)
+        current = self._current or (None if self.filtering else self.transcript.cursor_message)
+        text = session.counter(current)
+        if "/" not in text and session.results.matches:  # the cursor is on no match
+            text = f"-/{text}"
         self.bar.set_counter(text, none=text == "no matches")
 
     def _show_status(self) -> None:
@@ -488,13 +490,16 @@ class SearchPane(Vertical):
         bar = self.bar
         if bar.input.has_class("-invalid"):
             return  # the error stays until the query changes
-        fetch = self.session.fetch_status()
-        if fetch is not None:
+        session = self.session
+        fetch = session.fetch_status()
+        if fetch is not None and session.fetch_state == "failed":
+            bar.show_fetch_failed(session.fetch_error)
+        elif fetch is not None:
             text, kind = fetch
             notice = f"{self._notice}: " if self._notice and kind == "progress" else ""
             bar.set_status(notice + text, kind)
         elif self.filtering:
-            bar.set_status("filter: only matching messages — Enter or & shows the selected "
-                           "one in the transcript, Esc goes back", "info")
+            bar.set_status("filter: matches with context — Enter or & shows the selected one, "
+                           "Esc goes back", "info")
         else:
             bar.set_status(self._notice or None, "info")

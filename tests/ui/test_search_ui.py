@@ -160,7 +160,7 @@ async def test_a_failed_fetch_is_told_and_the_count_stays_partial() -> None:
         p.valve.inner = Failing()
         p.valve.release()
         await p.until(lambda: p.pane.session.fetch_state == "failed", "failed")
-        await p.until(lambda: "could not fetch" in p.bar.status_text, "told")
+        await p.until(lambda: "fetch failed" in p.bar.status_text, "told")
         assert p.counter == "2/2+"
 
 

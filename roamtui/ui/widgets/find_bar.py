@@ -54,6 +54,35 @@ class Chip(Static, can_focus=False):
         self.post_message(self.Clicked(self))
 
 
+def split_way_out(line: str) -> tuple[str, str]:
+    """``"what — what to press"`` as (what, what to press); ("line", "") without a dash."""
+    what, dash, way_out = line.rpartition(" — ")
+    return (what, way_out) if dash else (line, "")
+
+
+def _with_modifier(key: str) -> bool:
+    """Alt / Ctrl / Super combinations (a shifted letter is plain text)."""
+    modifiers = key.split("+")[:-1]
+    return any(m != "shift" for m in modifiers)
+
+
+class FindInput(Input):
+    """The query input; a key with a modifier is never text, so it reaches the bar's bindings.
+
+    A terminal sends Alt+C as ``key='alt+c', character='c'``: a plain Input would insert the
+    ``c`` and stop the key, and the case toggle would never run.
+    """
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return not _with_modifier(key) and super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.is_printable and _with_modifier(event.key):
+            # Skips Input's handler (it would insert the character); the key still bubbles
+            # up to the bindings, as bubbling clears prevent_default.
+            event.prevent_default()
+
+
 class StatusLine(Static, can_focus=False):
     """The bar's second line: an error, the fetch progress (click to stop), or a notice."""
 
@@ -85,11 +114,12 @@ class FindBar(Vertical):
         & #find-counter { width: auto; min-width: 9; height: 1; padding: 0 1;
                           text-align: right; text-style: bold; }
         & #find-counter.-none { color: $text-warning; }
-        & #find-status { height: 1; display: none; padding: 0 1; color: $text-muted;
-                         text-wrap: nowrap; text-overflow: ellipsis; }
-        & #find-status.-shown { display: block; }
-        & #find-status.-progress { color: $text-accent; }
-        & #find-status.-error { color: $text-error; }
+        & #find-status-row { height: 1; display: none; padding: 0 1; color: $text-muted; }
+        & #find-status-row.-shown { display: block; }
+        & #find-status-row.-progress { color: $text-accent; }
+        & #find-status-row.-error { color: $text-error; }
+        & #find-status { width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+        & #find-hint { width: auto; margin-left: 1; text-style: bold; }
     }
     """
 
@@ -131,12 +161,14 @@ class FindBar(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="find-row"):
             yield Static("/", id="find-prompt", markup=False)
-            yield Input(placeholder="find in the window (text, file names, places, titles…)",
-                        id="find-input", compact=True)
+            yield FindInput(placeholder="find in the window (text, file names, places, titles…)",
+                            id="find-input", compact=True)
             yield Chip(CASE_LABELS[self.case], id="find-case", classes="find-chip", markup=False)
             yield Chip(".* regex", id="find-regex", classes="find-chip", markup=False)
             yield Static("", id="find-counter", markup=False)
-        yield StatusLine("", id="find-status", markup=False)
+        with Horizontal(id="find-status-row"):
+            yield StatusLine("", id="find-status", markup=False)
+            yield StatusLine("", id="find-hint", markup=False)
 
     def on_mount(self) -> None:
         self._show_toggles()
@@ -162,8 +194,12 @@ class FindBar(Vertical):
 
     @property
     def status_text(self) -> str:
-        status = self.query_one("#find-status", StatusLine)
-        return str(status.render()) if status.has_class("-shown") else ""
+        """The whole status line: its text, then its way out (``… — / tries again``)."""
+        if not self.query_one("#find-status-row").has_class("-shown"):
+            return ""
+        text = str(self.query_one("#find-status", StatusLine).render())
+        hint = str(self.query_one("#find-hint", StatusLine).render())
+        return f"{text} — {hint}" if hint else text
 
     @property
     def status_kind(self) -> StatusKind | None:
@@ -194,15 +230,35 @@ class FindBar(Vertical):
         elif self._status_kind == "error":
             self.set_status(None)
 
-    def set_status(self, text: str | None, kind: StatusKind = "info") -> None:
-        """One line under the input: the fetch progress, an error, or a short notice."""
-        status = self.query_one("#find-status", StatusLine)
+    def set_status(self, text: str | None, kind: StatusKind = "info", *,
+                   hint: str | None = None, detail: str | None = None) -> None:
+        """One line under the input: the fetch progress, an error, or a short notice.
+
+        ``hint``, what to press (by default what follows the last `` — `` in ``text``), sits
+        at the right end and is never cut off: a line too long loses the end of its ``text``
+        instead. ``detail`` is the line's tooltip.
+        """
+        if hint is None:
+            text, hint = split_way_out(text or "")
+        row = self.query_one("#find-status-row")
         shown = bool(text)
         self._status_kind = kind if shown else None
+        hint = hint if shown else ""
+        status = self.query_one("#find-status", StatusLine)
         status.update(Content(text or ""))
-        status.set_class(shown, "-shown")
+        # Content, not a str: a str tooltip is read as markup, and an error can quote the service.
+        status.tooltip = Content(detail) if shown and detail else None
+        way_out = self.query_one("#find-hint", StatusLine)
+        way_out.update(Content(hint))
+        way_out.display = bool(hint)
+        row.set_class(shown, "-shown")
         for name in ("info", "progress", "error"):
-            status.set_class(shown and kind == name, f"-{name}")
+            row.set_class(shown and kind == name, f"-{name}")
+
+    def show_fetch_failed(self, error: str) -> None:
+        """The rest of the window could not be fetched: ``error`` short, the whole in a tooltip."""
+        self.set_status("fetch failed (matches in the loaded part only): "
+                        + error.split(" — ")[0], "error", hint="/ tries again", detail=error)
 
     # -- the user's input ---------------------------------------------------------------------
 
@@ -250,10 +306,12 @@ class FindBar(Vertical):
         self._show_toggles()
         self._emit()
 
-    def set_toggles(self, case: CaseMode, regex: bool) -> None:
-        """Put the toggles in a given state without searching (a query brought back)."""
-        self.case, self.regex = case, regex
+    def show_query(self, query: SearchQuery) -> None:
+        """Show ``query`` (text and toggles) without searching it: a query brought back."""
+        self.case, self.regex = query.case, query.regex
         self._show_toggles()
+        with self.input.prevent(Input.Changed):
+            self.input.value = query.text
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from roamtui.timeparse import format_time, zone_name
@@ -195,12 +196,21 @@ class PositionLine(Horizontal):
         )
 
 
+#: Actions of the key that opens the help: always shown, first, whatever the width.
+HELP_ACTIONS = frozenset({"help", "app.help"})
+
+
 class KeyFooter(Footer):
-    """A Footer that rebuilds only when the keys it shows change.
+    """A Footer that rebuilds only when the keys it shows change, and never cuts a key in two.
 
     Textual's Footer recomposes on every `refresh_bindings()`, and the transcript refreshes
     bindings after each page it loads; rebuilding a dozen key widgets each time slowed the
-    first frames down noticeably.
+    first frames down noticeably. Help comes first; the keys that do not fit whole are left
+    out from the end (the screen's and the app's keys, the least specific).
+    """
+
+    DEFAULT_CSS = """
+    KeyFooter FooterKey.-help { dock: left; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -219,3 +229,35 @@ class KeyFooter(Footer):
             self._shown = shown
         super().bindings_changed(screen)
 
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if getattr(widget, "action", None) in HELP_ACTIONS:  # a FooterKey
+                widget.add_class("-help")
+            yield widget
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self._fit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the keys in order while they fit whole beside the docked ones; hide the rest."""
+        width = self.size.width
+        if not width:
+            return
+        docked = [w for w in self.children if w.styles.dock != "none"]
+        room = width - sum(self._width_of(w) for w in docked)
+        for widget in self.children:
+            if widget in docked:
+                continue
+            room -= self._width_of(widget)
+            fits = room >= 0
+            if widget.display != fits:
+                widget.display = fits
+
+    def _width_of(self, widget: Widget) -> int:
+        styles = widget.styles
+        content = widget.get_content_width(self.size, self.app.size)
+        return content + styles.gutter.width + styles.margin.width
