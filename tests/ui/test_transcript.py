@@ -7,6 +7,9 @@ from transcriptkit import (
     HEAD,
     ME,
     PEER,
+    World,
+    bursts,
+    cursor_id,
     everything_drawn,
     ids_on_screen,
     running,
@@ -192,16 +195,17 @@ async def test_goto_fetches_around_the_time_and_centres_the_first_message_after_
         assert moved.time == message.time
 
 
-async def test_day_and_hour_steps_jump_from_the_cursor() -> None:
+async def test_hour_step_back_lands_on_the_last_message_at_or_before_the_target() -> None:
     w = world(400)
     async with running(w) as (pilot, t):
         start = t.cursor_message
         assert start is not None
         await pilot.press("O")
         await settle(pilot)
-        after = t.cursor_message
-        assert after is not None
-        assert start.time - 3600 <= after.time <= start.time - 3600 + 62
+        assert cursor_id(t) == w.last_at_or_before(start.time - 3600)
+        await pilot.press("o")
+        await settle(pilot)
+        assert cursor_id(t) == w.first_at_or_after(start.time)
 
 
 async def test_quick_steps_add_up_before_the_jumps_land() -> None:
@@ -213,9 +217,134 @@ async def test_quick_steps_add_up_before_the_jumps_land() -> None:
         await pilot.press("O", "O", "O")
         w.gate.open.set()
         await settle(pilot)
-        after = t.cursor_message
-        assert after is not None
-        assert start.time - 3 * 3600 <= after.time <= start.time - 3 * 3600 + 62
+        assert cursor_id(t) == w.last_at_or_before(start.time - 3 * 3600)
+
+
+# Three bursts of 100 messages (52 minutes each): A at T0, B 50 hours later (more than a
+# silent day after A), C 3 hours after B (an hour's step cannot reach it from B either).
+A, B, C = 0, 50 * 3600, 53 * 3600
+SIZE = (100, 20)
+
+
+def quiet() -> World:
+    return world(messages=bursts((A, 100), (B, 100), (C, 100)), page_size=10)
+
+
+async def test_hour_steps_back_cross_quiet_stretches_longer_than_an_hour() -> None:
+    w = quiet()
+    async with running(w, SIZE) as (pilot, t):
+        assert cursor_id(t) == "m0299"  # the newest message
+        landed = []
+        for _ in range(4):
+            await pilot.press("O")
+            await settle(pilot)
+            landed.append(cursor_id(t))
+        # the last of B, the last of A, then (nothing an hour before it) the first of A
+        assert landed == ["m0199", "m0099", "m0000", "m0000"]
+        assert [n.message for n in w.notices()] == ["start of window"]
+
+
+async def test_day_and_hour_steps_cross_quiet_stretches_not_loaded_yet() -> None:
+    w = quiet()
+    async with running(w, SIZE) as (pilot, t):
+        await pilot.press("g")
+        await settle(pilot)
+        assert cursor_id(t) == "m0000"
+        assert t.timeline.index_of_key(w.messages[100]["MsgKey"]) is None  # B is not loaded
+        await pilot.press("d")  # a day later is in the silence: the first message after it
+        await settle(pilot)
+        assert cursor_id(t) == "m0100" and "m0100" in ids_on_screen(t)
+        await pilot.press("o")
+        await settle(pilot)
+        assert cursor_id(t) == "m0200"
+        await pilot.press("D")  # back across the silent day
+        await settle(pilot)
+        assert cursor_id(t) == "m0099"
+        await pilot.press("D")  # nothing a day before the end of A: its first message
+        await settle(pilot)
+        assert cursor_id(t) == "m0000"
+        assert not w.notices()
+
+
+async def test_a_step_that_cannot_load_shows_the_failed_stretch_and_works_after_retry() -> None:
+    w = quiet()
+    async with running(w, SIZE) as (pilot, t):
+        w.gate.failing = True
+        await pilot.press("O")
+        await settle(pilot)
+        assert [m for m in w.seen if isinstance(m, Transcript.LoadFailed)]
+        assert any("r to retry" in line for line in screen(t))
+        w.gate.failing = False
+        await pilot.press("r")
+        await settle(pilot)
+        assert not any("r to retry" in line for line in screen(t))
+        t.set_cursor(t.timeline.index_of_key(w.messages[299]["MsgKey"]))
+        await pilot.press("O")
+        await settle(pilot)
+        assert cursor_id(t) == "m0199"
+
+
+# -- keys that do nothing say why -------------------------------------------------------------
+
+
+async def test_steps_past_the_ends_say_so_and_leave_the_cursor() -> None:
+    w = quiet()
+    async with running(w) as (pilot, t):
+        await pilot.press("d")
+        await pilot.pause()
+        assert cursor_id(t) == "m0299"
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("O")
+        await pilot.pause()
+        assert cursor_id(t) == "m0000"
+        notices = w.notices()
+        assert [n.message for n in notices] == ["end of window", "start of window"]
+        assert not any(n.markup for n in notices)
+
+
+async def test_quick_steps_that_end_past_the_newest_message_say_end_of_window() -> None:
+    w = quiet()
+    async with running(w) as (pilot, t):
+        w.gate.open.clear()
+        await pilot.press("O", "d", "d")  # an hour back, then two days on: past the end
+        w.gate.open.set()
+        await settle(pilot)
+        assert cursor_id(t) == "m0299"
+        assert [n.message for n in w.notices()] == ["end of window"]
+
+
+async def test_the_same_notice_again_rings_the_bell_instead_of_stacking(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transcript_view, "monotonic", lambda: 1000.0)  # all at one moment
+    w = quiet()
+    async with running(w) as (pilot, _t):
+        bells: list[int] = []
+        monkeypatch.setattr(pilot.app, "bell", lambda: bells.append(1))
+        await pilot.press("d", "o", "d")
+        await pilot.pause()
+        assert [n.message for n in w.notices()] == ["end of window"]
+        assert len(bells) == 2
+        await pilot.press("x")
+        await pilot.pause()
+        assert [n.message for n in w.notices()][-1] == "nothing to expand"
+
+
+async def test_x_says_why_a_message_cannot_expand() -> None:
+    relay = {"MsgType": "TIMRelayElem", "MsgContent": {
+        "Title": "big", "MsgNum": 120, "JsonMsgKey": "k-9[b]\x1b[31m"}}
+    w = world(4, {3: {"MsgBody": [relay]}})
+    async with running(w) as (pilot, t):
+        await pilot.press("x")  # the merged forward is the newest message
+        await pilot.press("k", "x")
+        await pilot.pause()
+        notices = w.notices()
+        assert [n.message for n in notices] == [
+            "the forwarded messages are not included in this record (JsonMsgKey k-9[b]␛[31m)",
+            "nothing to expand",
+        ]
+        assert not any(n.markup for n in notices)
+        assert t.cursor_message is not None and t.cursor_message.seq == 1002
 
 
 async def test_resize_rewraps_and_keeps_the_top_message_in_place() -> None:

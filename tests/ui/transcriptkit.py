@@ -15,6 +15,7 @@ import httpx
 from rich.color import Color as RichColor
 from textual.app import App, ComposeResult
 from textual.message import Message as TextualMessage
+from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 
 from roamtui.history.rows import EdgeRow
@@ -47,6 +48,19 @@ def conversation(n: int, extra: dict[int, dict[str, Any]] | None = None) -> list
     return out
 
 
+def bursts(*spans: tuple[int, int]) -> list[dict[str, Any]]:
+    """Messages "m0000".. in bursts separated by quiet stretches: each span is (seconds after T0
+    of its first message, how many), its messages 31 s apart."""
+    out: list[dict[str, Any]] = []
+    for start, count in spans:
+        for k in range(count):
+            i = len(out)
+            sender, receiver = (ME, PEER) if i % 3 else (PEER, ME)
+            out.append(message_obj(sender=sender, receiver=receiver, time=T0 + start + 31 * k,
+                                   text=f"m{i:04d}", seq=1000 + i, random=7 * i + 1))
+    return out
+
+
 class Gate(httpx.AsyncBaseTransport):
     """The sandbox behind a switch: calls wait while closed, and can be made to fail."""
 
@@ -76,10 +90,22 @@ class World:
     def ids(self) -> list[str]:
         return [str(m["MsgBody"][0]["MsgContent"]["Text"])[:5] for m in self.messages]
 
+    def last_at_or_before(self, t: int) -> str:
+        return self.ids[max(i for i, m in enumerate(self.messages) if m["MsgTimeStamp"] <= t)]
+
+    def first_at_or_after(self, t: int) -> str:
+        return self.ids[min(i for i, m in enumerate(self.messages) if m["MsgTimeStamp"] >= t)]
+
+    def notices(self) -> list[Notification]:
+        return [m.notification for m in self.seen if isinstance(m, Notify)]
+
 
 def world(n: int = 400, extra: dict[int, dict[str, Any]] | None = None,
-          page_size: int = 40, page_cap: int = 13_000) -> World:
-    messages = conversation(n, extra)
+          page_size: int = 40, page_cap: int = 13_000,
+          messages: list[dict[str, Any]] | None = None) -> World:
+    """A conversation on the sandbox: ``messages``, or ``conversation(n, extra)``; the window
+    runs from T0 to a minute after the last message."""
+    messages = conversation(n, extra) if messages is None else messages
     service = SandboxService(ListStore({(ME, PEER): messages}), rate_limit=None,
                              page_cap_bytes=page_cap)
     gate = Gate(service.mock_transport())
@@ -121,6 +147,11 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
+
+
+def cursor_id(t: Transcript) -> str | None:
+    message = t.cursor_message
+    return None if message is None else message.text()[:5]
 
 
 def screen(t: Transcript) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import ClassVar, Literal
 
@@ -28,10 +29,19 @@ from roamtui.history.timeline import EdgeRow, GapRow, RowsChanged, Timeline
 from roamtui.im.errors import RoamError
 from roamtui.im.model import Message
 from roamtui.ui.render import RenderContext
-from roamtui.ui.widgets.transcript_layout import GAP, TranscriptLayout
+from roamtui.ui.widgets.transcript_layout import GAP, TranscriptLayout, expand_refusal, reach, seek
 from roamtui.ui.widgets.transcript_view import MESSAGES, TranscriptView
 
 STATS_INTERVAL = 0.25  # seconds between checks of the calls in flight while loading
+
+
+@dataclass(frozen=True, slots=True)
+class _Landing:
+    """Where a jump puts the cursor once its rows are in."""
+
+    time: int
+    earlier: bool = False  # the last message at or before ``time``, not the first at or after
+    origin: Message | None = None  # where a step started: landing there again means an edge
 
 
 class Transcript(TranscriptView, can_focus=True):
@@ -139,7 +149,7 @@ class Transcript(TranscriptView, can_focus=True):
         """A fetch worker ended: done, failed, or cancelled (by a newer job of its group)."""
 
         def __init__(self, timeline: Timeline, job: Hashable, token: int,
-                     error: RoamError | None, cancelled: bool, land: int | None) -> None:
+                     error: RoamError | None, cancelled: bool, land: _Landing | None) -> None:
             super().__init__()
             self.timeline = timeline
             self.job = job
@@ -154,7 +164,7 @@ class Transcript(TranscriptView, can_focus=True):
         self._tz = tz
         self._jobs: dict[Hashable, int] = {}  # running jobs: what they do -> their token
         self._tokens = itertools.count()
-        self._target: int | None = None  # where a jump in flight will land
+        self._pending: _Landing | None = None  # where a jump in flight will land
         self._land_end = True
         self._last_stats: tuple[int, ...] | None = None
         self._last_position: tuple[str | None, int | None] | None = None
@@ -168,11 +178,9 @@ class Transcript(TranscriptView, can_focus=True):
         return self._row_layout.timeline
 
     def goto_time(self, t: int) -> None:
-        """Fetch around ``t`` and land with the cursor on the first message at or after it."""
-        self._land_end = False
-        self._target = t
-        timeline = self.timeline
-        self._start_job("jump", lambda: timeline.jump(t), group="history-jump", land=t)
+        """Fetch around ``t`` and land with the cursor on the first message at or after it (else
+        the last before it), however long the quiet stretch after ``t``."""
+        self._jump(_Landing(t))
 
     def swap_timeline(self, timeline: Timeline) -> None:
         """Show another timeline (the other side, or a new query); it opens at its newest end."""
@@ -180,7 +188,7 @@ class Transcript(TranscriptView, can_focus=True):
         self._disconnect()
         self._row_layout = _layout_for(timeline, self._tz)
         self._jobs.clear()
-        self._target = None
+        self._pending = None
         self._cursor = None
         self._land_end = True
         self._strips.clear()
@@ -266,7 +274,7 @@ class Transcript(TranscriptView, can_focus=True):
     # -- loading ------------------------------------------------------------------------------
 
     def _start_job(self, job: Hashable, work: Callable[[], Awaitable[object]], *, group: str,
-                   land: int | None = None) -> None:
+                   land: _Landing | None = None) -> None:
         """Run one timeline operation in an exclusive worker of ``group``; it reports back.
 
         ``work`` makes the coroutine inside the worker, so a worker cancelled before it starts
@@ -299,33 +307,45 @@ class Transcript(TranscriptView, can_focus=True):
     def _settled(self, event: _Settled) -> None:
         if event.timeline is not self.timeline:
             return  # a job of a swapped-out timeline, cancelled by the swap
-        if self._jobs.get(event.job) == event.token:  # not replaced by a newer one meanwhile
+        current = self._jobs.get(event.job) == event.token  # not replaced by a newer one
+        if current:
             del self._jobs[event.job]
         if event.error is not None:
             self.post_message(self.LoadFailed(event.error))
         self._finish_opening()
-        if event.land is not None and not event.cancelled:
-            self._target = None
-            self._land_at_time(event.land)
+        if current and event.land is not None and not event.cancelled:
+            self._pending = None
+            self._land(event.land)
         self._after_change()
 
-    def _land_at_time(self, t: int) -> None:
-        """The cursor on the first message at or after ``t`` (else the last before it), centred;
-        a gap holding ``t`` (a failed jump) is centred instead, to show its error."""
-        index = self._row_layout.index
-        if not len(index):
+    def _jump(self, landing: _Landing) -> None:
+        self._land_end = False
+        self._pending = landing
+        timeline = self.timeline
+
+        async def work() -> None:
+            await timeline.jump(landing.time)
+            await reach(timeline, landing.time, landing.earlier)
+
+        self._start_job("jump", work, group="history-jump", land=landing)
+
+    def _land(self, landing: _Landing) -> None:
+        """The cursor on the message ``landing`` asks for, centred; a gap in the way (a failed
+        or unfinished load) is centred instead, to show its state; an edge is said."""
+        if not len(self._row_layout.index):
             return
-        row = self.timeline.index_at_time(t)
-        item = self.timeline.row(row)
-        if isinstance(item, GapRow) and item.gap.min_time <= t <= item.gap.max_time:
+        row, _ = seek(self.timeline, landing.time, landing.earlier)
+        if row is not None and self._row_layout.index.kind(row) == GAP:
             self.center_row(row)
             self._clamp_cursor()
             return
-        found = row if index.kind(row) in MESSAGES else index.find(MESSAGES, row, -1)
-        if found is None:
-            found = index.find(MESSAGES, row, 1)
-        if found is not None:
-            self.set_cursor(found, center=True)
+        if row is not None:
+            self.set_cursor(row, center=True)
+        origin = landing.origin
+        if origin is None or self.cursor_message not in (None, origin):
+            return
+        if (landing.time < origin.time) if landing.earlier else (landing.time > origin.time):
+            self.say("start of window" if landing.earlier else "end of window")
 
     def _viewport_moved(self) -> None:
         """Fill every idle gap within a page of the viewport, above or below it."""
@@ -406,15 +426,24 @@ class Transcript(TranscriptView, can_focus=True):
             self.goto_time(self.timeline.query.max_time)
 
     def action_step(self, seconds: int) -> None:
-        """Jump ``seconds`` from the cursor's time (a day or an hour), within the window."""
-        message = self.cursor_message
+        """Step ``seconds`` (a day or an hour) from the cursor's time: back to the last message
+        at or before it, forward to the first at or after it; quick presses add up."""
+        earlier = seconds < 0
         query = self.timeline.query
-        base = message.time if message is not None else self.time_at_top()
-        if self._target is not None:  # pressed again before the last jump landed: add up
-            base = self._target
+        pending = self._pending
+        if pending is None and self.at_edge(-1 if earlier else 1):
+            self.say("start of window" if earlier else "end of window")
+            return
+        base: int | None
+        if pending is not None:  # pressed again before the last jump landed: add up
+            base, origin = pending.time, pending.origin
+        else:
+            origin = self.cursor_message
+            base = origin.time if origin is not None else self.time_at_top()
         if base is None:
             base = query.max_time
-        self.goto_time(min(max(base + seconds, query.min_time), query.max_time))
+        target = min(max(base + seconds, query.min_time), query.max_time)
+        self._jump(_Landing(target, earlier, origin))
 
     def action_retry(self) -> None:
         """Load again the failed stretch nearest to the middle of the screen.
@@ -444,6 +473,8 @@ class Transcript(TranscriptView, can_focus=True):
             self.update_virtual_size()
             self.reveal(cursor)
             self.refresh()
+        else:
+            self.say(expand_refusal(self.cursor_message))
 
     def row_clicked(self, row: int) -> None:
         if self._row_layout.index.kind(row) == GAP:

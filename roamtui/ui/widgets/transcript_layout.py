@@ -7,7 +7,8 @@ history) are measured at once; a huge insert or a new width measures only what i
 right away and leaves the rest to be measured a slice at a time, so nothing freezes the UI.
 
 Message rows are drawn by :mod:`roamtui.ui.render`; the one-line rows (day separators, gaps,
-the window's edges) are drawn here, as banners centred in the width.
+the window's edges) are drawn here, as banners centred in the width. :func:`seek` and
+:func:`reach` find (and load) the message a jump to a time lands on.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ EDGE = 4
 UNKNOWN = -2  # one-line width not computed yet
 MEASURE_AT_ONCE = 256  # a change of at most this many rows is measured right away
 MARKED_CACHE = 256  # rows drawn with search hits: a few screens' worth
+SEEK_CALLS = 32  # calls a landing may spend past its jump, crossing quiet stretches
+SEEK_WIDTH = 3600  # seconds of the first window probed above a quiet stretch
 
 
 class LineIndex:
@@ -159,6 +162,63 @@ def row_kind(row: Row) -> int:
 def expandable(msg: Message) -> bool:
     """Whether the message holds a merged forward with messages to show."""
     return any(isinstance(e, RelayElem) and e.messages for e in msg.elements)
+
+
+def expand_refusal(msg: Message | None) -> str:
+    """Why ``x`` leaves ``msg`` as it is, in words for the user."""
+    for elem in () if msg is None else msg.elements:
+        if isinstance(elem, RelayElem) and not elem.messages:
+            # The key is message content: untrusted, so made inert, and cut when long.
+            key = render.safe_line(elem.json_msg_key, render.TEXT)
+            key = render.fit(key, 40) if cell_len(key) > 40 else key
+            return ("the forwarded messages are not included in this record"
+                    + (f" (JsonMsgKey {key})" if key else ""))
+    return "nothing to expand"
+
+
+def seek(timeline: Timeline, t: int, earlier: bool) -> tuple[int | None, bool]:
+    """The row of the last message at or before ``t`` (``earlier``) or of the first at or after
+    it, or of a gap that may hide it, and the side it was sought on: the other one when the asked
+    side has no message (a step past the first or last). None when the window has no message."""
+    count = len(timeline)
+    for side in (earlier, not earlier):
+        if side:
+            row = count if t >= timeline.query.max_time else timeline.index_at_time(t + 1)
+            item = timeline.row(row) if row < count else None
+            if isinstance(item, GapRow) and item.gap.min_time <= t:
+                return row, side
+            row -= 1
+        else:
+            row = timeline.index_at_time(t)
+        while 0 <= row < count:  # day separators and the window's edges are passed over
+            if isinstance(timeline.row(row), (MessageRow, GapRow)):
+                return row, side
+            row += -1 if side else 1
+    return None, earlier
+
+
+async def reach(timeline: Timeline, t: int, earlier: bool) -> None:
+    """Load until :func:`seek` finds a message, not a gap hiding it. A gap below ``t`` gives its
+    newest page in one call; above, with no forward cursor, windows from the gap's bottom are
+    probed a call each, four times as wide after an empty one, then (once one held messages, so
+    the gap holds the rest) the gap is halved."""
+    width, found = SEEK_WIDTH, False
+    for _ in range(SEEK_CALLS):
+        row, below = seek(timeline, t, earlier)
+        item = None if row is None else timeline.row(row)
+        if not isinstance(item, GapRow):
+            return
+        if below:
+            await timeline.fill(item.gap, "bottom")
+            continue
+        low, high = item.gap.min_time, item.gap.max_time
+        if found:
+            top = low + (high - low) // 2
+        else:
+            top, width = min(high, low + width - 1), width * 4
+        loaded = timeline.loaded_count
+        await timeline.jump(top, context=0, max_calls=1)  # one call: newest page of low .. top
+        found = found or timeline.loaded_count > loaded
 
 
 def _may_mark(msg: Message, pattern: re.Pattern[str], expanded: bool) -> bool:

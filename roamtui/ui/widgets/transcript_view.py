@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from time import monotonic
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -24,11 +25,12 @@ from textual.strip import Strip
 from roamtui.im.model import Message
 from roamtui.ui import render
 from roamtui.ui.render import Line
-from roamtui.ui.widgets.transcript_layout import MESSAGE, RECALLED, TranscriptLayout
+from roamtui.ui.widgets.transcript_layout import EDGE, GAP, MESSAGE, RECALLED, TranscriptLayout
 
 MESSAGES = bytes((MESSAGE, RECALLED))
 BACKGROUND_PAUSE = 0.02  # seconds between slices of measuring far rows
 BACKGROUND_SLICE = 0.008  # seconds of measuring per slice
+NOTICE_SECONDS = 3.0  # how long "end of window" and the like stay on screen
 
 Anchor = tuple[int, int, int]  # (row, line inside the row, screen line it is drawn on)
 
@@ -57,6 +59,8 @@ class TranscriptView(ScrollView):
         self._measuring = False
         self._measure_queued = False
         self._background = False
+        self._said = ""  # the last notice, and when: repeats ring the bell instead of stacking
+        self._said_at = 0.0
 
     # -- hooks for the subclass ---------------------------------------------------------------
 
@@ -361,6 +365,24 @@ class TranscriptView(ScrollView):
 
     def action_half_page_up(self) -> None:
         self.page(-(self.viewport_height // 2))
+
+    def at_edge(self, step: int) -> bool:
+        """Whether the window's start (``step`` -1) or end (1) lies next to the cursor, with no
+        message or unloaded stretch between them."""
+        if self._cursor is None:
+            return False
+        index = self._row_layout.index
+        found = index.find(bytes((MESSAGE, RECALLED, GAP, EDGE)), self._cursor + step, step)
+        return found is not None and index.kind(found) == EDGE
+
+    def say(self, text: str) -> None:
+        """Tell why a key did nothing; the same words again while they still show ring the bell."""
+        now = monotonic()
+        if self._said == text and now - self._said_at < NOTICE_SECONDS:
+            self.app.bell()
+        else:
+            self.notify(text, timeout=NOTICE_SECONDS, markup=False)
+            self._said, self._said_at = text, now
 
     def land_at_end(self) -> None:
         """The newest end: scrolled to the bottom, the cursor on the last message."""
