@@ -36,10 +36,15 @@ from roamtui.im.roam import RoamQuery
 
 @dataclass(slots=True)
 class _Pin:
-    """Loads working at one second of the window, and the last failure there."""
+    """Loads working on one stretch of the window (often one second), and the last failure."""
 
+    lo: int
+    hi: int
     loading: int = 0
     error: RoamError | None = None
+
+    def meets(self, lo: int, hi: int) -> bool:
+        return self.lo <= hi and lo <= self.hi
 
 
 class RowLayout:
@@ -51,7 +56,7 @@ class RowLayout:
         self._store = Store(query.min_time, query.max_time)
         self._table = RowTable()
         self._clock = DayClock(tz)
-        self._pins: dict[int, _Pin] = {}
+        self._pins: dict[tuple[int, int], _Pin] = {}
         self._subscribers: list[Callable[[RowsChanged], None]] = []
         self._table.splice(0, 0, self._zone(0, 0))
 
@@ -221,8 +226,8 @@ class RowLayout:
     def _gap(self, lo: int, hi: int) -> Gap:
         state: GapState = "idle"
         error: RoamError | None = None
-        for t, pin in self._pins.items():
-            if lo <= t <= hi:
+        for pin in self._pins.values():
+            if pin.meets(lo, hi):
                 if pin.loading:
                     return Gap(lo, hi, "loading")
                 if pin.error is not None:
@@ -230,9 +235,11 @@ class RowLayout:
         return Gap(lo, hi, state, error)
 
     @contextlib.contextmanager
-    def _working(self, t: int) -> Iterator[None]:
-        """Mark the gap holding second ``t`` loading; keep a failure on it, clear it on success."""
-        pin = self._pins.setdefault(t, _Pin())
+    def _working(self, lo: int, hi: int | None = None) -> Iterator[None]:
+        """Mark the gaps meeting seconds ``lo..hi`` (default: the one second ``lo``) loading;
+        keep a failure on them, clear the failures there on success."""
+        hi = lo if hi is None else hi
+        pin = self._pins.setdefault((lo, hi), _Pin(lo, hi))
         pin.loading += 1
         self._refresh_gaps()
         try:
@@ -241,7 +248,10 @@ class RowLayout:
             pin.error = exc
             raise
         else:
-            pin.error = None
+            # A load that worked here answers the failures told about this stretch.
+            for other in self._pins.values():
+                if other.meets(lo, hi):
+                    other.error = None
         finally:
             pin.loading -= 1
             self._prune_pins()
@@ -249,12 +259,12 @@ class RowLayout:
 
     def _prune_pins(self) -> None:
         gaps = self._store.gaps()
-        for t, pin in list(self._pins.items()):
+        for key, pin in list(self._pins.items()):
             if pin.loading:
                 continue
-            inside = any(g.min_time <= t <= g.max_time for g in gaps)
+            inside = any(pin.meets(g.min_time, g.max_time) for g in gaps)
             if pin.error is None or not inside:
-                del self._pins[t]
+                del self._pins[key]
 
     def _refresh_gaps(self) -> None:
         table = self._table

@@ -73,6 +73,75 @@ class Span:
     below: Cursor | None = None
 
 
+@dataclass(slots=True)
+class _Run:
+    """Consecutive pages of one chain, newest page first, not folded in yet."""
+
+    pages: list[Sequence[Message]]
+    min_time: int
+    top: int
+    above: Cursor | None
+    below: Cursor | None
+
+
+class ChainRuns:
+    """Pages of concurrent chains as they land, joined per chain into one span each, so that
+    they can be folded in a batch at a time (every fold costs the view a pass over the rows
+    after it)."""
+
+    __slots__ = ("_done", "_open", "messages")
+
+    def __init__(self) -> None:
+        self._open: dict[Cursor, _Run] = {}  # by the cursor the chain goes on from
+        self._done: list[_Run] = []
+        self.messages = 0
+
+    def add(
+        self,
+        messages: Sequence[Message],
+        min_time: int,
+        max_time: int,
+        after: Cursor | None,
+        below: Cursor | None,
+    ) -> None:
+        """One page: ``after`` is the cursor it continued (None: a chain's first page),
+        ``below`` where its chain goes on (None: done down to ``min_time``)."""
+        run = None if after is None else self._open.pop(after, None)
+        if run is None:
+            run = _Run([], min_time, max_time, after, None)
+        run.pages.append(messages)
+        run.min_time, run.below = min_time, below
+        self.messages += len(messages)
+        if below is None:
+            self._done.append(run)
+        else:
+            self._open[below] = run
+
+    def seconds(self) -> int:
+        """Seconds the pending spans know whole (a cursor's second counts at neither end)."""
+        total = 0
+        for run in (*self._done, *self._open.values()):
+            low = run.min_time if run.below is None else run.below.max_time + 1
+            top = run.top if run.above is None else run.above.max_time - 1
+            total += max(0, top - low + 1)
+        return total
+
+    def take(self) -> list[Span]:
+        """Every pending span (oldest messages first in each); nothing stays pending."""
+        runs = [*self._done, *self._open.values()]
+        self._done, self._open, self.messages = [], {}, 0
+        return [
+            Span(
+                tuple(m for page in reversed(run.pages) for m in page),
+                run.min_time,
+                run.top,
+                run.above,
+                run.below,
+            )
+            for run in runs
+        ]
+
+
 @dataclass(frozen=True, slots=True)
 class Splice:
     """The messages ``old`` at ``start`` were replaced by ``inserted`` messages."""
@@ -177,17 +246,11 @@ class Store:
     def complete(self) -> bool:
         return len(self.segs) == 1 and self.start_reached and self.end_reached
 
-    def density_top(self, seg: Seg, sample: int) -> float | None:
-        """Messages per second over the newest ``sample`` messages of ``seg``."""
-        k = min(seg.count, sample)
-        oldest = seg.lo if k == seg.count else self.msgs[seg.end - k].time
-        return k / (seg.hi - oldest + 1) if k else None
-
-    def density_bottom(self, seg: Seg, sample: int) -> float | None:
-        """Messages per second over the oldest ``sample`` messages of ``seg``."""
+    def sample_bottom(self, seg: Seg, sample: int) -> tuple[int, int]:
+        """(messages, seconds) of the oldest ``sample`` messages of ``seg``, from its bottom."""
         k = min(seg.count, sample)
         newest = seg.hi if k == seg.count else self.msgs[seg.start + k - 1].time
-        return k / (newest - seg.lo + 1) if k else None
+        return k, newest - seg.lo + 1
 
     def snapshot(self, seg: Seg) -> Segment:
         return Segment(seg.lo, seg.hi, seg.cursor is not None, seg.count)

@@ -32,9 +32,10 @@ from roamtui.history.rows import (
     Row,
     RowsChanged,
 )
-from roamtui.history.segments import GapBounds, Seg, Segment, Span
+from roamtui.history.segments import ChainRuns, GapBounds, Seg, Segment, Span
 from roamtui.im.errors import ProtocolError
 from roamtui.im.roam import (
+    ChainPage,
     Cursor,
     FetchProgress,
     Page,
@@ -58,10 +59,22 @@ __all__ = [
     "Timeline",
 ]
 
-#: A sub-window is sized to hold this share of a page, so that it usually takes one call.
-FILL_SHARE = 0.8
-#: A jump asks for sub-windows expected to hold this many times the context it wants.
-JUMP_WANT = 1.5
+#: A jump's first call reaches this many times ``context`` messages past ``t`` (at the density
+#: of what is loaded), so that its page often holds both sides of ``t``.
+REACH = 4.0
+#: A sub-window above a gap is sized to hold this many times the messages still missing: in
+#: bursty histories one that falls short usually holds nothing at all, while one that
+#: overflows costs only its chain walked down.
+AIM = 2.0
+#: A sub-window that held nothing is followed by one this many times as wide.
+GROW = 2
+#: A jump wants this share of ``context`` before the landing row (a page cut by the reply
+#: size holds long messages, each more than a line).
+BEFORE = 0.75
+#: What load_newer and fill from the top ask for, as a share of a page.
+FILL_SHARE = 0.5
+#: A whole-window fetch folds its pages in once they add up to this share of what is loaded.
+FOLD_SHARE = 0.125
 #: Weight of the newest full page in the estimate of how many messages a page holds.
 FILL_WEIGHT = 0.3
 
@@ -74,7 +87,7 @@ class OpResult:
 
 @dataclass(frozen=True, slots=True)
 class LoadProgress:
-    messages: int  # loaded, plus fetched and about to be merged
+    messages: int  # loaded, plus fetched and about to be folded in
     calls: int
     covered_seconds: int  # seconds of the window known whole
     total_seconds: int
@@ -141,12 +154,11 @@ class Timeline(RowLayout):
         return tally.result()
 
     async def load_newer(self, segment: Segment) -> OpResult:
-        """The messages just above ``segment``'s top, one or two pages of them."""
+        """The messages just above ``segment``'s top: half a page of them, in one or two calls."""
         tally = _Tally()
         seg = self._store.seg_at(segment.max_time)
-        gap = self._gap_above(seg) if seg is not None else None
-        if gap is not None:
-            await self._newer_pages(tally, gap)
+        if seg is not None and seg.hi < self.query.max_time:
+            await self._newer_pages(tally, seg.hi + 1, FILL_SHARE * self._per_page, 2)
         return tally.result()
 
     async def fill(self, gap: Gap, edge: Literal["top", "bottom"] = "bottom") -> OpResult:
@@ -161,67 +173,105 @@ class Timeline(RowLayout):
             if edge == "bottom":
                 await self._older_page(tally, current[-1])
             else:
-                await self._newer_pages(tally, current[0])
+                await self._newer_pages(tally, current[0].min_time, FILL_SHARE * self._per_page, 2)
         return tally.result()
 
     async def jump(self, t: int, *, context: int = 20, max_calls: int = 4) -> OpResult:
-        """Load the screen around ``t``: ``context`` messages before and after it, if there are,
-        in at most ``max_calls`` calls.
+        """Load the screen around ``t``: ``context`` messages from the first message at or
+        after ``t`` on and most of that many before it, if there are, in at most
+        ``max_calls`` calls.
 
-        One call brings the page just before ``t`` (a full page counts as a screenful); then
-        sub-windows just after it, sized by the density that page showed. What the budget
-        leaves unloaded stays a gap row, which the view fills when it comes into sight.
+        The first call asks for the page just before a second somewhat after ``t`` (how far:
+        the density of what is loaded), so that one page often holds both sides. When that
+        page ends above ``t`` its chain is walked down if what lies between looks short,
+        else the page just before ``t`` is fetched. Then the chain goes on while ``t``'s
+        second is known only in part or too few came before it, and sub-windows above fetch
+        what is missing after it (:meth:`_newer_pages`). What the budget leaves unloaded
+        stays a gap row, which the view fills when it comes into sight.
         """
         st = self._store
         t = min(max(t, st.min_time), st.max_time)
         tally = _Tally()
         seg = st.seg_at(t)
         gap = st.gap_at(t) if seg is None or seg.clean_lo > t else None
-        # A full page is a screenful even when it holds few messages (long ones, 13 KB cap).
-        full = False
         if gap is not None:
+            newer = gap.newer
             with self._working(t):
-                newer = gap.newer
                 if newer is not None and newer.cursor is not None and newer.lo == t:
                     # Only the older part of t's second is missing: that chain goes on from there.
-                    page = await self._page(tally, gap.min_time, t, newer.cursor, newer)
+                    await self._page(tally, gap.min_time, t, newer.cursor, newer)
                 else:
-                    page = await self._page(tally, gap.min_time, t)
-                full = not page.complete
-        while not full and tally.calls < max_calls:
+                    top = self._reach_top(gap, t, context)
+                    await self._probe(tally, gap, top)
+                    await self._reach_down(tally, t, top, context, max_calls)
+        while tally.calls < max_calls:
             seg = st.seg_at(t)
             below = self._gap_below(seg) if seg is not None else None
             if seg is None or below is None:
                 break
-            if st.first_after(t, seg.start, seg.end) - seg.start >= context:
+            # The landing row is the first message of t's second: that second must be whole.
+            before = st.first_at(t, seg.start, seg.end) - seg.start
+            if seg.clean_lo <= t and before >= BEFORE * context:
                 break
             await self._older_page(tally, below)
-        seg = st.seg_at(t)
-        above = self._gap_above(seg) if seg is not None else None
-        if seg is not None and above is not None and tally.calls < max_calls:
-            have = seg.end - st.first_after(t, seg.start, seg.end)
-            if have < context:
-                budget = max_calls - tally.calls
-                await self._newer_pages(tally, above, budget, JUMP_WANT * context, context - have)
+        await self._newer_pages(tally, t, context, max_calls - tally.calls)
         return tally.result()
+
+    def _reach_top(self, gap: GapBounds, t: int, context: int) -> int:
+        """The top of a jump's first call: ``REACH`` times ``context`` messages above ``t`` at
+        the density of what is loaded (just ``t`` when nothing is)."""
+        st = self._store
+        count, seconds = len(st.msgs), st.covered_seconds()
+        if not count or not seconds:
+            return t
+        return min(gap.max_time, t + math.floor(REACH * context * seconds / count))
+
+    async def _reach_down(
+        self, tally: _Tally, t: int, top: int, context: int, max_calls: int
+    ) -> None:
+        """After a jump's first call ended above ``t``: walk that chain down to ``t`` while
+        the density of its oldest page says the rest fits the budget, else fetch the page
+        just before ``t`` (the last call always goes there, so that the landing row loads)."""
+        st = self._store
+        per_page = self._per_page
+        while tally.calls < max_calls:
+            gap = st.gap_at(t)
+            chain = None if gap is None else gap.newer
+            if gap is None or chain is None or chain.cursor is None or chain is not st.seg_at(top):
+                return
+            left = max_calls - tally.calls
+            k, span = st.sample_bottom(chain, round(per_page))
+            between = max(0, chain.lo - t) * k / span
+            if left < 2 or math.ceil((between + BEFORE * context) / per_page) > left:
+                await self._page(tally, gap.min_time, t)
+                return
+            await self._older_page(tally, gap)
 
     async def load_all(self, progress: Callable[[LoadProgress], None] | None = None) -> OpResult:
         """Fetch every gap at once, each with the ``im`` layer's sliced fetch.
 
-        Gaps that fail keep their error; the first failure is raised once the others are in.
+        Pages are folded in as they land (rows change all along), so what landed stays when
+        the load is cancelled or fails. Gaps that fail keep their error; the first failure is
+        raised once the others are in.
         """
         tally = _Tally()
         st = self._store
-        live: dict[int, FetchProgress] = {}  # the gaps in flight, by their top second
+        pending: dict[int, tuple[int, int]] = {}  # fetched, not folded in yet: per gap
+        shown = 0  # the covered seconds last reported: progress never goes back
 
-        def report() -> None:
-            if progress is None:
-                return
-            flying = list(live.values())
-            covered = st.covered_seconds() + sum(p.covered_seconds for p in flying)
-            total = self.query.total_seconds
-            fetched = len(st.msgs) + sum(p.messages for p in flying)
-            progress(LoadProgress(fetched, tally.calls, min(covered, total), total))
+        def reporter(key: int) -> Callable[[int, int], None]:
+            def report(messages: int, seconds: int) -> None:
+                nonlocal shown
+                pending[key] = (messages, seconds)
+                if progress is None:
+                    return
+                total = self.query.total_seconds
+                covered = st.covered_seconds() + sum(s for _, s in pending.values())
+                shown = max(shown, min(covered, total))
+                fetched = len(st.msgs) + sum(m for m, _ in pending.values())
+                progress(LoadProgress(fetched, tally.calls, shown, total))
+
+            return report
 
         # A gap is left over only when a concurrent load overtook a result: another round
         # settles it.
@@ -234,7 +284,7 @@ class Timeline(RowLayout):
             for gap in gaps:
                 share = (gap.max_time - gap.min_time + 1) / seconds
                 workers = max(2, math.ceil(self._concurrency * share))
-                jobs.append(self._fetch_gap(tally, gap, workers, live, report))
+                jobs.append(self._fetch_gap(tally, gap, workers, reporter(gap.min_time)))
             results = await asyncio.gather(*jobs, return_exceptions=True)
             for outcome in results:
                 if isinstance(outcome, BaseException):
@@ -283,53 +333,46 @@ class Timeline(RowLayout):
             else:
                 await self._page(tally, gap.min_time, gap.max_time)
 
-    async def _newer_pages(
-        self,
-        tally: _Tally,
-        gap: GapBounds,
-        budget: int = 2,
-        want: float | None = None,
-        enough: float | None = None,
-    ) -> None:
-        """The oldest messages of ``gap``, ``enough`` of them (default: half of ``want``, itself
-        most of a page by default), in at most ``budget`` calls.
+    async def _newer_pages(self, tally: _Tally, base: int, need: float, budget: int) -> None:
+        """``need`` messages from second ``base`` on, joined to what lies below it, in at most
+        ``budget`` calls.
 
-        No cursor runs upwards, so a call asks for a sub-window just above the gap's bottom
-        expected to hold ``want`` messages (:meth:`_probe_top`). One that held more than a
-        page is walked down its chain until it joins what lies below (busy stretches come in
-        clusters; probing narrower sub-windows instead cost more calls on the sandbox's
-        generated histories); one that held too few is followed by a wider one above it.
+        No cursor runs upwards, so a call asks for a sub-window just above what is loaded,
+        sized by the density seen so far to hold more than is missing (:meth:`_probe_top`):
+        messages come in clusters, so one that falls short often holds none, while one that
+        holds more than a page costs only its chain walked down until it joins. One that
+        held none is followed by one twice as wide.
         """
-        want = FILL_SHARE * self._per_page if want is None else want
-        enough = want / 2 if enough is None else enough
         st = self._store
-        start = gap.min_time
         reach = 1  # the least width of the next sub-window
-        got = 0
+        chain = False  # the last call left a chain above the gap, to be walked down
         while budget > 0:
-            budget -= 1
-            lo = gap.min_time
-            hi = self._probe_top(gap, want, reach)
-            page = await self._probe(tally, gap, hi)
-            seg = st.seg_at(hi)
-            while seg is not None and not page.complete:
+            seg = st.seg_at(base)
+            if seg is not None and seg.clean_lo > base:
+                # Second base is known only in part: only its chain reaches the rest.
                 below = self._gap_below(seg)
-                if not budget or below is None or seg.cursor is None or seg.cursor != page.next:
+                if below is None:
                     return
                 budget -= 1
-                page = await self._probe(tally, below, seg.cursor.max_time)
-                seg = st.seg_at(hi)
-            if seg is None:
+                await self._older_page(tally, below)
+                continue
+            if seg is not None:
+                have = seg.end - st.first_at(base, seg.start, seg.end)
+                gap = self._gap_above(seg)
+            else:
+                have, gap = 0, st.gap_at(base)
+            if gap is None or have >= need:
                 return
-            # The sub-window is loaded and joined to what lies below it.
-            fresh = seg.end - st.first_at(start, seg.start, seg.end) - got
-            got += fresh
-            above = self._gap_above(seg)
-            if got >= enough or above is None:
-                return
-            # Too few: widen by what they fell short (twice as wide when there were none).
-            reach = math.ceil((hi - lo + 1) * (2 if not fresh else min(8, max(2, want / fresh))))
-            gap = above
+            budget -= 1
+            newer = gap.newer
+            if chain and newer is not None and newer.cursor is not None:
+                page = await self._probe(tally, gap, gap.max_time)
+            else:
+                hi = self._probe_top(gap, need - have, reach)
+                page = await self._probe(tally, gap, hi)
+                width = hi - gap.min_time + 1
+                reach = width * GROW if page.complete and not page.messages else width
+            chain = not page.complete
 
     async def _probe(self, tally: _Tally, gap: GapBounds, hi: int) -> Page:
         """The newest page of ``gap.min_time .. hi``, continuing the newer side's chain when
@@ -341,16 +384,14 @@ class Timeline(RowLayout):
             return await self._page(tally, gap.min_time, hi)
 
     async def _fetch_gap(
-        self,
-        tally: _Tally,
-        gap: GapBounds,
-        concurrency: int,
-        live: dict[int, FetchProgress],
-        report: Callable[[], None],
+        self, tally: _Tally, gap: GapBounds, concurrency: int, report: Callable[[int, int], None]
     ) -> None:
-        """One whole gap through ``fetch_window``; its top second is fetched whole again when the
-        newer neighbour knows only its end (the merge then keeps the complete version)."""
+        """One whole gap through ``fetch_window``, its pages folded in as they land; its top
+        second is fetched whole again when the newer neighbour knows only its end (the merge
+        then keeps the complete version)."""
+        st = self._store
         query = dataclasses.replace(self.query, min_time=gap.min_time, max_time=gap.max_time)
+        runs = ChainRuns()
         seen = 0
 
         def on_progress(p: FetchProgress) -> None:
@@ -358,38 +399,57 @@ class Timeline(RowLayout):
             self._calls += p.calls - seen
             tally.calls += p.calls - seen
             seen = p.calls
-            live[gap.max_time] = p
-            report()
+            report(runs.messages, runs.seconds())
 
-        with self._working(gap.max_time):
-            try:
-                found = await fetch_window(
-                    self.client, query, progress=on_progress, concurrency=concurrency
-                )
-            finally:
-                live.pop(gap.max_time, None)
-            tally.added += self._apply(Span(found, gap.min_time, gap.max_time))
-        report()
+        def fold() -> None:
+            # A continuation goes below the segment its chain built; when another load has
+            # moved that bottom meanwhile, the merge drops it and the whole result, folded in
+            # at the end, brings it.
+            failure: ProtocolError | None = None
+            for span in runs.take():
+                anchor = None if span.above is None else st.seg_at(span.above.max_time)
+                try:
+                    tally.added += self._apply(span, anchor)
+                except ProtocolError as exc:  # the other chains' pages still land
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
 
-    def _probe_top(self, gap: GapBounds, want: float, reach: int = 1) -> int:
-        """The top of a sub-window above ``gap.min_time`` expected to hold ``want`` messages,
-        at least ``reach`` seconds wide.
+        def on_page(p: ChainPage) -> None:
+            runs.add(p.messages, p.min_time, p.max_time, p.after, p.next)
+            # Batches that grow with what is loaded: the rows change a few dozen times over a
+            # whole fetch, not once per page.
+            if runs.messages >= max(self._per_page, FOLD_SHARE * len(st.msgs)):
+                fold()
 
-        The density is read where the fetch goes, the top of the segment below; the newer
-        side's bottom stands in when there is none (it may well be a burst), then the average
-        of what is loaded.
+        try:
+            with self._working(gap.min_time, gap.max_time):
+                try:
+                    found = await fetch_window(
+                        self.client, query, progress=on_progress, concurrency=concurrency,
+                        on_page=on_page,
+                    )
+                finally:
+                    fold()  # what landed stays, whatever stopped the fetch
+                whole = (gap.min_time, gap.max_time)
+                if any(g.min_time <= whole[1] and whole[0] <= g.max_time for g in st.gaps()):
+                    tally.added += self._apply(Span(found, *whole))
+        finally:
+            report(0, 0)
+
+    def _probe_top(self, gap: GapBounds, need: float, reach: int = 1) -> int:
+        """The top of a sub-window above ``gap.min_time`` expected to hold ``AIM`` times
+        ``need`` messages, at least ``reach`` seconds wide.
+
+        The density is that of everything loaded, pooled: in bursty histories the pages
+        around the gap say little about how far away the next cluster is.
         """
         st = self._store
-        sample = self.query.page_size
-        rate = st.density_top(gap.older, sample) if gap.older is not None else None
-        if not rate and gap.newer is not None:
-            rate = st.density_bottom(gap.newer, sample)
-        covered = st.covered_seconds()
-        if not rate and st.msgs and covered:
-            rate = len(st.msgs) / covered
-        if not rate:
+        count, seconds = len(st.msgs), st.covered_seconds()
+        if not count or not seconds:
             return gap.max_time
-        return min(gap.max_time, gap.min_time + max(reach, math.floor(want / rate)) - 1)
+        width = max(reach, math.floor(AIM * need * seconds / count))
+        return min(gap.max_time, gap.min_time + width - 1)
 
     def _gap_below(self, seg: Seg) -> GapBounds | None:
         return next((g for g in self._store.gaps() if g.newer is seg), None)

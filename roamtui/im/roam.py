@@ -86,6 +86,23 @@ class FetchProgress:
         return self.covered_seconds / self.total_seconds if self.total_seconds else 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class ChainPage:
+    """One page of a window fetch as it lands, placed in the service order by its chain.
+
+    The messages are everything the service holds between two positions: the top is second
+    ``max_time`` whole (``after`` None, a chain's first page) or what comes before
+    ``after.last_key`` in its second; the bottom is second ``min_time`` whole (``next`` None, the
+    chain is done) or ``next.last_key`` and what follows it in its second.
+    """
+
+    messages: tuple[Message, ...]  # not seen before in this fetch, oldest -> newest
+    min_time: int
+    max_time: int
+    after: Cursor | None
+    next: Cursor | None
+
+
 def build_body(
     q: RoamQuery,
     cursor: Cursor | None = None,
@@ -246,10 +263,12 @@ class _WindowFetch:
         q: RoamQuery,
         progress: Callable[[FetchProgress], None] | None,
         concurrency: int,
+        on_page: Callable[[ChainPage], None] | None = None,
     ) -> None:
         self._client = client
         self._q = q
         self._progress = progress
+        self._on_page = on_page
         self._concurrency = concurrency
         self._pending: deque[_Slice] = deque()
         self._idle: deque[asyncio.Future[_Slice | None]] = deque()
@@ -332,7 +351,9 @@ class _WindowFetch:
             self._calls += 1
             fresh = _fresh(page.messages, self._seen)
             self._pages.append(fresh)
-            cursor = guard.check(page, len(fresh))
+            after, cursor = cursor, guard.check(page, len(fresh))
+            if self._on_page is not None:
+                self._on_page(ChainPage(fresh, lo, top, after, cursor))
             if cursor is None:
                 self._covered += top - lo + 1
                 self._report()
@@ -374,12 +395,15 @@ async def fetch_window(
     *,
     progress: Callable[[FetchProgress], None] | None = None,
     concurrency: int = 16,
+    on_page: Callable[[ChainPage], None] | None = None,
 ) -> list[Message]:
     """The whole window, oldest → newest, fetched as concurrent slices under the client's limiter.
 
     Order: by time, then the service's order within one second. Deduped by MsgKey. Cancelling
     the caller cancels every sub-task; the first error of any slice is raised as is.
+    ``on_page`` sees each page as it lands (before ``progress``), so that a caller can keep
+    what arrived when the fetch is cancelled or fails; an exception it raises stops the fetch.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    return await _WindowFetch(client, q, progress, concurrency).run()
+    return await _WindowFetch(client, q, progress, concurrency, on_page).run()

@@ -1,17 +1,19 @@
 """RoamApp: the query screen at the base, transcripts pushed over it, help and palette on top.
 
 Blocking work (keyring look-ups when the profile changes) runs in a thread worker that only
-posts messages; the handlers here own every piece of state.
+posts messages; the handlers here own every piece of state. The query, help and secret screens
+are imported when first shown: `roamtui demo` opens on a transcript and starts sooner without.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 from textual import on, work
 from textual.app import App
@@ -23,14 +25,18 @@ from roamtui.im.roam import RoamQuery
 from roamtui.recent import RecentQueries, RecentQuery
 from roamtui.ui.commands import THEMES, RoamCommands, key_entries
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
-from roamtui.ui.screens.help import HelpScreen
-from roamtui.ui.screens.query import QueryScreen
-from roamtui.ui.screens.secret_prompt import SecretAnswer, SecretPrompt
+from roamtui.ui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
     from roamtui.im.client import Connection, ImClient
     from roamtui.im.roam import FieldNaming
+    from roamtui.ui.screens.query import QueryScreen
+    from roamtui.ui.screens.secret_prompt import SecretAnswer
+
+
+#: Seconds after mount when `on_started` runs even if nothing was drawn yet (slow first page).
+STARTED_AT_LATEST = 2.0
 
 
 def stylesheet_path() -> Path:
@@ -110,7 +116,9 @@ class RoamApp(App[int]):
         recent: RecentQueries | None = None,
         clock: Callable[[], float] = time.time,
         theme: str | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
+        """`on_started` is called once, when the first screen is drawn (see `_started`)."""
         super().__init__()
         self.session = session
         self.start = start
@@ -120,6 +128,7 @@ class RoamApp(App[int]):
         self.clock = clock
         self._client: ImClient | None = None
         self._client_for: Link | None = None
+        self._on_started = on_started
         if theme:
             self.theme = theme
 
@@ -131,6 +140,8 @@ class RoamApp(App[int]):
         return self._query_screen()
 
     def _query_screen(self) -> QueryScreen:
+        from roamtui.ui.screens.query import QueryScreen
+
         s = self.session
         return QueryScreen(
             profiles=s.profiles,
@@ -143,14 +154,38 @@ class RoamApp(App[int]):
         )
 
     def on_mount(self) -> None:
-        if self.start is not None:
-            if self.initial is not None:
-                self._remember(self.initial)
-            self._open(self.session.resolved, self.start)
+        if self._on_started is not None:
+            self.set_timer(STARTED_AT_LATEST, self._started)
+        if self.start is None:
+            self.call_after_refresh(self._started)  # the query screen is drawn
+            return
+        if self.initial is not None:
+            self._remember(self.initial)
+        # Pushed once the app's own mount is over: Textual draws no frame until the screens
+        # pushed during that mount are built whole (key footer included), so pushing here
+        # would hold the first transcript frame back behind work the user cannot see yet.
+        self.call_later(self._open, self.session.resolved, self.start)
+
+    @on(Transcript.CursorMoved)
+    @on(Transcript.LoadFailed)
+    def _first_load(self, event: Transcript.CursorMoved | Transcript.LoadFailed) -> None:
+        landed = not isinstance(event, Transcript.CursorMoved) or event.message is not None
+        if landed and self._on_started is not None:
+            self.call_after_refresh(self._started)  # the first messages (or the error) drawn
+
+    def _started(self) -> None:
+        """The screen the app opened on is drawn: run `on_started`, once.
+
+        The factory defers garbage collection while the app starts and resumes it here; the
+        timer set on mount makes sure a slow first page cannot hold it off for long.
+        """
+        callback, self._on_started = self._on_started, None
+        if callback is not None:
+            callback()
 
     def back_to_query(self) -> None:
         """Leave a transcript for the query screen (built now if the app started in one)."""
-        if any(isinstance(screen, QueryScreen) for screen in self.screen_stack[:-1]):
+        if any(_is_query_screen(screen) for screen in self.screen_stack[:-1]):
             self.pop_screen()
         else:
             self.switch_screen(self._query_screen())
@@ -161,8 +196,7 @@ class RoamApp(App[int]):
 
     # -- opening a transcript ----------------------------------------------------------------------
 
-    @on(QueryScreen.Submitted)
-    def _query_submitted(self, event: QueryScreen.Submitted) -> None:
+    def on_query_screen_submitted(self, event: QueryScreen.Submitted) -> None:
         request = event.request
         self._remember(request.recent)
         target = BrowseTarget(
@@ -207,7 +241,7 @@ class RoamApp(App[int]):
         def answered(answer: SecretAnswer | None) -> None:
             if answer is None:
                 self.notify("No secret given; the transcript was not opened.", severity="warning")
-                if not isinstance(self.screen, QueryScreen):
+                if not _is_query_screen(self.screen):
                     self.push_screen(self._query_screen())
                 return
             with_secret = resolved.with_secret(answer.kind, answer.value)
@@ -216,9 +250,12 @@ class RoamApp(App[int]):
                 self.session.resolved = with_secret
             self._push_browse(with_secret, target)
 
+        from roamtui.ui.screens.secret_prompt import SecretPrompt
+
         self.push_screen(
             SecretPrompt(profile=resolved.profile_name, reason=resolved.missing_secret), answered
         )
+        self.call_after_refresh(self._started)  # the prompt is what the app opens on
 
     def _push_browse(self, resolved: Link, target: BrowseTarget) -> None:
         self.push_screen(self._browse_screen(resolved, target))
@@ -264,13 +301,15 @@ class RoamApp(App[int]):
                     markup=False,
                 )
         for screen in self.screen_stack:
-            if isinstance(screen, QueryScreen):
-                screen.set_recent(self.recent)
+            if _is_query_screen(screen):
+                cast("QueryScreen", screen).set_recent(self.recent)
 
     # -- app-wide actions ------------------------------------------------------------------------
 
     def action_help(self) -> None:
         """Show every key of the current screen (its focused widget, the screen, the app)."""
+        from roamtui.ui.screens.help import HelpScreen
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
@@ -282,3 +321,9 @@ class RoamApp(App[int]):
         at = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[at % len(names)]
         self.notify(f"Theme: {self.theme}", timeout=2)
+
+
+def _is_query_screen(screen: Screen[Any]) -> bool:
+    """Whether `screen` is the query screen, without importing it when it was never built."""
+    query = sys.modules.get("roamtui.ui.screens.query")
+    return query is not None and isinstance(screen, query.QueryScreen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
@@ -37,6 +38,9 @@ FetchState = Literal["idle", "running", "stopped", "failed", "done"]
 INDEX_BUDGET = 0.006
 #: Messages looked at between two turns of the event loop when looking for a kind.
 KIND_SLICE = 2_000
+#: While the timeline keeps changing, catch-ups start at most this many times their planning
+#: cost apart, so that planning takes no more than about a fifth of the event loop.
+PLAN_SHARE = 5.0
 
 
 def splice_plan(old: Sequence[Message], new: Sequence[Message]) -> tuple[int, int, int]:
@@ -83,6 +87,7 @@ class SearchSession:
         self._generation = 1  # changes seen; the index is in step when _synced equals it
         self._synced = 0
         self._chunk = 256
+        self._plan_cost = 0.0  # seconds the last catch-up took to see what changed
         self._unsubscribe = timeline.subscribe(self._changed)
 
     def close(self) -> None:
@@ -194,6 +199,7 @@ class SearchSession:
         ``report(settled)`` after each pass, and at most every ``redraw`` seconds in between;
         ``settled`` when the results cover every loaded message.
         """
+        planned = -math.inf
         while True:
             results = self.results
             if results is not None:
@@ -203,12 +209,20 @@ class SearchSession:
             report(settled)
             if settled:
                 return
+            # A whole-window fetch changes the timeline with every page, and each catch-up
+            # starts with a pass over every loaded message: catch up again only after a pause.
+            pause = planned + max(redraw, PLAN_SHARE * self._plan_cost) - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            planned = time.monotonic()
             await self._catch_up(report, redraw)
 
     async def _catch_up(self, report: Callable[[bool], None], redraw: float) -> None:
         generation = self._generation
+        began = time.perf_counter()
         messages = self.timeline.messages()
         start, removed, inserted = splice_plan(self.index.messages, messages)
+        self._plan_cost = time.perf_counter() - began
         at, end, first = start, start + inserted, True
         shown = time.monotonic()
         while first or at < end:

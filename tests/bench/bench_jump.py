@@ -1,6 +1,6 @@
 """Benchmark *jump* (PRODUCT.md §6), plus what the timeline costs at 100,000 loaded messages.
 
-    python -m tests.bench.bench_jump [--messages N] [--loaded N]   (or through tests/bench/run.py)
+    python -m tests.bench.bench_jump [--messages N] [--loaded N] [--jumps N]   (or via run.py)
 
 Jump: one generated conversation of 1,000,000 messages over ten days behind the sandbox (mock
 transport, the real ImClient, pages cut near 13 KB). For each of 30 random times the transcript
@@ -75,7 +75,7 @@ async def _until_whole(tl: Timeline, t: int) -> int:
     return calls
 
 
-async def _jumps(messages: int) -> dict[str, float]:
+async def _jumps(messages: int, jumps: int = JUMPS) -> dict[str, float]:
     dataset = Dataset(seed=7, messages=messages, end_time=END, pairs=1)
     ((account, peer),) = dataset.conversations
     span = dataset.span(account, peer)
@@ -87,7 +87,7 @@ async def _jumps(messages: int) -> dict[str, float]:
     jump_calls: list[int] = []
     whole_calls: list[int] = []
     async with _client(service) as client:
-        for _ in range(JUMPS):
+        for _ in range(jumps):
             t = rng.randrange(lo, hi + 1)
             tl = Timeline(client, query, dt.UTC)
             await tl.open()
@@ -172,13 +172,13 @@ async def _memory(loaded: int) -> tuple[float, float, int]:
     return held / tl.loaded_count, micros, tl.loaded_count
 
 
-def run(messages: int = 1_000_000, loaded: int = 100_000) -> list[Row]:
-    j = asyncio.run(_jumps(messages))
+def run(messages: int = 1_000_000, loaded: int = 100_000, jumps: int = JUMPS) -> list[Row]:
+    j = asyncio.run(_jumps(messages, jumps))
     per_message, row_us, count = asyncio.run(_memory(loaded))
     return [
         (
             "jump",
-            f"calls of Timeline.jump at {JUMPS} random times in a {messages:,}-message "
+            f"calls of Timeline.jump at {jumps} random times in a {messages:,}-message "
             f"window: median {j['median']:g}, max {j['max']:g}",
             f"≤ {TARGET_CALLS} calls",
             "pass" if j["median"] <= TARGET_CALLS else "FAIL",
@@ -213,8 +213,9 @@ def _cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages in the window")
     parser.add_argument("--loaded", type=int, default=100_000, help="messages for the memory row")
+    parser.add_argument("--jumps", type=int, default=JUMPS, help="random times to jump to")
     args = parser.parse_args()
-    for row in run(args.messages, args.loaded):
+    for row in run(args.messages, args.loaded, args.jumps):
         print("  ".join(row))
 
 

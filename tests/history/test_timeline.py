@@ -149,7 +149,7 @@ async def test_day_separators_follow_the_chosen_zone_and_every_gap() -> None:
                 dt.date(2024, 3, 1)
             ]
         # After a gap the date is shown again even on the same day.
-        split = Served(spread(12, start, 60), start, start + HOUR, page_size=4, tz=shanghai)
+        split = Served(spread(60, start, 60), start, start + HOUR, page_size=4, tz=shanghai)
         async with split.client:
             tl2 = split.timeline()
             await tl2.open()

@@ -83,13 +83,14 @@ class BrowseScreen(Screen[None]):
         self.cursor_time: int | None = None
         self._last_error: str | None = None
         self._last_error_at = 0.0
+        self._prompt_queued = False
 
     def compose(self) -> ComposeResult:
         t = self.target
         yield StatusBar(profile=self.profile, account=t.account, peer=t.peer, id="status")
         with SearchPane(id="search"):  # find bar, filter view and search keys around it
             yield Transcript(self.make_timeline(t), t.tz, id="transcript")
-        yield CommandLine(id="command")
+        # The `:` prompt (hidden until used) is mounted here after the first messages are drawn.
         yield PositionLine(window=(t.min_time, t.max_time), tz=t.tz, id="position")
         yield KeyFooter()
 
@@ -108,6 +109,9 @@ class BrowseScreen(Screen[None]):
         when = None if event.time is None else int(event.time)
         self.cursor_time = when
         self.query_one(PositionLine).position = when
+        if event.message is not None and not self._prompt_queued:
+            self._prompt_queued = True
+            self.call_after_refresh(self._command_line)
 
     @on(Transcript.StatsChanged)
     def _stats_changed(self, event: Transcript.StatsChanged) -> None:
@@ -184,8 +188,17 @@ class BrowseScreen(Screen[None]):
             markup=False,
         )
 
+    def _command_line(self) -> CommandLine:
+        """The `:` prompt, mounted now if it is not yet (it stays out of the first frame)."""
+        built = self.query(CommandLine)
+        if built:
+            return built.first()
+        line = CommandLine(id="command")
+        self.mount(line, before=self.query_one(PositionLine))
+        return line
+
     def action_command_line(self, text: str = "") -> None:
-        self.query_one(CommandLine).open(text)
+        self._command_line().open(text)
 
     def action_goto_prompt(self) -> None:
         self.action_command_line("goto ")
