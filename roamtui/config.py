@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Literal, cast, get_args
 
 import platformdirs
+
+from roamtui.atomicfile import write_atomically
 
 ENV_CONFIG = "ROAMTUI_CONFIG"
 APP_NAME = "roamtui"
@@ -267,33 +268,7 @@ def save_config(config: Config) -> Path:
     text = dumps(config)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # mkstemp creates the file with mode 0600, so the content is never readable by others.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_atomically(path, lambda fh: fh.write(text), newline="\n")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write the config file: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise ConfigError(f"{path}: cannot write the config file: {exc.strerror}") from None
-    _fsync_dir(path.parent)
     return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; some filesystems refuse to open a directory, which is fine.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -22,19 +22,16 @@ or reorder what a reader sees.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 from roamtui import __version__
+from roamtui.atomicfile import write_atomically as write_atomically
 from roamtui.im.model import Message
 from roamtui.timeparse import zone_name
 
@@ -263,41 +260,3 @@ def write_export(
     if fmt == "txt":
         return write_txt(messages, meta, out)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-def write_atomically(path: str | os.PathLike[str], writer_fn: Callable[[TextSink], T]) -> T:
-    """Write through ``writer_fn`` to a temp file beside ``path``, fsync, then rename over it.
-
-    On any error (or interrupt) the temp file is removed and ``path`` is left as it was, so
-    a half-written export can never pass for a whole one. The file is created with mode 0600:
-    exports hold private conversations.
-    """
-    target = Path(path)
-    directory = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            result = writer_fn(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(directory)
-    return result
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; some file systems refuse, which is harmless here."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
