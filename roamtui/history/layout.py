@@ -247,6 +247,11 @@ class RowLayout:
         except RoamError as exc:
             pin.error = exc
             raise
+        except Exception as exc:
+            # Not a failure the core knows (a bug, or a reply nobody foresaw): the gap still
+            # shows it and waits for the user, or the view would refill it by itself at once.
+            pin.error = RoamError(f"internal error while loading ({type(exc).__name__})")
+            raise
         else:
             # A load that worked here answers the failures told about this stretch.
             for other in self._pins.values():

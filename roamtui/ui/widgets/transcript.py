@@ -189,12 +189,14 @@ class Transcript(TranscriptView, can_focus=True):
         self._row_layout = _layout_for(timeline, self._tz)
         self._jobs.clear()
         self._pending = None
-        self._cursor = None
+        self._put_cursor(None)
         self._land_end = True
         self._strips.clear()
+        self._last_stats = None  # the counts of the old timeline must not stay on show
         if self.is_mounted:
             self._connect()
             self._sync_retry()
+            self._post_stats()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -234,9 +236,7 @@ class Transcript(TranscriptView, can_focus=True):
         so the index never disagrees with the timeline when a frame is drawn; the follow-up
         (prefetch, stats, bindings) runs later as the widget's own callback.
         """
-        message = self.cursor_message
-        self.splice_rows(change.index, change.inserted, change.removed,
-                         None if message is None else message.key)
+        self.splice_rows(change.index, change.inserted, change.removed)
         if self._land_end:
             self.land_at_end()
         self.call_later(self._after_change)

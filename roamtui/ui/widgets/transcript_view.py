@@ -52,12 +52,16 @@ class TranscriptView(ScrollView):
         super().__init__(name=name, id=id, classes=classes)
         self._row_layout = layout
         self._cursor: int | None = None
+        # The cursor's message key, kept apart from its row: when the timeline changes, its
+        # rows are renumbered before this view hears of it, so the old row cannot be read back.
+        self._cursor_key: str | None = None
         self._strips: LRUCache[Hashable, Strip] = LRUCache(2048)
         self._styles: dict[tuple[str, bool], Style] = {}
         self._theme_generation = 0
         self._holding = False  # True while the view itself moves the scroll to hold an anchor
         self._measuring = False
         self._measure_queued = False
+        self._resync_queued = False
         self._background = False
         self._said = ""  # the last notice, and when: repeats ring the bell instead of stacking
         self._said_at = 0.0
@@ -87,6 +91,11 @@ class TranscriptView(ScrollView):
     def cursor_message(self) -> Message | None:
         """The selected message, if any."""
         return None if self._cursor is None else self._row_layout.message(self._cursor)
+
+    @property
+    def cursor_row(self) -> int | None:
+        """The row the cursor is on, if any."""
+        return self._cursor
 
     @property
     def viewport_height(self) -> int:
@@ -232,15 +241,16 @@ class TranscriptView(ScrollView):
 
     # -- rows changed -------------------------------------------------------------------------
 
-    def splice_rows(self, at: int, inserted: int, removed: int, cursor_key: str | None) -> None:
+    def splice_rows(self, at: int, inserted: int, removed: int) -> None:
         """Apply a change of the rows to the layout without moving what is on screen.
 
-        The virtual size grows before the scroll moves, or the scroll would be clamped to the
-        old height.
+        Called after the timeline changed: until the layout is spliced here, row numbers mean
+        the old rows, so nothing before the splice may read the timeline by row. The virtual
+        size grows before the scroll moves, or the scroll would be clamped to the old height.
         """
         anchor = self.view_anchor(range(at, at + removed))
         self._row_layout.splice(at, inserted, removed)
-        self._shift_cursor(at, inserted, removed, cursor_key)
+        self._shift_cursor(at, inserted, removed, self._cursor_key)
         self.update_virtual_size()
         if self._row_layout.width and anchor is not None:
             row, offset, screen = anchor
@@ -263,13 +273,19 @@ class TranscriptView(ScrollView):
             found = index.find(MESSAGES, min(at, len(index) - 1), 1)
             if found is None:
                 found = index.find(MESSAGES, len(index) - 1, -1)
-        self._cursor = found
+        self._put_cursor(found)
         self._position_changed()
+
+    def _put_cursor(self, row: int | None) -> None:
+        self._cursor = row
+        message = None if row is None else self._row_layout.message(row)
+        self._cursor_key = None if message is None else message.key
 
     # -- cursor -------------------------------------------------------------------------------
 
     def set_cursor(self, row: int | None, *, reveal: bool = True, center: bool = False) -> None:
-        old, self._cursor = self._cursor, row
+        old = self._cursor
+        self._put_cursor(row)
         index = self._row_layout.index
         for changed in {old, row}:
             if changed is not None and changed < len(index):
@@ -419,6 +435,15 @@ class TranscriptView(ScrollView):
         line_no = self.top_line + y
         if line_no >= index.total or not layout.width:
             return Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        if len(index) != len(layout.timeline):
+            # Never expected (every change of the timeline is spliced in as it happens), but a
+            # view out of step must not take the app down: draw blank, rebuild after the frame.
+            if not self._resync_queued:
+                self._resync_queued = True
+                self.log.error(f"transcript rows {len(index)} != timeline rows "
+                               f"{len(layout.timeline)}; rebuilding")
+                self.call_later(self._resync)
+            return Strip.blank(self.scrollable_content_region.width, self.rich_style)
         row, offset = index.row_at(line_no)
         if not index.is_exact(row) and not self._measuring and not self._measure_queued:
             # Drawn before it was measured (a path that skipped measure_visible): fix it after
@@ -438,6 +463,18 @@ class TranscriptView(ScrollView):
             strip = self._build_strip(lines[offset], layout.width, cursor)
             self._strips[key] = strip
         return strip
+
+    def _resync(self) -> None:
+        """Lay every row out again from the timeline, the cursor kept on its message."""
+        self._resync_queued = False
+        key = self._cursor_key
+        self._row_layout.reset()
+        self._strips.clear()
+        found = None if key is None else self._row_layout.timeline.index_of_key(key)
+        self._put_cursor(found)
+        self.update_virtual_size()
+        self.measure_visible()
+        self.refresh()
 
     def _style(self, role: str, cursor: bool) -> Style:
         """The style of a role, on the cursor row or not.
