@@ -12,6 +12,7 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from shellkit import END, WEEK, Sandbox, build_app, settle
@@ -62,8 +63,8 @@ class SlowFaultyTransport(httpx.AsyncBaseTransport):
             body = await response.aread()
             return httpx.Response(200, content=body[: max(1, len(body) // 2)])
         code = int(fault)
-        body = {"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": "injected by the storm"}
-        return httpx.Response(200, content=json.dumps(body).encode())
+        fail = {"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": "injected by the storm"}
+        return httpx.Response(200, content=json.dumps(fail).encode())
 
 
 @dataclass
@@ -110,7 +111,7 @@ def check_transcript(app: RoamApp, where: str) -> None:
         assert timeline.complete, f"after {where}: status says complete, the window is partial"
 
 
-async def check_counters(pilot: Pilot[None], where: str) -> None:
+async def check_counters(pilot: Pilot[Any], where: str) -> None:
     """Once the app is idle, the status bar counts what the timeline holds."""
     app = pilot.app
     await settle(pilot)
