@@ -84,7 +84,7 @@ def resolve_target(path: str | os.PathLike[str]) -> Target:
     real, hops = _follow(given)
     try:
         st = os.lstat(real)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if hops:
             raise UnsupportedTarget(
                 errno.ENOENT,

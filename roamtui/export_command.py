@@ -1,29 +1,42 @@
 """`roamtui export ACCOUNT PEER --since T --until T [--format F] [-o FILE] [connection] [--tz Z]`.
 
-Every argument is checked before the first call (one line on stderr, exit 2). The whole window
-is then fetched with the sliced concurrent fetch, with a progress line on stderr when stderr is
-a terminal. Only a complete window is written: to ``-o FILE`` through a temporary file renamed
-into place, or to stdout (UTF-8 whatever the locale). A summary goes to stderr. On failure:
-exit 1, one line with the error code and what to do, and no file.
+Every argument is checked before the first call (one line on stderr, exit 2), the output too:
+``-o`` onto a socket, a block device, a directory or a dangling symlink is refused then. The
+whole window is then fetched with the sliced concurrent fetch, with a progress line on stderr
+when stderr is a terminal. Only a complete window is written: to ``-o FILE`` through a temporary
+file renamed into place (a symlink is followed and stays a link), written through to a FIFO or
+a character device (never replaced by a file; see :mod:`roamtui.atomicfile`), or to stdout
+(UTF-8 whatever the locale). A summary goes to stderr. On failure: exit 1, one line with the
+error code and what to do, and no file.
+
+SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`_SignalGuard`): exit status
+128+signum, one line on stderr, no traceback, and no hidden ``.NAME.XXXX.part`` left with the
+conversation in it. Without the handlers, SIGTERM and SIGHUP kill the process where it stands
+and the temp file's cleanup never runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import io
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
+from roamtui.atomicfile import Target, UnsupportedTarget, resolve_target
 from roamtui.config import ConfigError
 from roamtui.connection import Resolved, resolve_connection
 from roamtui.credentials import CredentialError
@@ -58,6 +71,8 @@ class ExportPlan:
     tz: tzinfo
     fmt: ExportFormat
     output: Path | None  # None: stdout
+    #: What ``output`` names, as checked before the fetch (the write checks again).
+    target: Target | None = None
 
 
 @dataclass(slots=True)
@@ -87,18 +102,27 @@ def _connection_args(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**values)
 
 
-def _check_output(output: str | None) -> Path | None:
+def _check_output(output: str | None) -> tuple[Path, Target] | None:
+    """The output path and what it names; UsageError before any call if it cannot be written."""
     if output is None or output == "-":
         return None
     path = Path(output).expanduser()
-    if path.is_dir():
-        raise UsageError(f"-o {output!r} is a directory; give a file name")
-    parent = path.parent
+    try:
+        target = resolve_target(path)
+    except UnsupportedTarget as exc:
+        raise UsageError(f"-o {output!r} {exc.strerror}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {output!r}: {exc.strerror or exc}") from None
+    if target.kind == "stream":
+        if not os.access(target.path, os.W_OK):
+            raise UsageError(f"cannot write {output!r}: no permission to write to it")
+        return path, target
+    parent = target.path.parent
     if not parent.is_dir():
         raise UsageError(f"cannot write {output!r}: the directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {output!r}: no permission to write in {str(parent)!r}")
-    return path
+    return path, target
 
 
 def plan_export(args: argparse.Namespace, now: datetime | None = None) -> ExportPlan:
@@ -110,7 +134,8 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
     fmt = getattr(args, "format", None) or "jsonl"
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    output = _check_output(getattr(args, "output", None))
+    checked = _check_output(getattr(args, "output", None))
+    output, target = checked if checked is not None else (None, None)
     try:
         resolved = resolve_connection(_connection_args(args))
         resolved.require_secret()
@@ -126,7 +151,7 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
         query = RoamQuery(account, peer, min_time, max_time, resolved.page_size, resolved.naming)
     except ValueError as exc:
         raise UsageError(_one_line(exc)) from None
-    return ExportPlan(resolved, query, tz, cast(ExportFormat, fmt), output)
+    return ExportPlan(resolved, query, tz, cast(ExportFormat, fmt), output, target)
 
 
 class _ProgressLine:
@@ -171,17 +196,109 @@ class _Digest:
         return self.out.write(s)
 
 
+class Interrupted(SystemExit):
+    """The first SIGINT/SIGTERM/SIGHUP, raised in the main thread; its code is 128+signum.
+
+    A SystemExit, so that no ``except Exception`` on the way swallows it, every ``finally`` and
+    ``except BaseException`` cleanup runs (the temp file's among them), and asyncio re-raises it
+    from a task at once.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+#: Signals that end an export cleanly (SIGHUP: the terminal went away).
+_SIGNALS: tuple[int, ...] = tuple(
+    sig for sig in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if sig
+)
+
+
+class _SignalGuard:
+    """Turns the first SIGINT/SIGTERM/SIGHUP into a clean end of the export, then ignores more.
+
+    - While the fetch runs, the signal cancels its task (as asyncio.run does for Ctrl+C), so the
+      workers stop at their next await and the HTTP client is closed.
+    - Otherwise it raises :class:`Interrupted` in the main thread: a file being written loses its
+      temp file, a FIFO being streamed into is closed without waiting for its reader.
+    - While an atomic write is being committed (all text written, the rename to come), it is only
+      noted, so that a whole export is never reported as "nothing written"; it is acted on once
+      the rename is done.
+    - Later signals are ignored so that a second one cannot cut the cleanup short.
+
+    Handlers can only be installed from the main thread; elsewhere the guard does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deferring = False
+        self._task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else "a signal"
+
+    def __enter__(self) -> _SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in _SIGNALS:
+                # Not allowed for this signal here: leave it alone.
+                with contextlib.suppress(ValueError, OSError):
+                    self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+
+    def watch(self, task: asyncio.Task[Any] | None) -> None:
+        """The fetch task to cancel on a signal (None: raise instead)."""
+        self._task = task
+        self._loop = asyncio.get_running_loop() if task is not None else None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is not None:
+            return  # the first signal is being acted on
+        self.signum = signum
+        if self.deferring:
+            return
+        task, loop = self._task, self._loop
+        if task is not None and loop is not None and not task.done():
+            task.cancel()
+            loop.call_soon_threadsafe(lambda: None)  # wake the selector to run the cancel
+            return
+        raise Interrupted(signum)
+
+    def commit(self) -> None:
+        """The atomic write's text is complete: hold signals until its rename is done."""
+        self.deferring = True
+
+    def committed(self) -> None:
+        self.deferring = False
+
+
 async def _fetch(
     plan: ExportPlan,
     transport: httpx.AsyncBaseTransport | None,
     stats: FetchStats,
     progress: Callable[[FetchProgress], None] | None,
+    guard: _SignalGuard | None = None,
 ) -> list[Message]:
     def on_progress(p: FetchProgress) -> None:
         stats.pages = p.calls
         if progress is not None:
             progress(p)
 
+    if guard is not None:
+        guard.watch(asyncio.current_task())
     client = make_client(plan.resolved, transport=transport)
     try:
         return await fetch_window(client, plan.query, progress=on_progress)
@@ -230,7 +347,6 @@ def run(
 ) -> int:
     """Run `roamtui export`; returns the exit status (0 only when the whole window was written)."""
     err = stderr if stderr is not None else sys.stderr
-    debug = bool(getattr(args, "debug", False))
     try:
         plan = plan_export(args, now)
     except UsageError as exc:
@@ -239,10 +355,43 @@ def run(
     q = plan.query
     tty = getattr(err, "isatty", None)
     progress = _ProgressLine(err, f"fetching {q.account} ⇄ {q.peer}") if tty and tty() else None
+    digest = _Digest(_NoSink())
+    with _SignalGuard() as guard:
+        try:
+            return _run(plan, args, transport, stdout, err, now, progress, guard, digest)
+        except (Interrupted, asyncio.CancelledError):
+            if guard.signum is None:
+                raise  # a cancellation that no signal of ours caused
+            if progress is not None:
+                progress.clear()
+            err.write(f"{_PROG}: interrupted by {guard.name}; {_what_was_left(plan, digest)}\n")
+            return 128 + guard.signum
+
+
+def _what_was_left(plan: ExportPlan, digest: _Digest) -> str:
+    if digest.size == 0 or (plan.target is not None and plan.target.atomic):
+        return "nothing written"
+    where = f"to {str(plan.output)!r}" if plan.output is not None else "on stdout"
+    return f"the output {where} is incomplete"
+
+
+def _run(
+    plan: ExportPlan,
+    args: argparse.Namespace,
+    transport: httpx.AsyncBaseTransport | None,
+    stdout: TextIO | None,
+    err: TextIO,
+    now: datetime | None,
+    progress: _ProgressLine | None,
+    guard: _SignalGuard,
+    digest: _Digest,
+) -> int:
+    debug = bool(getattr(args, "debug", False))
+    q = plan.query
     stats = FetchStats()
     started = time.monotonic()
     try:
-        messages = asyncio.run(_fetch(plan, transport, stats, progress))
+        messages = asyncio.run(_fetch(plan, transport, stats, progress, guard))
     except RoamError as exc:
         if progress is not None:
             progress.clear()
@@ -253,6 +402,7 @@ def run(
         return EXIT_FAILED
     finally:
         stats.seconds = time.monotonic() - started
+        guard.watch(None)
     if progress is not None:
         progress.clear()
     fetched_at = int((now or datetime.now(UTC)).timestamp())
@@ -263,16 +413,22 @@ def run(
         source=f"{conn.endpoint} · SDKAppID {conn.sdkappid} · admin {conn.identifier}",
     )
     try:
-        digest = _write(plan, messages, meta, stdout)
+        _write(plan, messages, meta, stdout, guard, digest)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if plan.output is not None:
-            err.write(f"{_PROG}: cannot write {str(plan.output)!r}: {reason}; no file was left\n")
+            atomic = plan.target is None or plan.target.atomic
+            left = "no file was left" if atomic else "the output to it is incomplete"
+            if not atomic and digest.size == 0:
+                left = "nothing was written"
+            err.write(f"{_PROG}: cannot write {str(plan.output)!r}: {reason}; {left}\n")
         else:
             if isinstance(exc, BrokenPipeError) and stdout is None:
                 _silence_stdout()
             err.write(f"{_PROG}: stdout closed early ({reason}); the export is incomplete\n")
         return EXIT_FAILED
+    finally:
+        guard.committed()
     recalled = sum(1 for m in messages if m.recalled)
     retried = f" ({stats.retries} retried)" if stats.retries else ""
     target = str(plan.output) if plan.output else "stdout"
@@ -289,22 +445,48 @@ def run(
             f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
             "history retention (7 days unless extended)\n"
         )
+    if guard.signum is not None:
+        # Came while the rename was being committed: the export above is whole.
+        err.write(
+            f"{_PROG}: interrupted by {guard.name} just after the export was written whole\n"
+        )
+        return 128 + guard.signum
     return EXIT_OK
 
 
-def _write(
-    plan: ExportPlan, messages: list[Message], meta: ExportMeta, stdout: TextIO | None
-) -> _Digest:
-    def write(sink: TextSink) -> _Digest:
-        digest = _Digest(sink)
-        write_export(plan.fmt, messages, meta, digest)
-        return digest
+class _NoSink:
+    def write(self, s: str, /) -> object:
+        raise RuntimeError("the digest's sink was not set")
 
+
+def _write(
+    plan: ExportPlan,
+    messages: list[Message],
+    meta: ExportMeta,
+    stdout: TextIO | None,
+    guard: _SignalGuard,
+    digest: _Digest,
+) -> None:
+    """Write the export through ``digest`` (which counts what was handed to the output)."""
     if plan.output is not None:
-        return _write_atomically(plan.output, write)
+        atomic = plan.target is None or plan.target.atomic
+
+        def write(sink: TextSink) -> None:
+            digest.out = sink
+            write_export(plan.fmt, messages, meta, digest)
+            if atomic:
+                guard.commit()  # only the fsync and the rename are left
+
+        _write_atomically(plan.output, write)
+        return
     sink, done = _stdout_sink(stdout)
+    digest.out = sink
     try:
-        return write(sink)
+        write_export(plan.fmt, messages, meta, digest)
+    except Interrupted:
+        if stdout is None:
+            _silence_stdout()  # what is still buffered must not wait for a stalled reader
+        raise
     finally:
         done()
 
