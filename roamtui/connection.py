@@ -81,6 +81,11 @@ class Resolved:
         )
         return replace(self, connection=conn, missing_secret=None, secret_source="prompt")
 
+    def without_secret(self, reason: str) -> Resolved:
+        """A copy with no secret, saying why: the service refused the one it carried."""
+        conn = replace(self.connection, secret_key=None, usersig=None)
+        return replace(self, connection=conn, missing_secret=reason, secret_source=None)
+
     def require_secret(self) -> Resolved:
         """Self, or CredentialError with the reason when no secret was found."""
         if self.missing_secret is not None:

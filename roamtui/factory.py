@@ -66,6 +66,11 @@ class DirectLink:
         )
         return replace(self, connection=conn, missing_secret=None)
 
+    def without_secret(self, reason: str) -> DirectLink:
+        """A copy with no secret, saying why: the service refused the one it carried."""
+        conn = replace(self.connection, secret_key=None, usersig=None)
+        return replace(self, connection=conn, missing_secret=reason)
+
 
 def make_client(link: Link, *, transport: httpx.AsyncBaseTransport | None = None) -> ImClient:
     """An ImClient for `link`, with the process-wide limiter at the configured rate."""

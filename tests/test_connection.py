@@ -202,6 +202,18 @@ def test_missing_secret_is_a_reason_not_an_error(config: Config) -> None:
         r.with_secret("usersig", "  ")
 
 
+def test_a_refused_secret_is_dropped_with_the_reason(
+    config: Config, store: CredentialStore
+) -> None:
+    r = resolve_connection(ns(), env={"ROAMTUI_SECRET_KEY": KEY}, store=store, config=config)
+    refused = r.without_secret("70009 the secret key is not this SDKAppID's")
+    assert refused.connection.secret_key is None and refused.connection.usersig is None
+    assert refused.missing_secret is not None and "70009" in refused.missing_secret
+    assert refused.secret_source is None and KEY not in repr(refused)
+    with pytest.raises(CredentialError, match="70009"):
+        refused.require_secret()
+
+
 def test_repr_never_shows_the_secret(config: Config, store: CredentialStore) -> None:
     r = resolve_connection(ns(), env={"ROAMTUI_SECRET_KEY": KEY}, store=store, config=config)
     assert isinstance(r, Resolved)

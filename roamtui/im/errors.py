@@ -173,6 +173,12 @@ _TABLE: tuple[tuple[int, str, str, Action], ...] = (
     (10002, "internal service error", _INTERNAL, _R),
 )
 
+#: Codes that say the credentials themselves were refused (after the one re-signing): asking
+#: the user for the secret again can help; retrying with the same one cannot.
+CREDENTIAL_CODES: frozenset[int] = frozenset(
+    {60004, 60005, 70001, 70002, 70003, 70005, 70009, 70013, 70014, 70052}
+)
+
 ERRORS: Mapping[int, ErrorSpec] = MappingProxyType(
     {code: ErrorSpec(code, meaning, advice, action) for code, meaning, advice, action in _TABLE}
 )

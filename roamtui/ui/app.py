@@ -65,6 +65,8 @@ class Link(Protocol):
     def tz(self) -> str | None: ...
     def with_secret(self, kind: Literal["secret_key", "usersig"], value: str) -> Link: ...
 
+    def without_secret(self, reason: str) -> Link: ...
+
 
 @dataclass(slots=True)
 class Session:
@@ -256,6 +258,30 @@ class RoamApp(App[int]):
             SecretPrompt(profile=resolved.profile_name, reason=resolved.missing_secret), answered
         )
         self.call_after_refresh(self._started)  # the prompt is what the app opens on
+
+    def credentials_refused(self, screen: BrowseScreen, reason: str) -> bool:
+        """The service refused the secret in use: forget it for this session and ask again.
+
+        The transcript is closed (its client carries the refused secret) and opened anew with
+        the answer; Esc leaves it closed, and opening any transcript later asks again.
+        """
+        refused = self._client_for
+        if refused is None or refused.missing_secret is not None:
+            return False
+        if self.screen is not screen:
+            return False  # already asking, or another screen is on top: the notice says it
+        self.session.typed.pop(refused.profile_name, None)
+        untyped = refused.without_secret(f"The service refused the secret: {reason}")
+        if self.session.resolved is refused or (
+            self.session.resolved.profile_name == refused.profile_name
+        ):
+            self.session.resolved = untyped
+        self._client_for = None  # the next transcript gets a client with the new secret
+        self.pop_screen()
+        # From the app's own queue: a prompt pushed from the closing screen's handler would
+        # hand its answer to that screen, which is gone by then.
+        self.call_later(self._open, untyped, screen.target)
+        return True
 
     def _push_browse(self, resolved: Link, target: BrowseTarget) -> None:
         self.push_screen(self._browse_screen(resolved, target))

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
 from roamtui.timeparse import TimeParseError, parse_goto
 from roamtui.ui import clipboard
 from roamtui.ui.search_controller import SearchPane
@@ -129,6 +130,10 @@ class BrowseScreen(Screen[None]):
         # str() of a RoamError is one redacted line with the code, meaning and advice;
         # markup=False because the service's ErrorInfo is text we do not control.
         text = str(event.error).strip().splitlines()[0] if str(event.error).strip() else "failed"
+        error = event.error
+        refused = isinstance(error, ServiceError) and error.code in CREDENTIAL_CODES
+        if refused and cast("RoamApp", self.app).credentials_refused(self, text):
+            return  # the app asks for the secret again
         now = time.monotonic()
         # One failure can be reported by both the load and its gap row: say it once.
         if self._last_error == text and now - self._last_error_at < ERROR_NOTICE_SECONDS:
