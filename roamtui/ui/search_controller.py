@@ -80,6 +80,7 @@ class SearchPane(Vertical):
         self._scan: Worker[None] | None = None
         self._fetch: Worker[None] | None = None
         self._progress_shown = 0.0
+        self._asked = 0  # the transcript's move count when a step or jump was asked for
 
     def compose(self) -> ComposeResult:
         yield FilterView(id="filter-view")
@@ -180,6 +181,7 @@ class SearchPane(Vertical):
     def action_step(self, forward: bool) -> None:
         """``n`` / ``N``: the next (newer) or previous (older) match, centred."""
         session = self._sync()
+        self._asked = self.transcript.moves
         if self.filtering:
             self.filter_view.action_move(1 if forward else -1)
             return
@@ -226,6 +228,7 @@ class SearchPane(Vertical):
         self._sync()
         if self.filtering:
             self._leave_filter(self.filter_view.selected_message)
+        self._asked = self.transcript.moves
         self._start("search-jump", partial(self._jump, kind, forward))
 
     # -- the find bar and the filter view --------------------------------------------------------
@@ -278,6 +281,7 @@ class SearchPane(Vertical):
         self.transcript.highlight = None if matcher is None else matcher.pattern
         if matcher is not None:
             self._last_query, self._seek = query, seek
+            self._asked = self.transcript.moves
             self._start_fetch()
         self._kick(restart=True)
         if self.filtering:
@@ -314,16 +318,16 @@ class SearchPane(Vertical):
                 self._seek = False
                 target = session.nearest(self.transcript.cursor_message)
                 if target is not None:
-                    self._go_to(target)
+                    self._go_to(target, deferred=True)
             if self._pending_step is not None:
                 forward, self._pending_step = self._pending_step, None
-                self._step(forward)
+                self._step(forward, deferred=True)
         if self.filtering:
             self._refresh_filter(self.filter_view.selected_message)
         self._show_counter()
         self._show_status()
 
-    def _step(self, forward: bool) -> None:
+    def _step(self, forward: bool, *, deferred: bool = False) -> None:
         session = self.session
         base = self.transcript.cursor_message or self._current
         target, wrapped = session.step_from(base, forward)
@@ -336,14 +340,20 @@ class SearchPane(Vertical):
             if wrapped:
                 self._notice = ("wrapped: back to the oldest match" if forward
                                 else "wrapped: on to the newest match")
-            self._go_to(target)
+            self._go_to(target, deferred=deferred)
         self._show_counter()
         self._show_status()
 
-    def _go_to(self, message: Message) -> None:
-        """Put the transcript's cursor on ``message``, centred (fetched around it if need be)."""
-        self._current = message
+    def _go_to(self, message: Message, *, deferred: bool = False) -> None:
+        """Put the transcript's cursor on ``message``, centred (fetched around it if need be).
+
+        ``deferred``: the move was asked for earlier (a scan or a fetch had to finish first);
+        when the user has moved the cursor since, it is dropped: the last key wins.
+        """
         transcript = self.transcript
+        if deferred and transcript.moves != self._asked:
+            return
+        self._current = message
         # Run in the transcript's own task: a message it posted from a call made here would
         # have this pane as its sender, and Textual stops a message at its sender, so the
         # screen would never hear of the move (CursorMoved).
@@ -415,7 +425,7 @@ class SearchPane(Vertical):
         session = self._sync()
         found = await session.find_kind(kind, forward, self.transcript.cursor_message)
         if found is not None:
-            self._go_to(found)
+            self._go_to(found, deferred=True)
             if self._bar_for_jump:
                 self._close()
             return

@@ -42,6 +42,7 @@ class _Landing:
     time: int
     earlier: bool = False  # the last message at or before ``time``, not the first at or after
     origin: Message | None = None  # where a step started: landing there again means an edge
+    moves: int = 0  # the view's count of user moves when asked: a newer move cancels the landing
 
 
 class Transcript(TranscriptView, can_focus=True):
@@ -180,7 +181,8 @@ class Transcript(TranscriptView, can_focus=True):
     def goto_time(self, t: int) -> None:
         """Fetch around ``t`` and land with the cursor on the first message at or after it (else
         the last before it), however long the quiet stretch after ``t``."""
-        self._jump(_Landing(t))
+        self.moves += 1
+        self._jump(_Landing(t, moves=self.moves))
 
     def swap_timeline(self, timeline: Timeline) -> None:
         """Show another timeline (the other side, or a new query); it opens at its newest end."""
@@ -315,7 +317,8 @@ class Transcript(TranscriptView, can_focus=True):
         self._finish_opening()
         if current and event.land is not None and not event.cancelled:
             self._pending = None
-            self._land(event.land)
+            if event.land.moves == self.moves:  # else the user went elsewhere meanwhile
+                self._land(event.land)
         self._after_change()
 
     def _jump(self, landing: _Landing) -> None:
@@ -409,6 +412,7 @@ class Transcript(TranscriptView, can_focus=True):
     def action_top(self) -> None:
         """Go to the oldest end of the window (fetched around it when not loaded)."""
         index = self._row_layout.index
+        self.moves += 1
         if len(index) and self.timeline.row(0) == EdgeRow("start"):
             self._land_end = False
             self.scroll_to_line(0, hold=True)
@@ -419,6 +423,7 @@ class Transcript(TranscriptView, can_focus=True):
     def action_bottom(self) -> None:
         """Go to the newest end of the window (fetched around it when not loaded)."""
         index = self._row_layout.index
+        self.moves += 1
         if len(index) and self.timeline.row(len(index) - 1) == EdgeRow("end"):
             self._land_end = False
             self.land_at_end()
@@ -443,7 +448,8 @@ class Transcript(TranscriptView, can_focus=True):
         if base is None:
             base = query.max_time
         target = min(max(base + seconds, query.min_time), query.max_time)
-        self._jump(_Landing(target, earlier, origin))
+        self.moves += 1
+        self._jump(_Landing(target, earlier, origin, self.moves))
 
     def action_retry(self) -> None:
         """Load again the failed stretch nearest to the middle of the screen.

@@ -55,6 +55,9 @@ class TranscriptView(ScrollView):
         # The cursor's message key, kept apart from its row: when the timeline changes, its
         # rows are renumbered before this view hears of it, so the old row cannot be read back.
         self._cursor_key: str | None = None
+        #: Counts the user's own moves (keys, clicks): a jump that lands after a newer move
+        #: must not take the cursor away from where the user went meanwhile.
+        self.moves = 0
         self._strips: LRUCache[Hashable, Strip] = LRUCache(2048)
         self._styles: dict[tuple[str, bool], Style] = {}
         self._theme_generation = 0
@@ -365,21 +368,27 @@ class TranscriptView(ScrollView):
     # actions bound by the Transcript (keys in its BINDINGS)
 
     def action_cursor_down(self) -> None:
+        self.moves += 1
         self.step_cursor(1)
 
     def action_cursor_up(self) -> None:
+        self.moves += 1
         self.step_cursor(-1)
 
     def action_page_down(self) -> None:
+        self.moves += 1
         self.page(self.viewport_height)
 
     def action_page_up(self) -> None:
+        self.moves += 1
         self.page(-self.viewport_height)
 
     def action_half_page_down(self) -> None:
+        self.moves += 1
         self.page(self.viewport_height // 2)
 
     def action_half_page_up(self) -> None:
+        self.moves += 1
         self.page(-(self.viewport_height // 2))
 
     def at_edge(self, step: int) -> bool:
@@ -416,6 +425,7 @@ class TranscriptView(ScrollView):
 
     def row_clicked(self, row: int) -> None:
         if self._row_layout.index.kind(row) in MESSAGES:
+            self.moves += 1
             self.set_cursor(row, reveal=False)
 
     # -- drawing ------------------------------------------------------------------------------
