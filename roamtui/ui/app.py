@@ -15,11 +15,12 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.widgets import Input
 
 from roamtui.im.roam import RoamQuery
 from roamtui.recent import RecentQueries, RecentQuery
@@ -167,6 +168,16 @@ class RoamApp(App[int]):
         # pushed during that mount are built whole (key footer included), so pushing here
         # would hold the first transcript frame back behind work the user cannot see yet.
         self.call_later(self._open, self.session.resolved, self.start)
+
+    def on_key(self, event: events.Key) -> None:
+        """Type-ahead: a burst read from the terminal at once is routed key by key before the
+        first of them (``/``, ``:``) moves the focus to an input. A plain printable key that
+        reaches the app while an input has the focus was sent elsewhere: give it to the input,
+        so that ``/refund`` typed fast is a search, not ``r`` (retry) and ``e`` (export)."""
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and "+" not in event.key:
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
 
     @on(Transcript.CursorMoved)
     @on(Transcript.LoadFailed)

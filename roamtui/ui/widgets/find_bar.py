@@ -209,7 +209,9 @@ class FindBar(Vertical):
         """Show the bar; with ``focus`` the input takes the keys (its text selected)."""
         self.add_class("-open")
         if focus:
-            self.input.focus()
+            # Focus now, not via focus() (which is queued): keys typed right after `/` are
+            # already waiting and must land in the input, not on the transcript's bindings.
+            self.screen.set_focus(self.input, scroll_visible=False)
             self.input.select_all()  # also when it had the focus already (ctrl+f again)
 
     def close(self) -> None:

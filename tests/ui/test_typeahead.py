@@ -1,0 +1,47 @@
+"""Keys typed faster than the app draws (a burst read from the terminal at once, often before
+the first page is in) land where the key before them sent the focus: `/refund` searches for
+"refund" and never opens the export dialog (`e`) or retries (`r`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from shellkit import build_app, make_sandbox, settle
+from textual import events
+from textual.app import App
+
+from roamtui.ui.screens.browse import BrowseScreen
+from roamtui.ui.widgets.command_line import CommandLine
+from roamtui.ui.widgets.find_bar import FindBar
+
+NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus"}
+
+
+def burst(app: App[Any], text: str) -> None:
+    """Post every key of ``text`` at once, as the driver does with one read of the terminal."""
+    for ch in text:
+        app.post_message(events.Key(NAMES.get(ch, ch), ch))
+
+
+@pytest.mark.parametrize("settled", [False, True])
+async def test_slash_then_a_fast_word_is_a_search(settled: bool) -> None:
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        if settled:
+            await settle(pilot)
+        burst(app, "/refund")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen), type(app.screen).__name__
+        bar = app.screen.query_one(FindBar)
+        assert bar.input.value == "refund"
+
+
+async def test_colon_then_a_fast_command_is_typed_into_the_prompt() -> None:
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        burst(app, ":goto -2h")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowseScreen)
+        assert app.screen.query_one(CommandLine).value == "goto -2h"
