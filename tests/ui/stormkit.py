@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from shellkit import END, WEEK, Sandbox, build_app, settle
+from textual import events
 from textual.pilot import Pilot
 
 from roamtui.history.timeline import MessageRow
@@ -127,6 +128,21 @@ async def check_counters(pilot: Pilot[Any], where: str) -> None:
     )
     assert stats.recalled == timeline.recalled_count, f"after {where}: recalled count differs"
     assert stats.complete == timeline.complete, f"after {where}: complete differs"
+
+
+#: What a terminal sends for the named keys the storm uses (the rest are their own character).
+CHARACTERS = {
+    "slash": "/", "colon": ":", "minus": "-", "space": " ", "enter": "\r", "escape": "\x1b",
+    "question_mark": "?", "ampersand": "&", "right_square_bracket": "]",
+    "left_square_bracket": "[", "right_curly_bracket": "}", "left_curly_bracket": "{",
+}
+
+
+def burst(app: RoamApp, keys: tuple[str, ...]) -> None:
+    """Post the keys at once, as the driver does with one read of the terminal."""
+    for key in keys:
+        character = CHARACTERS.get(key, key if len(key) == 1 else None)
+        app.post_message(events.Key(key, character))
 
 
 def window() -> tuple[int, int]:

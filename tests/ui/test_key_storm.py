@@ -20,7 +20,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stormkit import check_alive, check_counters, check_transcript, slow_world
+from stormkit import burst, check_alive, check_counters, check_transcript, slow_world
 
 EXAMPLES = int(os.environ.get("ROAMTUI_STORM_EXAMPLES", "8"))
 RANDOM = os.environ.get("ROAMTUI_STORM_RANDOM") == "1"
@@ -59,17 +59,25 @@ step = st.one_of(
     st.tuples(st.sampled_from(KEYS)),
     st.sampled_from(SEQUENCES),
 )
-storm = st.lists(st.tuples(step, st.sampled_from(PAUSES)), min_size=4, max_size=24)
+#: Each step is pressed key by key (the pilot waits for each), or sent as one burst, as a
+#: terminal delivers fast typing or a paste.
+storm = st.lists(st.tuples(step, st.sampled_from(PAUSES), st.booleans()), min_size=4,
+                 max_size=24)
+Steps = list[tuple[tuple[str, ...], float, bool]]
 
 
-async def run_storm(seed: int, steps: list[tuple[tuple[str, ...], float]], early: float) -> None:
+async def run_storm(seed: int, steps: Steps, early: float) -> None:
     world = slow_world(seed)
     app = world.app
     async with app.run_test(size=(100, 32)) as pilot:
         await asyncio.sleep(early)  # keys come before, during or after the first pages
         done: list[str] = []
-        for keys, pause in steps:
-            for key in keys:
+        for keys, pause, at_once in steps:
+            if at_once:
+                burst(app, keys)
+                done.append("[" + " ".join(keys) + "]")
+                await pilot.pause()
+            for key in () if at_once else keys:
                 await pilot.press(key)
                 done.append(key)
                 where = " ".join(done[-12:])
@@ -98,7 +106,7 @@ async def run_storm(seed: int, steps: list[tuple[tuple[str, ...], float]], early
     early=st.sampled_from((0.0, 0.05, 0.2, 0.6)),
 )
 def test_keys_pressed_while_pages_arrive_keep_the_app_whole(
-    seed: int, steps: list[tuple[tuple[str, ...], float]], early: float
+    seed: int, steps: Steps, early: float
 ) -> None:
     asyncio.run(run_storm(seed, steps, early))
 
@@ -107,4 +115,4 @@ def test_keys_pressed_while_pages_arrive_keep_the_app_whole(
 @pytest.mark.parametrize("early", [0.0, 0.3])
 def test_jump_keys_at_the_newest_end_of_a_loading_window(key: str, early: float) -> None:
     """The ticket's first key: ``]`` (or ``}``) at the newest end while the window loads."""
-    asyncio.run(run_storm(early=early, seed=3, steps=[((key,), 0.05), ((key,), 0.5)]))
+    asyncio.run(run_storm(early=early, seed=3, steps=[((key,), 0.05, False), ((key,), 0.5, False)]))
