@@ -4,6 +4,10 @@ The service pages newest → oldest, each page oldest → newest, and continues 
 ``MaxTime = LastMsgTime`` plus ``LastMsgKey`` (PRODUCT.md §3, tim-api.md §1.5). One chain is
 strictly sequential, so :func:`fetch_window` runs many chains at once over disjoint ranges of
 whole seconds, splitting the unfetched rest of a busy chain whenever a worker falls idle.
+
+Nothing may be skipped silently, so a page whose cursor is not its oldest message is refused
+(the next call would jump over what lies between), and no fetch may run forever, so every
+chain answers to the budgets of :mod:`roamtui.im.guard`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from roamtui.im.errors import ProtocolError
+from roamtui.im.guard import ChainGuard, PagingGuard
 from roamtui.im.model import Message, parse_message
 
 API = "v4/openim/admin_getroammsg"
@@ -153,13 +158,20 @@ def parse_page(reply: object, body: Mapping[str, Any]) -> Page:
         raw_list = []  # an empty window may come back without a list
     if not isinstance(raw_list, list):
         raise _bad("MsgList is missing or not a list")
+    if len(raw_list) > body["MaxCnt"]:
+        raise _bad(f"MsgList holds {len(raw_list)} messages, more than the MaxCnt of "
+                   f"{body['MaxCnt']} asked for")
     min_time, max_time = body["MinTime"], body["MaxTime"]
     messages = tuple(parse_message(obj) for obj in raw_list)
+    prev = min_time
     for msg in messages:
         if not min_time <= msg.time <= max_time:
             # Merging slices relies on every message lying inside the range it was asked for.
             raise _bad(f"a message at {msg.time} lies outside the asked range "
                        f"{min_time}..{max_time}")
+        if msg.time < prev:
+            raise _bad("MsgList is not oldest → newest")
+        prev = msg.time
     if complete == 1:
         return Page(messages, True, None)
     last_time = _int_field(reply, "LastMsgTime")
@@ -168,7 +180,37 @@ def parse_page(reply: object, body: Mapping[str, Any]) -> Page:
         raise _bad("Complete is 0 but LastMsgKey is missing or not a string")
     if not min_time <= last_time <= max_time:
         raise _bad(f"LastMsgTime {last_time} lies outside the asked range {min_time}..{max_time}")
+    _check_cursor(raw_list, messages, last_time, last_key)
     return Page(messages, False, Cursor(last_time, last_key))
+
+
+def _check_cursor(
+    raw_list: list[Any], messages: tuple[Message, ...], last_time: int, last_key: str
+) -> None:
+    """The cursor of a page must be its oldest message, MsgList[0] (tim-api.md §1.5): a cursor
+    below it would make the next call skip what lies between, silently."""
+    if not messages:
+        # Nothing to check the cursor against, and nothing that could be progress.
+        raise ProtocolError(
+            "admin_getroammsg returned an empty page while Complete stays 0; "
+            "stopped instead of asking again forever"
+        )
+    oldest = messages[0]
+    if last_time != oldest.time:
+        raise ProtocolError(
+            "admin_getroammsg reply's LastMsgTime is not the time of its oldest message "
+            "(MsgList[0]); refusing to skip messages"
+        )
+    if last_key != oldest.key:
+        # A keyless message is known by the key model.py makes for it (the sample's
+        # MsgSeq_MsgRandom_MsgTimeStamp, as the sandbox names it too); any other cursor
+        # cannot be checked.
+        keyless = not raw_list[0].get("MsgKey")
+        raise ProtocolError(
+            "admin_getroammsg reply's LastMsgKey is not its oldest message (MsgList[0]"
+            + (" has no MsgKey" if keyless else "")
+            + "); refusing to skip messages"
+        )
 
 
 async def fetch_page(
@@ -194,46 +236,19 @@ def _fresh(messages: Iterable[Message], seen: set[str]) -> tuple[Message, ...]:
     return tuple(out)
 
 
-class _ChainGuard:
-    """Stops a chain that would loop: a repeated cursor, an empty or stale page with Complete 0."""
-
-    __slots__ = ("_cursors",)
-
-    def __init__(self, start: Cursor | None) -> None:
-        self._cursors: set[Cursor] = set() if start is None else {start}
-
-    def check(self, page: Page, fresh: int) -> Cursor | None:
-        if page.complete or page.next is None:
-            return None
-        if not page.messages:
-            raise ProtocolError(
-                "admin_getroammsg returned an empty page while Complete stays 0; "
-                "stopped instead of asking again forever"
-            )
-        if page.next in self._cursors:
-            raise ProtocolError(
-                "admin_getroammsg repeated a continuation cursor "
-                f"(LastMsgTime {page.next.max_time}); stopped instead of looping"
-            )
-        if fresh == 0:
-            raise ProtocolError(
-                "admin_getroammsg returned only messages already seen while Complete stays 0; "
-                "stopped instead of looping"
-            )
-        self._cursors.add(page.next)
-        return page.next
-
-
 async def iter_pages(
     client: RoamCaller, q: RoamQuery, cursor: Cursor | None = None
 ) -> AsyncIterator[Page]:
     """The documented one-page-after-another loop, newest page first, deduped by MsgKey.
 
-    Raises ProtocolError instead of looping when the service stops making progress.
+    Raises ProtocolError instead of looping when the service stops making progress, or when
+    its paging cannot be honest (:mod:`roamtui.im.guard`).
     """
     seen: set[str] = set()
-    guard = _ChainGuard(cursor)
+    guard = ChainGuard(cursor, PagingGuard(q.page_size))
+    start = q.max_time if cursor is None else cursor.max_time
     while True:
+        guard.count_call(0 if cursor is None else start - cursor.max_time)  # seconds made whole
         page = await fetch_page(client, q, cursor)
         fresh = _fresh(page.messages, seen)
         cursor = guard.check(page, len(fresh))
@@ -277,6 +292,7 @@ class _WindowFetch:
         self._seen: set[str] = set()
         self._calls = 0
         self._covered = 0
+        self._budget = PagingGuard(q.page_size)  # shared by every slice of the window
 
     async def run(self) -> list[Message]:
         self._pending.append(_Slice(self._q.min_time, self._q.max_time))
@@ -345,8 +361,9 @@ class _WindowFetch:
     async def _run_slice(self, piece: _Slice) -> None:
         lo, top = piece.lo, piece.hi
         cursor: Cursor | None = None
-        guard = _ChainGuard(None)
+        guard = ChainGuard(None, self._budget)
         while True:
+            guard.count_call(self._covered)
             page = await fetch_page(self._client, self._q, cursor, min_time=lo, max_time=top)
             self._calls += 1
             fresh = _fresh(page.messages, self._seen)
@@ -361,7 +378,11 @@ class _WindowFetch:
             span = top - cursor.max_time + 1  # seconds this page reached over
             self._covered += top - cursor.max_time
             top = cursor.max_time
-            lo = self._split(lo, top, span)
+            # A chain still inside its top second must walk it alone (it cannot be cut), and
+            # chains started meanwhile would each get the same second's budget: hold the rest
+            # back until this one moves on.
+            if span > 1 or page.messages[-1].time != top:
+                lo = self._split(lo, top, span)
             self._report()
 
     def _split(self, lo: int, top: int, span: int) -> int:
@@ -400,7 +421,8 @@ async def fetch_window(
     """The whole window, oldest → newest, fetched as concurrent slices under the client's limiter.
 
     Order: by time, then the service's order within one second. Deduped by MsgKey. Cancelling
-    the caller cancels every sub-task; the first error of any slice is raised as is.
+    the caller cancels every sub-task; the first error of any slice is raised as is. The
+    window's chains share one :class:`~roamtui.im.guard.PagingGuard`.
     ``on_page`` sees each page as it lands (before ``progress``), so that a caller can keep
     what arrived when the fetch is cancelled or fails; an exception it raises stops the fetch.
     """
