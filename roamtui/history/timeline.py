@@ -9,7 +9,9 @@ Every operation may run while others are in flight (a background ``load_all`` un
 ``jump``): state changes happen only between awaits, and each result is folded in where the
 knowledge stands when it lands (:meth:`Store.merge`), so the model is exact after every step.
 A failed load raises and changes nothing but the gap's state: the error stays on the gap until
-a retry succeeds.
+a retry succeeds. The view loads whatever gap comes into sight, so every load of a timeline's
+life answers to one :class:`~roamtui.im.guard.PagingGuard`: a service that pages forever
+runs out of it, and the gap keeps that error instead of being filled again and again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from roamtui.history.rows import (
 )
 from roamtui.history.segments import ChainRuns, GapBounds, Seg, Segment, Span
 from roamtui.im.errors import ProtocolError
+from roamtui.im.guard import PagingGuard
 from roamtui.im.roam import (
     ChainPage,
     Cursor,
@@ -46,17 +49,8 @@ from roamtui.im.roam import (
 )
 
 __all__ = [
-    "DayRow",
-    "EdgeRow",
-    "Gap",
-    "GapRow",
-    "LoadProgress",
-    "MessageRow",
-    "OpResult",
-    "Row",
-    "RowsChanged",
-    "Segment",
-    "Timeline",
+    "DayRow", "EdgeRow", "Gap", "GapRow", "LoadProgress", "MessageRow", "OpResult", "Row",
+    "RowsChanged", "Segment", "Timeline",
 ]
 
 #: A jump's first call reaches this many times ``context`` messages past ``t`` (at the density
@@ -123,6 +117,9 @@ class Timeline(RowLayout):
         # Replies are capped near 13 KB, so a page often holds fewer than MaxCnt messages:
         # sub-windows are sized by what full pages really held.
         self._full_pages: float | None = None
+        # One budget for the timeline's whole life: the view fills whatever gap comes into
+        # sight, load after load, so a service that pages forever must run out of it.
+        self._guard = PagingGuard(query.page_size)
 
     @property
     def calls(self) -> int:
@@ -302,14 +299,11 @@ class Timeline(RowLayout):
         anchor: Seg | None = None,
     ) -> Page:
         """One call for ``lo..hi`` (continuing ``anchor``'s chain at ``cursor``), merged in."""
+        self._guard.count_call(self._store.covered_seconds())
         self._calls += 1
         tally.calls += 1
         page = await fetch_page(self.client, self.query, cursor, min_time=lo, max_time=hi)
-        if not page.complete and (not page.messages or page.next == cursor):
-            raise ProtocolError(
-                "admin_getroammsg made no progress while Complete stays 0 "
-                "(an empty page or the same cursor again); stopped instead of looping"
-            )
+        self._guard.after_page(cursor, page)  # empty pages are refused by fetch_page
         top = hi if cursor is None else cursor.max_time
         below = None if page.complete else page.next
         tally.added += self._apply(Span(page.messages, lo, top, cursor, below), anchor)
@@ -416,6 +410,8 @@ class Timeline(RowLayout):
                 raise failure
 
         def on_page(p: ChainPage) -> None:
+            # The fetch has budgets of its own; the timeline's counts its pages too.
+            self._guard.count_call(st.covered_seconds() + runs.seconds())
             runs.add(p.messages, p.min_time, p.max_time, p.after, p.next)
             # Batches that grow with what is loaded: the rows change a few dozen times over a
             # whole fetch, not once per page.
