@@ -6,14 +6,17 @@ dense seconds (several pages of one second) must still load whole."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_roam import T0, FakeService, keys_of, msg, query
 
 from roamtui.im.errors import ProtocolError
-from roamtui.im.guard import FLOOR_PAGES, PAGES_PER_SECOND, inside_cap
+from roamtui.im.guard import FLOOR_PAGES, PAGES_PER_SECOND, inside_cap, page_cap
 from roamtui.im.roam import ChainPage, RoamQuery, fetch_page, fetch_window, iter_pages
 
 #: A hostile service gives up here, so that a loop the guards miss fails the test, not hangs it.
@@ -170,6 +173,51 @@ async def test_fetch_window_stops_chains_that_creep_down_a_second_a_page() -> No
     with pytest.raises(ProtocolError, match="kept paging: "):
         await fetch_window(service, q, concurrency=8)
     assert service.calls <= budget_bound() + 8
+
+
+class Erratic:
+    """Never Complete, fresh messages, a well-formed cursor, anything else at random: pages of
+    any length, staying in a second or going down a few, the oldest message below the rest."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.calls = 0
+        self.made = 0
+
+    async def call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > HARD_STOP:
+            raise AssertionError(f"still paging after {HARD_STOP} calls")
+        await asyncio.sleep(0)
+        rng, lo, hi = self.rng, body["MinTime"], body["MaxTime"]
+        top = max(lo, hi - rng.choice([0, 0, 0, 1, rng.randrange(4)]))
+        n = rng.randint(1, body["MaxCnt"])
+        oldest = max(lo, top - rng.choice([0, 0, 1]))
+        page = [msg(self.made + k, oldest if k == 0 else top) for k in range(n)]
+        self.made += n
+        return {"ActionStatus": "OK", "ErrorCode": 0, "Complete": 0, "MsgCnt": n,
+                "LastMsgTime": oldest, "LastMsgKey": page[0]["MsgKey"], "MsgList": page}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32), st.integers(1, 600), st.integers(1, 6), st.integers(1, 8))
+def test_any_chain_that_never_completes_ends_within_the_budget(
+    seed: int, span: int, page_size: int, concurrency: int
+) -> None:
+    q = query(max_time=T0 + span - 1, page_size=page_size)
+    bound = page_cap(span) + concurrency
+
+    async def run() -> None:
+        serial = Erratic(seed)
+        with pytest.raises(ProtocolError, match=BROKEN):
+            await drain(serial, q)
+        assert serial.calls <= bound
+        window = Erratic(seed)
+        with pytest.raises(ProtocolError, match=BROKEN):
+            await fetch_window(window, q, concurrency=concurrency)
+        assert window.calls <= bound
+
+    asyncio.run(run())
 
 
 # --- honest dense seconds -------------------------------------------------------------------
