@@ -1,13 +1,39 @@
-"""ImClient: one POST to the IM REST API, done safely.
+"""ImClient: one POST to the IM REST API, done safely and in bounded time and memory.
 
 It builds the signed URL, goes through the process-wide rate limiter, retries what may succeed
 on a second try (bounded exponential backoff with full jitter), re-signs its UserSig once when
 the service rejects it, and turns every failure into one redacted :class:`RoamError`.
 
+Bounds, because the service (or whatever answers in its place) may be slow, huge or hostile:
+
+* one deadline per attempt (``timeout``, 10 s by default, far above the service's own 3 s)
+  around sending the request AND reading the whole body, so a server that trickles a byte or a
+  header line every few seconds cannot hold a call open (httpx's own timeouts bound each read,
+  not the exchange). A call ends after at most ``max_retries + 1`` attempts;
+* a cap on the reply size (``max_reply_bytes``, 4 MiB against the service's ~13 KB): the body is
+  streamed and refused as soon as Content-Length or the bytes read go past it. Refused for good,
+  not retried: the same request gets the same reply, and retrying multiplies the traffic;
+* replies are decoded and checked inside the error contract: invalid, cut-short or too deeply
+  nested JSON (``RecursionError`` from the decoder, or nesting past ``MAX_DEPTH`` that would
+  break whoever walks it later), and any other unexpected exception while reading a reply, end
+  as a one-line :class:`ProtocolError` or :class:`TransportError`;
+* rate-limit answers (60007, 60011, 60018, 60019, HTTP 429) are not ordinary failures: the
+  shared limiter cuts its effective rate (AIMD, see :mod:`roamtui.im.limiter`) and the call
+  tries again without spending its ``max_retries``; it gives up only when no call of the
+  process has succeeded for ``rate_limit_patience`` seconds (60 s). ``Retry-After`` on HTTP 429
+  and 503 (seconds or an HTTP date) sets the delay of that retry, capped at 60 s.
+
+Each retry is announced as a ``ClientEvent("retry", ...)`` with its reason.
+
+The limiter is told when the request was really written (httpx's public ``trace`` request
+extension reports ``send_request_headers``), so a request held back by a TLS handshake or a busy
+event loop is counted when it leaves, not when it was granted.
+
 Why our own retry loop instead of tenacity or stamina: the decision depends on the reply body
-(``ErrorCode``), re-signing is a different kind of retry with its own budget of one, and the
-final exception must be rebuilt without the httpx exception chained to it (that one carries the
-URL, and the URL carries the UserSig); wrapping a library for this would be longer than the loop.
+(``ErrorCode``), re-signing is a different kind of retry with its own budget of one, rate limits
+have a budget in time rather than in tries, and the final exception must be rebuilt without the
+httpx exception chained to it (that one carries the URL, and the URL carries the UserSig);
+wrapping a library for this would be longer than the loop.
 
 Failures are collected inside :meth:`ImClient._attempt` and raised from :meth:`ImClient.call`,
 outside any ``except`` block, so no exception context and no frame holding the URL ends up in a
@@ -18,12 +44,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -39,7 +69,7 @@ from roamtui.im.errors import (
     TransportError,
     spec_for,
 )
-from roamtui.im.limiter import DEFAULT_RATE, RateLimiter, shared_limiter
+from roamtui.im.limiter import DEFAULT_RATE, Grant, RateLimiter, shared_limiter
 
 log = logging.getLogger(__name__)
 redact.install_log_filter(
@@ -71,6 +101,22 @@ ROAM_API = "v4/openim/admin_getroammsg"
 SIG_TTL = 3600
 SIG_RENEW_MARGIN = 300
 
+#: Whole exchange of one attempt (send + all of the body); the service's own timeout is 3 s.
+DEFAULT_TIMEOUT = 10.0
+#: Replies are capped near 13 KB by the service; anything past this is not the service talking.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+#: A real reply nests about 8 deep, plus 6 per level of merged forwards (the model reads 8).
+MAX_DEPTH = 100
+#: Codes that mean "too many calls": slow down and keep going instead of spending retries.
+RATE_LIMIT_CODES = frozenset({60007, 60011, 60018, 60019})
+#: Give up on rate limits only after this long without one successful call in the process.
+RATE_LIMIT_PATIENCE = 60.0
+#: Longest wait a Retry-After header may impose on one retry.
+RETRY_AFTER_CAP = 60.0
+# Rate-limited retries wait a short jittered moment on top of the (slowed) limiter.
+_RATE_LIMIT_BACKOFF_CAP = 2.0
+
+_DECIMAL = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int() takes other scripts too
 _HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
 _READY_SIG_ADVICE = (
     "the given UserSig cannot be re-signed: get a new one (ROAMTUI_USERSIG), or give roamtui "
@@ -133,6 +179,16 @@ class _Failure:
     code: int = 0
     info: str = ""
     sig_generation: int = 0  # which UserSig the attempt used (never the UserSig itself)
+    rate_limited: bool = False  # "too many calls": slow down, retry on the time budget
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    reason: str
+    body: bytes
+    retry_after: str | None
 
 
 class ImClient:
@@ -143,8 +199,10 @@ class ImClient:
         conn: Connection,
         *,
         max_rps: float = DEFAULT_RATE,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 4,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+        rate_limit_patience: float = RATE_LIMIT_PATIENCE,
         transport: httpx.AsyncBaseTransport | None = None,
         limiter: RateLimiter | None = None,
         backoff_base: float = 0.25,
@@ -158,13 +216,17 @@ class ImClient:
                 "no credentials: give a secret key (ROAMTUI_SECRET_KEY or `roamtui login`) "
                 "or a UserSig (ROAMTUI_USERSIG)"
             )
-        if timeout <= 0 or max_retries < 0:
-            raise ValueError("timeout must be positive and max_retries not negative")
+        if not (timeout > 0 and max_retries >= 0 and max_reply_bytes > 0):
+            raise ValueError("timeout and max_reply_bytes must be positive, max_retries >= 0")
+        if not rate_limit_patience >= 0:
+            raise ValueError("rate_limit_patience must not be negative")
         redact.register(conn.secret_key, conn.usersig)
         self._conn = conn
         self._base = conn.endpoint.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
+        self._max_reply = max_reply_bytes
+        self._patience = rate_limit_patience
         self._limiter = limiter if limiter is not None else shared_limiter(max_rps)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -176,6 +238,7 @@ class ImClient:
         self._sig_generation = 0
         self._http = httpx.AsyncClient(
             transport=transport,
+            # Per read/write/connect; the whole attempt has its own deadline on top (see _attempt).
             timeout=httpx.Timeout(timeout),
             # Keep-alive pool sized for the window fetch's concurrent slices (up to 32).
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
@@ -188,6 +251,7 @@ class ImClient:
         self.calls_started = 0
         self.calls_in_flight = 0
         self.retries = 0
+        self.rate_limited = 0  # answers that said "too many calls" (also counted in retries)
         if urlsplit(self._base).scheme == "http" and not _is_loopback(self._base):
             log.info("endpoint %s is plain http: the UserSig travels unencrypted", self._base)
 
@@ -222,14 +286,26 @@ class ImClient:
     async def call(self, api: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``api`` (e.g. ``v4/openim/admin_getroammsg``); return the OK reply."""
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        limiter = self._limiter
+        started = limiter.now()
         attempts = 0
         retried = 0
+        throttled = 0
         resigned = False
         while True:
             attempts += 1
-            await self._limiter.acquire()
-            outcome = await self._attempt(api, payload)
+            grant: Grant | None = await limiter.acquire()
+            if not isinstance(grant, Grant):  # a stand-in limiter (tests) may hand out nothing
+                grant = None
+            else:
+                grant.hold()  # counted as "may arrive any moment" until httpx has written it
+            try:
+                outcome = await self._attempt(api, payload, grant)
+            finally:
+                if grant is not None:
+                    grant.close()
             if not isinstance(outcome, _Failure):
+                limiter.succeeded()
                 return outcome
             if outcome.action is Action.RESIGN and not resigned and self._conn.secret_key:
                 resigned = True
@@ -239,10 +315,30 @@ class ImClient:
                     self._sign()
                 self._emit("resign", api, attempts, f"{outcome.code}: signing a new UserSig")
                 continue
-            if outcome.action is Action.RETRY and retried < self._max_retries:
+            if outcome.rate_limited:
+                self.rate_limited += 1
+                limiter.rate_limited(grant)
+                quiet = limiter.now() - max(started, limiter.last_success)
+                if quiet < self._patience:
+                    throttled += 1
+                    self.retries += 1
+                    delay = outcome.retry_after
+                    if delay is None:
+                        delay = self._backoff(throttled, _RATE_LIMIT_BACKOFF_CAP)
+                    detail = (
+                        f"{_describe(outcome)}; slowing to {limiter.effective_rate:.3g} calls/s, "
+                        f"retry in {delay:.2f}s (rate limited {throttled}x; roamtui gives up "
+                        f"after {self._patience:g}s without a successful call)"
+                    )
+                    self._emit("retry", api, attempts, detail)
+                    await self._sleep(delay)
+                    continue
+            elif outcome.action is Action.RETRY and retried < self._max_retries:
                 retried += 1
                 self.retries += 1
-                delay = self._backoff(retried)
+                delay = outcome.retry_after
+                if delay is None:
+                    delay = self._backoff(retried, self._backoff_cap)
                 detail = f"{_describe(outcome)}; retry {retried}/{self._max_retries}, {delay:.2f}s"
                 self._emit("retry", api, attempts, detail)
                 await self._sleep(delay)
@@ -251,9 +347,9 @@ class ImClient:
             self._emit("failed", api, attempts, str(error))
             raise error
 
-    def _backoff(self, retry: int) -> float:
+    def _backoff(self, retry: int, cap: float) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^(retry-1))]."""
-        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (retry - 1))
+        ceiling = min(cap, self._backoff_base * 2 ** min(retry - 1, 30))
         return random.uniform(0.0, ceiling)
 
     def _sign(self) -> str:
@@ -292,38 +388,84 @@ class ImClient:
         )
         return f"{self._base}/{api.lstrip('/')}?{query}"
 
-    async def _attempt(self, api: str, payload: bytes) -> dict[str, Any] | _Failure:
+    async def _attempt(
+        self, api: str, payload: bytes, grant: Grant | None
+    ) -> dict[str, Any] | _Failure:
         sig = self._current_sig()
         generation = self._sig_generation
         secrets = (sig, self._conn.secret_key)
         self.calls_started += 1
         self.calls_in_flight += 1
         try:
-            response = await self._http.post(self._url(api, sig), content=payload, headers=_HEADERS)
-        except httpx.TimeoutException as exc:
-            text = f"no reply within {self._timeout:g}s ({type(exc).__name__})"
-            return _Failure("transport", Action.RETRY, redact.safe_text(text, secrets))
+            async with asyncio.timeout(self._timeout):
+                exchanged = await self._exchange(self._url(api, sig), payload, grant)
+        except (TimeoutError, httpx.TimeoutException):
+            text = f"no complete reply within {self._timeout:g}s"
+            return _Failure("transport", Action.RETRY, text)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             text = f"cannot call the endpoint ({type(exc).__name__}: {exc}); check the endpoint URL"
             return _Failure("transport", Action.STOP, redact.safe_text(text, secrets))
         except httpx.HTTPError as exc:
             text = f"connection failed ({type(exc).__name__}: {exc or 'no detail'})"
             return _Failure("transport", Action.RETRY, redact.safe_text(text, secrets))
+        except Exception as exc:  # a hostile reply must not escape the error contract
+            text = f"unexpected failure while reading the reply ({type(exc).__name__})"
+            return _Failure("transport", Action.STOP, text)
         finally:
             self.calls_in_flight -= 1
-        verdict = _verdict(response.status_code, response.reason_phrase, response.content, secrets)
+        if isinstance(exchanged, _Failure):
+            return exchanged
+        try:
+            verdict = _verdict(exchanged, secrets, self._clock)
+        except Exception as exc:  # the last line of defence: never leak, never crash
+            text = f"reply could not be checked ({type(exc).__name__})"
+            return _Failure("protocol", Action.STOP, text)
         if isinstance(verdict, _Failure) and verdict.kind == "service":
             return dataclasses.replace(verdict, sig_generation=generation)
         return verdict
 
+    async def _exchange(self, url: str, payload: bytes, grant: Grant | None) -> _Reply | _Failure:
+        """Send, then read the body up to the size cap (the caller bounds the time)."""
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            if grant is not None and event.endswith(".send_request_headers.complete"):
+                grant.sent()
+
+        cap = self._max_reply
+        async with self._http.stream(
+            "POST", url, content=payload, headers=_HEADERS, extensions={"trace": trace}
+        ) as response:
+            declared = _content_length(response.headers.get("Content-Length"))
+            if declared is not None and declared > cap:
+                return _too_big(f"{declared:,} bytes", cap)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    return _too_big(f"over {cap:,} bytes", cap)
+            return _Reply(
+                response.status_code,
+                response.reason_phrase,
+                bytes(body),
+                response.headers.get("Retry-After"),
+            )
+
     def _final_error(self, failure: _Failure, attempts: int) -> RoamError:
+        patience = ""
+        if failure.rate_limited:
+            patience = (
+                f"no call succeeded for {self._patience:g}s although roamtui slowed down to "
+                f"{self._limiter.effective_rate:.3g} calls/s; the app's quota is used up by "
+                "other callers: lower --max-rps or try again later"
+            )
         if failure.kind == "service":
-            advice = None
+            advice = patience or None
             if failure.action is Action.RESIGN and not self._conn.secret_key:
                 advice = _READY_SIG_ADVICE
             return ServiceError(failure.code, failure.info, advice=advice, attempts=attempts)
         if failure.kind == "transport":
-            return TransportError(failure.message, attempts=attempts)
+            message = f"{failure.message} — {patience}" if patience else failure.message
+            return TransportError(message, attempts=attempts)
         return ProtocolError(failure.message)
 
     def _emit(self, kind: Literal["retry", "resign", "failed"], api: str, n: int, d: str) -> None:
@@ -335,38 +477,108 @@ class ImClient:
             self._on_event(event)
 
 
+def _too_big(size: str, cap: int) -> _Failure:
+    limit = f"{cap >> 20} MiB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
+    text = (
+        f"reply refused: {size}, more than the {limit} roamtui accepts (the service's "
+        "replies are about 13 KB); check the endpoint and any proxy in between"
+    )
+    return _Failure("transport", Action.STOP, text)
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 20 else None
+
+
+def _retry_after(value: str | None, clock: Callable[[], float]) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), capped."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        seconds = float(value) if len(value) < 10 else RETRY_AFTER_CAP
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - clock()
+    if not math.isfinite(seconds):
+        return None
+    return min(RETRY_AFTER_CAP, max(0.0, seconds))
+
+
 def _verdict(
-    status: int, reason: str, content: bytes, secrets: tuple[str | None, ...]
+    reply: _Reply, secrets: tuple[str | None, ...], clock: Callable[[], float]
 ) -> dict[str, Any] | _Failure:
     """Read one HTTP reply: the OK reply dict, or what went wrong and whether to retry."""
+    status, reason = reply.status, redact.one_line(reply.reason, limit=60)
     if status == 429 or status >= 500:
         text = f"HTTP {status} {reason} from the service"
-        return _Failure("transport", Action.RETRY, redact.safe_text(text, secrets))
+        wait = _retry_after(reply.retry_after, clock) if status in (429, 503) else None
+        return _Failure(
+            "transport",
+            Action.RETRY,
+            redact.safe_text(text, secrets),
+            rate_limited=status == 429,
+            retry_after=wait,
+        )
     if status != 200:
         text = f"HTTP {status} {reason}: check the endpoint URL and any proxy in between"
         return _Failure("transport", Action.STOP, redact.safe_text(text, secrets))
     try:
-        reply = json.loads(content)
+        doc = json.loads(reply.body)
+    except RecursionError:
+        return _Failure("protocol", Action.STOP, "reply refused: JSON nested too deeply")
     except ValueError:
         # Not JSON, cut short, or not UTF-8: a proxy page or a dropped connection, worth a retry.
         return _Failure("transport", Action.RETRY, "unreadable reply (not JSON, or cut short)")
-    if not isinstance(reply, dict):
+    if not isinstance(doc, dict):
         return _Failure("transport", Action.RETRY, "unreadable reply (not a JSON object)")
-    code = reply.get("ErrorCode", 0)
-    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
-        code = int(code)
+    if _deeper_than(doc, MAX_DEPTH):
+        return _Failure(
+            "protocol", Action.STOP, f"reply refused: JSON nested more than {MAX_DEPTH} deep"
+        )
+    code = doc.get("ErrorCode", 0)
+    if isinstance(code, str) and _DECIMAL.fullmatch(code.strip()):
+        code = int(code.strip())
     if isinstance(code, bool) or not isinstance(code, int):
         text = f"reply has an ErrorCode that is not a number ({type(code).__name__})"
         return _Failure("protocol", Action.STOP, text)
-    action_status = reply.get("ActionStatus", "OK" if code == 0 else "FAIL")
+    action_status = doc.get("ActionStatus", "OK" if code == 0 else "FAIL")
     if code == 0:
         if action_status == "OK":
-            return reply
-        text = f"reply says ActionStatus {str(action_status)[:20]!r} without an error code"
+            return doc
+        shown = str(action_status)[:20] if isinstance(action_status, str | int) else "?"
+        text = f"reply says ActionStatus {shown!r} without an error code"
         return _Failure("protocol", Action.STOP, redact.safe_text(text, secrets))
-    info = reply.get("ErrorInfo")
-    info_text = redact.safe_text(info if isinstance(info, str) else "", secrets, limit=200)
-    return _Failure("service", spec_for(code).action, code=code, info=info_text)
+    info = doc.get("ErrorInfo")
+    info_text = redact.safe_text(info[:2000] if isinstance(info, str) else "", secrets, limit=200)
+    return _Failure(
+        "service",
+        spec_for(code).action,
+        code=code,
+        info=info_text,
+        rate_limited=code in RATE_LIMIT_CODES,
+    )
+
+
+def _deeper_than(value: dict[str, Any], limit: int) -> bool:
+    """Whether JSON containers nest more than ``limit`` deep (iterative: no recursion limit)."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _describe(failure: _Failure) -> str:
