@@ -26,7 +26,7 @@ from roamtui.im.roam import RoamQuery
 from roamtui.recent import RecentQueries, RecentQuery
 from roamtui.ui.commands import THEMES, RoamCommands, key_entries
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline

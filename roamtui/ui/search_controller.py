@@ -31,9 +31,9 @@ from roamtui.history.timeline import LoadProgress
 from roamtui.im.model import Message
 from roamtui.ui.render import RenderContext
 from roamtui.ui.search_session import SearchSession
+from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
-from roamtui.ui.widgets.transcript import Transcript
 
 #: Least interval (seconds) between two redraws of the counter and progress while busy.
 REDRAW_INTERVAL = 0.1

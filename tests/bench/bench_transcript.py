@@ -33,7 +33,7 @@ from roamtui.history.timeline import Timeline
 from roamtui.im.model import _elements_of
 from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import ROAM_PATH, Dataset, SandboxService
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 FRAME_RATIO_TARGET = 1.3
 BYTES_TARGET = 1024

@@ -16,7 +16,7 @@ from roamtui.factory import IN_PROCESS_ENDPOINT, make_app
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC, 2023-11-15 06:13:20 in Shanghai
 ACCOUNT, PEER = "cust_7", "agent_3"

@@ -24,9 +24,9 @@ from roamtui.im.model import message_obj
 from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui.search_controller import SearchPane
+from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
-from roamtui.ui.widgets.transcript import Transcript
 
 TZ = timezone(timedelta(hours=8))
 T0 = 1_584_712_800

@@ -23,9 +23,9 @@ from roamtui.history.timeline import MessageRow
 from roamtui.sandbox import Dataset, SandboxService
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
+from roamtui.ui.transcript import STATS_INTERVAL, Transcript
+from roamtui.ui.transcript.view import MESSAGES
 from roamtui.ui.widgets.status_bar import StatusBar
-from roamtui.ui.widgets.transcript import STATS_INTERVAL, Transcript
-from roamtui.ui.widgets.transcript_view import MESSAGES
 
 
 class SlowFaultyTransport(httpx.AsyncBaseTransport):

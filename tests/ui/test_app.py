@@ -35,7 +35,7 @@ from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.help import HelpScreen
 from roamtui.ui.screens.query import QueryScreen
 from roamtui.ui.screens.secret_prompt import SecretPrompt
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 SIZE = (120, 40)
 

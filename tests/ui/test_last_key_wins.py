@@ -7,7 +7,7 @@ import pytest
 from shellkit import settle
 from stormkit import slow_world
 
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 
 @pytest.mark.parametrize(

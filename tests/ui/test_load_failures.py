@@ -11,7 +11,7 @@ import pytest
 from shellkit import Sandbox, build_app, make_sandbox, record_notices, settle
 
 from roamtui.history.timeline import GapRow
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 HOSTILE = {
     "deep JSON": b"[" * 100_000,

@@ -13,7 +13,7 @@ from roamtui.recent import RecentQueries, RecentQuery
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.query import QueryScreen, describe_span
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 SIZE = (120, 40)
 

@@ -19,7 +19,7 @@ from roamtui.im.errors import ServiceError
 from roamtui.im.model import Message, message_obj, parse_message
 from roamtui.ui import render
 from roamtui.ui.render import RenderContext, Run, plain, sanitize, wrap
-from roamtui.ui.widgets import transcript_layout
+from roamtui.ui.transcript import layout as transcript_layout
 
 T0 = 1_584_669_600  # 2020-03-20 02:00:00 UTC
 CST = timezone(timedelta(hours=8))

@@ -15,7 +15,7 @@ from textual.widgets import Input, Static
 from roamtui.im.model import parse_message
 from roamtui.timeparse import format_time
 from roamtui.ui.commands import key_entries
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 # -- find bar -------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.query import QueryScreen
 from roamtui.ui.screens.secret_prompt import SecretPrompt
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 SIZE = (100, 30)
 WRONG = "0" * 64  # a well-formed secret key of another app: the service answers 70009

@@ -19,7 +19,7 @@ from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.help import HelpScreen
 from roamtui.ui.screens.query import QueryScreen
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 SIZE = (120, 40)
 

@@ -22,9 +22,9 @@ from transcriptkit import (
 )
 
 from roamtui.ui import render
-from roamtui.ui.widgets import transcript_view
-from roamtui.ui.widgets.transcript import Transcript
-from roamtui.ui.widgets.transcript_layout import LineIndex
+from roamtui.ui.transcript import Transcript
+from roamtui.ui.transcript import view as transcript_view
+from roamtui.ui.transcript.layout import LineIndex
 
 # -- opening ----------------------------------------------------------------------------------
 

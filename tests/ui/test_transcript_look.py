@@ -21,7 +21,7 @@ from transcriptkit import (
 
 from roamtui.im.model import message_obj
 from roamtui.ui import render
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 # -- what messages look like ------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from roamtui.im.limiter import RateLimiter
 from roamtui.im.model import message_obj
 from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
-from roamtui.ui.widgets.transcript import Transcript
+from roamtui.ui.transcript import Transcript
 
 TZ = timezone(timedelta(hours=8))
 T0 = 1_584_712_800  # 2020-03-20 22:00:00 +08:00: the conversation crosses midnight

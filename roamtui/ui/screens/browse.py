@@ -21,6 +21,7 @@ from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
 from roamtui.timeparse import TimeParseError, parse_goto
 from roamtui.ui import clipboard
 from roamtui.ui.search_controller import SearchPane
+from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.command_line import Command, CommandLine
 from roamtui.ui.widgets.status_bar import (
     KeyFooter,
@@ -29,7 +30,6 @@ from roamtui.ui.widgets.status_bar import (
     StatusBar,
     format_stamp,
 )
-from roamtui.ui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline

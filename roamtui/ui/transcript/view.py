@@ -2,7 +2,7 @@
 
 :class:`TranscriptView` draws a :class:`TranscriptLayout` with the Line API and keeps what the
 user is looking at in place when rows change above it or the width changes. It knows nothing
-about loading; :class:`~roamtui.ui.widgets.transcript.Transcript` builds on it.
+about loading; :class:`~roamtui.ui.transcript.widget.Transcript` builds on it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from textual.strip import Strip
 from roamtui.im.model import Message
 from roamtui.ui import render
 from roamtui.ui.render import Line
-from roamtui.ui.widgets.transcript_layout import EDGE, GAP, MESSAGE, RECALLED, TranscriptLayout
+from roamtui.ui.transcript.layout import EDGE, GAP, MESSAGE, RECALLED, TranscriptLayout
 
 MESSAGES = bytes((MESSAGE, RECALLED))
 BACKGROUND_PAUSE = 0.02  # seconds between slices of measuring far rows

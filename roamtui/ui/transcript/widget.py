@@ -29,8 +29,8 @@ from roamtui.history.timeline import EdgeRow, GapRow, RowsChanged, Timeline
 from roamtui.im.errors import RoamError
 from roamtui.im.model import Message
 from roamtui.ui.render import RenderContext
-from roamtui.ui.widgets.transcript_layout import GAP, TranscriptLayout, expand_refusal, reach, seek
-from roamtui.ui.widgets.transcript_view import MESSAGES, TranscriptView
+from roamtui.ui.transcript.layout import GAP, TranscriptLayout, expand_refusal, reach, seek
+from roamtui.ui.transcript.view import MESSAGES, TranscriptView
 
 STATS_INTERVAL = 0.25  # seconds between checks of the calls in flight while loading
 
