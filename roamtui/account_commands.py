@@ -52,6 +52,7 @@ from roamtui.im.client import Connection, ImClient, endpoint_for
 from roamtui.im.errors import RoamError, ServiceError
 from roamtui.im.roam import API, RoamQuery, build_body
 from roamtui.im.usersig import UserSigError, decode, sign, verify
+from roamtui.text import one_line
 
 if TYPE_CHECKING:
     import httpx
@@ -61,16 +62,10 @@ DEFAULT_PROFILE = "default"
 #: the probe accounts do not exist (90008 for the reading side, 90003 for the peer).
 CHECK_OK_CODES = (90008, 90003)
 _CONSOLE_KEY = re.compile(r"[0-9a-fA-F]{64}")
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class _UsageError(Exception):
     """Input the command cannot work with; exit status 2."""
-
-
-def _clean(text: object) -> str:
-    """Config values are the user's own, but a terminal must still never execute them."""
-    return _UNPRINTABLE.sub("?", str(text))
 
 
 def _say(stream: TextIO, text: str) -> None:
@@ -148,7 +143,7 @@ def _kind_text(kind: SecretKind) -> str:
 
 
 def _who(profile: Profile) -> str:
-    return f"{_clean(profile.identifier)} on SDKAppID {profile.sdkappid}"
+    return f"{one_line(profile.identifier)} on SDKAppID {profile.sdkappid}"
 
 
 def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
@@ -244,8 +239,8 @@ def _validate_secret(profile: Profile, kind: SecretKind, value: str, stderr: Tex
         )
     if claims.identifier != profile.identifier:
         raise _UsageError(
-            f"the UserSig was made for identifier {_clean(claims.identifier)!r}, "
-            f"not {_clean(profile.identifier)!r}"
+            f"the UserSig was made for identifier {one_line(claims.identifier)!r}, "
+            f"not {one_line(profile.identifier)!r}"
         )
     left = claims.expires_at - int(time.time())
     if left <= 0:
@@ -363,7 +358,8 @@ def profiles(
                 keyring_problem = str(exc)
         where = p.endpoint or p.region or "mainland"
         mark = "*" if p.name == config.default else ""
-        rows.append((mark, p.name, str(p.sdkappid), _clean(p.identifier), _clean(where), stored))
+        row = (mark, p.name, str(p.sdkappid), one_line(p.identifier), one_line(where), stored)
+        rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         _say(stdout, "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -355,13 +355,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _report(exc: BaseException, debug: bool, err: TextIO) -> None:
-    from roamtui.im.redact import one_line, scrub
+    from roamtui.im.redact import scrub
+    from roamtui.text import error_line
 
     if debug:
         err.write(scrub("".join(traceback.format_exception(exc))))
-    text = str(exc).strip()
-    message = one_line(scrub(text)) if text else type(exc).__name__
-    err.write(f"roamtui: {message}\n")
+    err.write(f"roamtui: {error_line(exc, clean=scrub)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,6 +47,7 @@ from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.model import Message
 from roamtui.im.roam import FetchProgress, RoamQuery, fetch_window
+from roamtui.text import error_line
 from roamtui.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 
 if TYPE_CHECKING:
@@ -81,11 +82,6 @@ class FetchStats:
     calls: int = 0
     retries: int = 0
     seconds: float = 0.0
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact.one_line(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _connection_args(args: argparse.Namespace) -> argparse.Namespace:
@@ -140,17 +136,17 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
         resolved = resolve_connection(_connection_args(args))
         resolved.require_secret()
     except (ConfigError, CredentialError) as exc:
-        raise UsageError(_one_line(exc)) from None
+        raise UsageError(error_line(exc)) from None
     try:
         tz = resolve_zone(getattr(args, "tz", None) or resolved.tz)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         min_time, max_time = parse_window(since, until, tz, now)
     except TimeParseError as exc:
-        raise UsageError(_one_line(exc)) from None
+        raise UsageError(error_line(exc)) from None
     try:
         query = RoamQuery(account, peer, min_time, max_time, resolved.page_size, resolved.naming)
     except ValueError as exc:
-        raise UsageError(_one_line(exc)) from None
+        raise UsageError(error_line(exc)) from None
     return ExportPlan(resolved, query, tz, cast(ExportFormat, fmt), output, target)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 from roamtui.im.client import Connection, ImClient
 from roamtui.im.roam import FieldNaming, RoamQuery
 from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.text import error_line
 from roamtui.timeparse import parse_window, resolve_zone, zone_name
 
 if TYPE_CHECKING:
@@ -179,11 +180,6 @@ def _fail(message: str, err: TextIO) -> int:
     return 2
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _check_theme(theme: str | None) -> str | None:
     if theme is None:
         return None
@@ -215,20 +211,20 @@ def prepare_tui(
     try:
         resolved = resolve_connection(args)
     except (ConfigError, CredentialError) as exc:
-        message = _one_line(exc)
+        message = error_line(exc)
         if "no connection given" in message:
             message += "; or try `roamtui demo`"
         raise StartError(message) from None
     try:
         tz = resolve_zone(getattr(args, "tz", None) or resolved.tz)
     except (TimeParseError, ValueError) as exc:
-        raise StartError(_one_line(exc)) from None
+        raise StartError(error_line(exc)) from None
     since = getattr(args, "since", None) or "-7d"
     until = getattr(args, "until", None) or "now"
     try:
         window = parse_window(since, until, tz, datetime.now(tz))
     except (TimeParseError, ValueError) as exc:
-        raise StartError(_one_line(exc)) from None
+        raise StartError(error_line(exc)) from None
     locked = names_connection(args)
     profiles: list[str] = []
     with contextlib.suppress(ConfigError):
@@ -376,7 +372,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         tz = resolve_zone(getattr(args, "tz", None))
         theme = _check_theme(getattr(args, "theme", None))
     except (TimeParseError, ValueError, StartError) as exc:
-        return _fail(_one_line(exc), err)
+        return _fail(error_line(exc), err)
     with _collection_held() as resume, demo_app(
         messages=getattr(args, "messages", 5000),
         latency_ms=getattr(args, "latency_ms", 0),

@@ -23,7 +23,6 @@ or reorder what a reader sees.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Literal, Protocol, TypeVar
 from roamtui import __version__
 from roamtui.atomicfile import write_atomically as write_atomically
 from roamtui.im.model import Message
+from roamtui.text import file_text, json_escape
 from roamtui.timeparse import zone_name
 
 ExportFormat = Literal["jsonl", "csv", "txt"]
@@ -49,10 +49,6 @@ _KIND_NAMES = {
     "TIMCustomElem": "custom", "TIMSoundElem": "voice", "TIMImageElem": "image",
     "TIMFileElem": "file", "TIMVideoFileElem": "video", "TIMRelayElem": "merged forward",
 }
-_JSON_UNSAFE = re.compile("[\u0085\u2028\u2029\ud800-\udfff]")
-# C0 controls, DEL, C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates,
-# lone surrogates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -98,33 +94,9 @@ def iso_time(ts: int, tz: tzinfo) -> str:
         return f"@{ts}"
 
 
-def visible(text: str, newline: str = "\n", tab: str = "\t") -> str:
-    """``text`` with controls, bidi overrides and lone surrogates made visible.
-
-    Line breaks (and U+2028/U+2029) become ``newline``, tabs ``tab``; every other control its
-    Unicode control picture (ESC -> ␛), a bidi control ``<U+202E>``, a lone surrogate U+FFFD.
-    """
-    def show(m: re.Match[str]) -> str:
-        ch = m.group()
-        code = ord(ch)
-        if ch in "\n\u2028\u2029":
-            return newline
-        if ch == "\t":
-            return tab
-        if code < 0x20:
-            return chr(0x2400 + code)  # ␀ … ␟
-        if code == 0x7F:
-            return "\u2421"  # ␡
-        if 0xD800 <= code <= 0xDFFF:
-            return "\ufffd"
-        return f"<U+{code:04X}>"
-
-    return _UNSAFE.sub(show, text)
-
-
 def csv_cell(text: str) -> str:
     """A csv cell that a spreadsheet shows as text: formulas defused, controls visible."""
-    cell = visible(text)
+    cell = file_text(text)
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
@@ -184,10 +156,7 @@ def _meta_fields(meta: ExportMeta, lines: Sequence[_Line], kinds: Counter[str]) 
 
 def json_line(msg: Message) -> str:
     """The message object as received, as one line of JSON text (no newline)."""
-    raw = msg.raw_json
-    if _JSON_UNSAFE.search(raw) is None:
-        return raw
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", raw)
+    return json_escape(msg.raw_json, line_safe_only=True)
 
 
 def write_jsonl(messages: Iterable[Message], out: TextSink) -> int:
@@ -226,7 +195,7 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     for label, *values in fields:
         out.write(f"{(label[0].upper() + label[1:] + ':').ljust(width)}")
         joint = " .. " if label.startswith("window") else " = "
-        out.write(joint.join(visible(v, " ⏎ ", "␉") for v in values) + "\n")
+        out.write(joint.join(file_text(v, " ⏎ ", "␉") for v in values) + "\n")
     zone = zone_name(meta.tz)
     out.write(f"{'Columns:'.ljust(width)}time ({zone}) · sender → receiver · MsgKey · "
               f"{RECALLED_MARK} mark · content\n")
@@ -234,8 +203,9 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     if not lines:
         out.write("(no messages in this window)\n")
         return 0
-    parties = [f"{visible(x.sender, ' ', ' ')} → {visible(x.receiver, ' ', ' ')}" for x in lines]
-    keys = [visible(x.key, " ", " ") for x in lines]
+    parties = [f"{file_text(x.sender, ' ', ' ')} → {file_text(x.receiver, ' ', ' ')}"
+               for x in lines]
+    keys = [file_text(x.key, " ", " ") for x in lines]
     party_w = max(len(p) for p in parties)
     key_w = max(len(k) for k in keys)
     mark_w = len(RECALLED_MARK) if any(x.recalled for x in lines) else 0
@@ -244,7 +214,7 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
         cols = [line.time, party.ljust(party_w), key.ljust(key_w)]
         if mark_w:
             cols.append(mark)
-        cols.append(visible(line.content, " ⏎ ", "␉"))
+        cols.append(file_text(line.content, " ⏎ ", "␉"))
         out.write("  ".join(cols).rstrip() + "\n")
     return len(lines)
 

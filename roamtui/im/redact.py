@@ -25,9 +25,11 @@ import functools
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
+
+# The one flattener of untrusted text lives with the other sanitisers; the client calls it here.
+from roamtui.text import one_line as one_line
 
 MASK = "***"
 
@@ -177,23 +179,8 @@ def scrub(text: str, extra: Iterable[str | None] = ()) -> str:
     return text
 
 
-def one_line(text: str, limit: int = 400) -> str:
-    """Make untrusted text safe for a one-line message: no controls, no newlines, bounded."""
-    out: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in "\r\n\t" or category == "Zl" or category == "Zp":
-            out.append(" ")
-        elif category in ("Cc", "Cf", "Cs", "Co"):
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    flat = " ".join("".join(out).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def safe_text(text: str, extra: Iterable[str | None] = (), limit: int = 400) -> str:
-    """:func:`scrub` then :func:`one_line`: the form every error text takes."""
+    """:func:`scrub` then :func:`roamtui.text.one_line`: the form every error text takes."""
     return one_line(scrub(text, extra), limit)
 
 

@@ -24,6 +24,7 @@ from textual.widgets import Input
 
 from roamtui.im.roam import RoamQuery
 from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.text import error_line
 from roamtui.ui.commands import THEMES, RoamCommands, key_entries
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
 from roamtui.ui.transcript import Transcript
@@ -232,8 +233,7 @@ class RoamApp(App[int]):
         try:
             resolved = resolve(profile)
         except Exception as exc:  # config or keyring trouble: one line, never a traceback
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.post_message(self.ProfileFailed(reason))
+            self.post_message(self.ProfileFailed(error_line(exc)))
             return
         self.post_message(self.ProfileResolved(resolved, target))
 

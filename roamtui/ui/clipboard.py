@@ -6,57 +6,31 @@ and newline), DEL, bidi overrides and lone surrogates become visible stand-ins, 
 neither run an escape sequence nor reorder what the reader sees (Trojan Source). Everything else,
 zero-width joiners of emoji included, is copied as it is. Raw JSON keeps its meaning: the same
 characters are written as ``\\uXXXX`` escapes, so the copy still parses to the very same object.
+Both come from :mod:`roamtui.text` (``defuse_text``, ``json_escape``), the one home of the
+sanitisers.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from roamtui.text import defuse_text, json_escape
 
 if TYPE_CHECKING:
     from textual.app import App
 
     from roamtui.im.model import Message
 
-# What a terminal may act on when pasted, or that reorders text on display.
-_DANGEROUS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                        "\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 #: Base64 payloads above this size are cut or refused by some terminals (hterm, older tmux).
 OSC52_SAFE_BYTES = 100_000
 
 
-def _visible(ch: str) -> str:
-    code = ord(ch)
-    if code < 0x20:
-        return chr(0x2400 + code)  # Control Pictures: ␛ for ESC, ␇ for BEL
-    if code == 0x7F:
-        return "␡"
-    return f"⟨U+{code:04X}⟩"
-
-
-def defuse_text(text: str) -> tuple[str, int]:
-    """``text`` with paste-dangerous characters made visible, and how many were replaced."""
-    text = text.replace("\r\n", "\n")
-    count = 0
-
-    def swap(match: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        return _visible(match.group())
-
-    return _DANGEROUS.sub(swap, text), count
-
-
 def pretty_json(obj: Any) -> str:
-    """``obj`` as indented JSON (non-ASCII kept), paste-dangerous characters as ``\\u`` escapes.
-
-    The escapes only ever land inside JSON strings (``json.dumps`` writes every structural
-    character in ASCII), so the text still parses to an equal object.
-    """
-    text = json.dumps(obj, indent=2, ensure_ascii=False)
-    return _DANGEROUS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """``obj`` as indented JSON (non-ASCII kept), paste-dangerous characters as ``\\u`` escapes,
+    so the text still parses to an equal object."""
+    return json_escape(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def raw_json_text(message: Message) -> str:

@@ -23,6 +23,7 @@ from rich.cells import cell_len, set_cell_size, split_graphemes
 from roamtui.history.search import match_spans
 from roamtui.im.elements import Element
 from roamtui.im.model import Message, RelayElem, TextElem
+from roamtui.text import screen_line, screen_spans
 
 TIME = "time"
 SELF = "self"
@@ -67,35 +68,6 @@ Line = tuple[Run, ...]
 Span = tuple[int, int]
 Source = tuple[int, int]  # where a run's text comes from in Message.text(): [start, end)
 
-# Everything that must not reach the terminal as it is: C0/C1 controls (newline and CRLF are
-# kept as line breaks), the Unicode format characters (zero-width, bidi overrides, BOM...),
-# line and paragraph separators, lone surrogates, and stacks of three or more diacritics.
-_FORMAT_CHARS = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
-_DIACRITICS = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_UNSAFE = re.compile(
-    "\r\n|"  # one line break, shown as such; a lone CR is a control character
-    f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_CHARS}\u2028\u2029\ud800-\udfff]"
-    f"|[{_DIACRITICS}]{{3,}}"
-)
-_KEPT_DIACRITICS = 2
-
-
-def _visible(unsafe: str) -> str:
-    """The inert, visible stand-in for one match of ``_UNSAFE``."""
-    if len(unsafe) > 1:
-        return f"⟨+{len(unsafe) - _KEPT_DIACRITICS} marks⟩"
-    code = ord(unsafe)
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Control Pictures block: ␀ … ␟, ␛ for ESC
-    if code == 0x7F:
-        return "␡"
-    return f"⟨U+{code:04X}⟩"
-
-
 def sanitize(text: str, role: str = TEXT) -> list[Run]:
     """Split untrusted text into runs in which every unsafe character is made visible."""
     return _safe(text, role, CONTROL, 0, None)
@@ -113,17 +85,10 @@ def _safe(text: str, role: str, marker: str, at: int, sources: list[Source | Non
             sources.append((at + start, at + end))
 
     pos = 0
-    for match in _UNSAFE.finditer(text):
-        start, end = match.span()
-        found = match.group()
-        if len(found) > 2:  # a diacritic stack: the first marks belong to the text
-            start += _KEPT_DIACRITICS
+    for start, end, shown in screen_spans(text):
         if pos < start:
             add(text[pos:start], role, pos, start)
-        if found == "\r\n":
-            add("\n", role, start, end)
-        else:
-            add(_visible(found), marker, start, end)
+        add(shown, role if shown == "\n" else marker, start, end)
         pos = end
     if pos < len(text):
         add(text[pos:], role, pos, len(text))
@@ -131,8 +96,9 @@ def _safe(text: str, role: str, marker: str, at: int, sources: list[Source | Non
 
 
 def safe_line(text: str, role: str) -> str:
-    """Untrusted text flattened to one inert line (for names and error texts)."""
-    return "".join(run.text for run in sanitize(text.replace("\n", " "), role))
+    """Untrusted text flattened to one inert line (for names and error texts); ``role`` is
+    the role its runs would have, which does not change the text."""
+    return screen_line(text)
 
 
 def fit(text: str, width: int) -> str:

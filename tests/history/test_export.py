@@ -18,7 +18,6 @@ from roamtui.history.export import (
     ExportMeta,
     TextSink,
     csv_cell,
-    visible,
     write_atomically,
     write_csv,
     write_export,
@@ -26,6 +25,7 @@ from roamtui.history.export import (
     write_txt,
 )
 from roamtui.im.model import Message, message_obj, parse_message
+from roamtui.text import file_text as visible
 
 T0 = 1_584_669_600  # 2020-03-20 02:00:00 UTC, 10:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -40,8 +40,8 @@ from roamtui.history.export import (
     write_txt,
 )
 from roamtui.im.errors import RoamError
+from roamtui.text import error_line, screen_line
 from roamtui.timeparse import format_time, zone_name
-from roamtui.ui.render import safe_line
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
@@ -65,7 +65,7 @@ class ExportResult:
     def notice(self) -> str:
         state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
         return (f"Exported {self.messages:,} messages ({self.recalled:,} recalled) as "
-                f"{self.format} to {safe_line(str(self.path), 'text')} — {state}")
+                f"{self.format} to {screen_line(str(self.path))} — {state}")
 
 
 def default_directory() -> Path:
@@ -125,11 +125,6 @@ def _writer(fmt: ExportFormat, messages: Iterable[Message],
     if fmt == "csv":
         return lambda out: write_csv(messages, meta, out)
     return lambda out: write_txt(messages, meta, out)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return safe_line(text.splitlines()[0] if text else type(exc).__name__, "error")
 
 
 class ExportDialog(ModalScreen[ExportResult | None]):
@@ -205,7 +200,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         tz = self.timeline.tz
         window = (f"{format_time(q.min_time, tz, '%Y-%m-%d %H:%M')} → "
                   f"{format_time(q.max_time, tz, '%Y-%m-%d %H:%M')} ({zone_name(tz)})")
-        who = f"{safe_line(q.account, 'text')} ⇄ {safe_line(q.peer, 'text')}"
+        who = f"{screen_line(q.account)} ⇄ {screen_line(q.peer)}"
         with Vertical(id="export-dialog") as dialog:
             dialog.border_title = "Export the window"
             yield Static(Content(f"{who} · {window}"), id="export-what", markup=False)
@@ -348,7 +343,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             try:
                 await tl.load_all(self._report)
             except RoamError as exc:
-                self.post_message(self._Failed(f"Could not fetch the rest: {_one_line(exc)}"))
+                self.post_message(self._Failed(f"Could not fetch the rest: {error_line(exc)}"))
                 return
             except Exception as exc:  # a bug must not leave the dialog locked: one line
                 self.log.error(f"export fetch failed: {exc!r}")
@@ -375,13 +370,13 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         except _Cancelled:
             return
         except OSError as exc:
-            reason = exc.strerror or _one_line(exc)
-            where = safe_line(str(path), "text")
+            reason = exc.strerror or error_line(exc)
+            where = screen_line(str(path))
             self.post_message(self._Failed(f"Could not write {where}: {reason}"))
             return
         except Exception as exc:  # the temp file is gone already; say so in one line
             self.log.error(f"export write failed: {exc!r}")
-            self.post_message(self._Failed(f"Could not write {safe_line(str(path), 'text')}: "
+            self.post_message(self._Failed(f"Could not write {screen_line(str(path))}: "
                                            f"internal error "
                                            f"({type(exc).__name__})"))
             return
