@@ -18,26 +18,27 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO, cast
 
-from roamtui.config import (
-    FIELD_NAMINGS,
+from roamtui.im import redact
+from roamtui.im.client import DEFAULT_REGION, Connection, ImClient, endpoint_for
+from roamtui.im.errors import RoamError, ServiceError
+from roamtui.im.roam import API, FieldNaming, RoamQuery, build_body
+from roamtui.im.usersig import UserSigError, decode, sign, verify
+from roamtui.settings.config import (
     Config,
     ConfigError,
-    FieldNaming,
     Profile,
     load_config,
     save_config,
     valid_profile_name,
 )
-from roamtui.connection import (
-    MAX_RPS_LIMIT,
-    PAGE_SIZE_LIMIT,
+from roamtui.settings.connection import (
     parse_bounded_int,
     parse_sdkappid,
     validate_endpoint,
     validate_region,
     validate_tz,
 )
-from roamtui.credentials import (
+from roamtui.settings.credentials import (
     ENV_SECRET_KEY,
     ENV_USERSIG,
     SERVICE,
@@ -47,11 +48,7 @@ from roamtui.credentials import (
     backend_label,
     entry_name,
 )
-from roamtui.im import redact
-from roamtui.im.client import Connection, ImClient, endpoint_for
-from roamtui.im.errors import RoamError, ServiceError
-from roamtui.im.roam import API, RoamQuery, build_body
-from roamtui.im.usersig import UserSigError, decode, sign, verify
+from roamtui.settings.defaults import DEFAULT_NAMING, FIELD_NAMINGS, MAX_RPS, PAGE_SIZE_LIMIT
 from roamtui.text import one_line
 
 if TYPE_CHECKING:
@@ -174,7 +171,7 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
     region = validate_region(region, where_region) if region else None
     endpoint = validate_endpoint(endpoint, where_endpoint) if endpoint else None
 
-    api_fields = getattr(args, "api_fields", None) or (old.api_fields if old else "from-to")
+    api_fields = getattr(args, "api_fields", None) or (old.api_fields if old else DEFAULT_NAMING)
     if api_fields not in FIELD_NAMINGS:
         raise _UsageError(f"--api-fields must be one of {', '.join(FIELD_NAMINGS)}")
     tz = getattr(args, "tz", None) or (old.tz if old else None)
@@ -189,7 +186,7 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
         api_fields=cast(FieldNaming, api_fields),
         tz=validate_tz(tz, "--tz") if tz else None,
         max_rps=None if max_rps is None
-        else parse_bounded_int(max_rps, "max_rps", 1, MAX_RPS_LIMIT, "--max-rps"),
+        else parse_bounded_int(max_rps, "max_rps", 1, MAX_RPS, "--max-rps"),
         page_size=None if page_size is None
         else parse_bounded_int(page_size, "page_size", 1, PAGE_SIZE_LIMIT, "--page-size"),
     )
@@ -356,7 +353,7 @@ def profiles(
             except CredentialError as exc:
                 # Stop asking after the first failure: a locked keyring may prompt every time.
                 keyring_problem = str(exc)
-        where = p.endpoint or p.region or "mainland"
+        where = p.endpoint or p.region or DEFAULT_REGION
         mark = "*" if p.name == config.default else ""
         row = (mark, p.name, str(p.sdkappid), one_line(p.identifier), one_line(where), stored)
         rows.append(row)

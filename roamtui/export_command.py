@@ -37,18 +37,18 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from roamtui.atomicfile import Target, UnsupportedTarget, resolve_target
-from roamtui.config import ConfigError
-from roamtui.connection import Resolved, resolve_connection
-from roamtui.credentials import CredentialError
-from roamtui.factory import make_client
 from roamtui.history.export import FORMATS, ExportFormat, ExportMeta, TextSink, write_export
 from roamtui.history.export import write_atomically as _write_atomically
+from roamtui.history.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.model import Message
 from roamtui.im.roam import FetchProgress, RoamQuery, fetch_window
+from roamtui.settings.config import ConfigError
+from roamtui.settings.connection import Resolved, resolve_connection
+from roamtui.settings.credentials import CredentialError
+from roamtui.settings.defaults import DEFAULT_WINDOW_DAYS
 from roamtui.text import error_line
-from roamtui.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 
 if TYPE_CHECKING:
     import httpx
@@ -82,20 +82,6 @@ class FetchStats:
     calls: int = 0
     retries: int = 0
     seconds: float = 0.0
-
-
-def _connection_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The arguments as resolve_connection reads them.
-
-    The zone is resolved here with timeparse, which accepts more forms (``+08:00``, ``local``)
-    than the profile check does; a whole-number ``--max-rps`` parsed as a float becomes an int.
-    """
-    values = dict(vars(args))
-    values["tz"] = None
-    rps = values.get("max_rps")
-    if isinstance(rps, float) and rps.is_integer():
-        values["max_rps"] = int(rps)
-    return argparse.Namespace(**values)
 
 
 def _check_output(output: str | None) -> tuple[Path, Target] | None:
@@ -133,18 +119,18 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
     checked = _check_output(getattr(args, "output", None))
     output, target = checked if checked is not None else (None, None)
     try:
-        resolved = resolve_connection(_connection_args(args))
+        resolved = resolve_connection(args)
         resolved.require_secret()
     except (ConfigError, CredentialError) as exc:
         raise UsageError(error_line(exc)) from None
     try:
-        tz = resolve_zone(getattr(args, "tz", None) or resolved.tz)
+        tz = resolve_zone(resolved.tz)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         min_time, max_time = parse_window(since, until, tz, now)
     except TimeParseError as exc:
         raise UsageError(error_line(exc)) from None
     try:
-        query = RoamQuery(account, peer, min_time, max_time, resolved.page_size, resolved.naming)
+        query = resolved.query(account, peer, min_time, max_time)
     except ValueError as exc:
         raise UsageError(error_line(exc)) from None
     return ExportPlan(resolved, query, tz, cast(ExportFormat, fmt), output, target)
@@ -295,7 +281,7 @@ async def _fetch(
 
     if guard is not None:
         guard.watch(asyncio.current_task())
-    client = make_client(plan.resolved, transport=transport)
+    client = plan.resolved.client(transport=transport)
     try:
         return await fetch_window(client, plan.query, progress=on_progress)
     finally:
@@ -439,7 +425,7 @@ def _run(
         err.write(
             f"{_PROG}: note: no messages in this window; check the spelling of "
             f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
-            "history retention (7 days unless extended)\n"
+            f"history retention ({DEFAULT_WINDOW_DAYS} days unless extended)\n"
         )
     if guard.signum is not None:
         # Came while the rename was being committed: the export above is whole.

@@ -14,24 +14,29 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from roamtui.history.timeparse import DEFAULT_SPAN, parse_window, resolve_zone, zone_name
 from roamtui.im.client import Connection, ImClient
 from roamtui.im.roam import FieldNaming, RoamQuery
-from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.settings.connection import Resolved
+from roamtui.settings.defaults import (
+    DEFAULT_MAX_RPS,
+    DEFAULT_NAMING,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_SINCE,
+    DEFAULT_UNTIL,
+)
+from roamtui.settings.recent import RecentQueries, RecentQuery
 from roamtui.text import error_line
-from roamtui.timeparse import parse_window, resolve_zone, zone_name
 
 if TYPE_CHECKING:
     import httpx
 
-    from roamtui.connection import Resolved
     from roamtui.history.timeline import Timeline
-    from roamtui.ui.app import Link, RoamApp
+    from roamtui.ui.app import RoamApp
 
-WEEK = 7 * 86400
 DEMO_PROFILE = "demo"
 # A loopback address keeps httpx from applying proxy settings when a mock transport is used.
 IN_PROCESS_ENDPOINT = "http://127.0.0.1:9"
@@ -41,109 +46,52 @@ class StartError(Exception):
     """A bad argument found before the app starts; `str()` is the one line shown."""
 
 
-@dataclass(frozen=True, slots=True)
-class DirectLink:
-    """A connection given directly (the demo, tests), in the shape the app expects.
-
-    `roamtui.connection.Resolved` is the same for connections read from flags, environment
-    and profiles; this one exists so the demo starts without loading config or keyring code.
-    """
-
-    connection: Connection
-    profile_name: str | None = None
-    naming: FieldNaming = "from-to"
-    max_rps: int = 50
-    page_size: int = 100
-    missing_secret: str | None = field(default=None)
-    #: IANA zone name to show times in; None for the machine's zone.
-    tz: str | None = None
-
-    def with_secret(self, kind: Literal["secret_key", "usersig"], value: str) -> DirectLink:
-        """A copy carrying a secret typed into the prompt (memory only)."""
-        conn = replace(
-            self.connection,
-            secret_key=value if kind == "secret_key" else None,
-            usersig=value if kind == "usersig" else None,
-        )
-        return replace(self, connection=conn, missing_secret=None)
-
-    def without_secret(self, reason: str) -> DirectLink:
-        """A copy with no secret, saying why: the service refused the one it carried."""
-        conn = replace(self.connection, secret_key=None, usersig=None)
-        return replace(self, connection=conn, missing_secret=reason)
-
-
-def make_client(link: Link, *, transport: httpx.AsyncBaseTransport | None = None) -> ImClient:
-    """An ImClient for `link`, with the process-wide limiter at the configured rate."""
-    return ImClient(link.connection, max_rps=link.max_rps, transport=transport)
-
-
 def make_timeline(client: ImClient, query: RoamQuery, tz: tzinfo) -> Timeline:
     from roamtui.history.timeline import Timeline
 
     return Timeline(client, query, tz)
 
 
-def as_link(
-    connection: Link | Connection,
-    *,
-    profile_name: str | None = None,
-    naming: FieldNaming = "from-to",
-    max_rps: int = 50,
-    page_size: int = 100,
-) -> Link:
-    """A Resolved stays as it is; a bare Connection is wrapped the way resolve_connection would."""
-    if not isinstance(connection, Connection):
-        return connection
-    has_secret = bool(connection.secret_key or connection.usersig)
-    return DirectLink(
-        connection=connection,
-        profile_name=profile_name,
-        naming=naming,
-        max_rps=max_rps,
-        page_size=page_size,
-        missing_secret=None if has_secret else "no secret key or UserSig was given",
-    )
-
-
 def make_app(
     *,
-    connection: Link | Connection,
+    connection: Resolved | Connection,
     account: str | None = None,
     peer: str | None = None,
     window: tuple[int, int] | None = None,
     tz: tzinfo | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    since: str = "-7d",
-    until: str = "now",
+    since: str = DEFAULT_SINCE,
+    until: str = DEFAULT_UNTIL,
     profile_name: str | None = None,
     profiles: Sequence[str] = (),
-    resolve_profile: Callable[[str], Link] | None = None,
+    resolve_profile: Callable[[str], Resolved] | None = None,
     recent: RecentQueries | None = None,
     clock: Callable[[], float] = time.time,
     theme: str | None = None,
-    naming: FieldNaming = "from-to",
-    max_rps: int = 50,
-    page_size: int = 100,
+    naming: FieldNaming = DEFAULT_NAMING,
+    max_rps: int = DEFAULT_MAX_RPS,
+    page_size: int = DEFAULT_PAGE_SIZE,
     on_started: Callable[[], None] | None = None,
 ) -> RoamApp:
     """Build the app. With `account` and `peer` it opens straight on that transcript.
 
-    `window` defaults to the 7 days before `clock()`; `since`/`until` are only the texts the
-    query screen shows for it. `transport` replaces the network (tests use the sandbox's
+    A bare `connection` is taken with `profile_name`, `naming`, `max_rps` and `page_size` as
+    :meth:`Resolved.given` says; a Resolved carries its own. `window` defaults to the
+    `DEFAULT_SPAN` before `clock()`; `since`/`until` are only the texts the query screen shows
+    for it. `transport` replaces the network (tests use the sandbox's
     mock transport). `resolve_profile` (blocking) lets the query screen switch profiles.
     `on_started` is called once the first screen is drawn.
     """
     from roamtui.ui.app import RoamApp, Session
     from roamtui.ui.screens.browse import BrowseTarget
 
-    resolved = as_link(
+    resolved = connection if isinstance(connection, Resolved) else Resolved.given(
         connection, profile_name=profile_name, naming=naming, max_rps=max_rps, page_size=page_size
     )
     zone = tz if tz is not None else resolve_zone(resolved.tz)
     session = Session(
         resolved=resolved,
-        open_client=lambda r: make_client(r, transport=transport),
+        open_client=lambda r: r.client(transport=transport),
         make_timeline=make_timeline,
         default_tz=zone,
         default_tz_name=zone_name(zone),
@@ -156,7 +104,7 @@ def make_app(
     if account and peer:
         if window is None:
             now = int(clock())
-            window = (now - WEEK, now)
+            window = (now - DEFAULT_SPAN, now)
         start = BrowseTarget(account, peer, window[0], window[1], zone)
         initial = RecentQuery(
             account, peer, since, until, zone_name(zone), resolved.profile_name
@@ -199,10 +147,10 @@ def prepare_tui(
     Credentials are looked up here, before the terminal is taken over (the keyring may block);
     later profile switches happen in a thread worker inside the app.
     """
-    from roamtui.config import ConfigError, load_config
-    from roamtui.connection import names_connection, resolve_connection
-    from roamtui.credentials import CredentialError
-    from roamtui.timeparse import TimeParseError
+    from roamtui.history.timeparse import TimeParseError
+    from roamtui.settings.config import ConfigError, load_config
+    from roamtui.settings.connection import NoConnectionGiven, names_connection, resolve_connection
+    from roamtui.settings.credentials import CredentialError
 
     account = getattr(args, "account", None)
     peer = getattr(args, "peer", None)
@@ -210,17 +158,16 @@ def prepare_tui(
         raise StartError("give both ACCOUNT and PEER, or neither to use the query screen")
     try:
         resolved = resolve_connection(args)
+    except NoConnectionGiven as exc:
+        raise StartError(f"{error_line(exc)}; or try `roamtui demo`") from None
     except (ConfigError, CredentialError) as exc:
-        message = error_line(exc)
-        if "no connection given" in message:
-            message += "; or try `roamtui demo`"
-        raise StartError(message) from None
+        raise StartError(error_line(exc)) from None
     try:
-        tz = resolve_zone(getattr(args, "tz", None) or resolved.tz)
+        tz = resolve_zone(resolved.tz)
     except (TimeParseError, ValueError) as exc:
         raise StartError(error_line(exc)) from None
-    since = getattr(args, "since", None) or "-7d"
-    until = getattr(args, "until", None) or "now"
+    since = getattr(args, "since", None) or DEFAULT_SINCE
+    until = getattr(args, "until", None) or DEFAULT_UNTIL
     try:
         window = parse_window(since, until, tz, datetime.now(tz))
     except (TimeParseError, ValueError) as exc:
@@ -349,7 +296,7 @@ def demo_app(
             connection=demo_connection(endpoint),
             account=account,
             peer=peer,
-            window=(end - WEEK, end),
+            window=(end - DEFAULT_SPAN, end),
             tz=zone,
             transport=transport,
             profile_name=DEMO_PROFILE,
@@ -366,7 +313,7 @@ def demo_app(
 def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
     """`roamtui demo`: the TUI over the embedded sandbox, no account and no network needed."""
     err = err if err is not None else sys.stderr
-    from roamtui.timeparse import TimeParseError
+    from roamtui.history.timeparse import TimeParseError
 
     try:
         tz = resolve_zone(getattr(args, "tz", None))

@@ -28,7 +28,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 from roamtui.factory import demo_app  # noqa: E402
-from roamtui.timeparse import format_time  # noqa: E402
+from roamtui.history.timeparse import format_time  # noqa: E402
 from roamtui.ui.app import RoamApp  # noqa: E402
 from roamtui.ui.screens.browse import BrowseScreen  # noqa: E402
 

@@ -25,13 +25,13 @@ from roamtui.account_commands import (
     logout,
     profiles,
 )
-from roamtui.config import Profile, load_config
-from roamtui.connection import resolve_connection
-from roamtui.credentials import SERVICE, CredentialStore, Secret
 from roamtui.im.client import ImClient
 from roamtui.im.roam import API, RoamQuery, build_body
 from roamtui.im.usersig import UserSigError, sign, verify
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, Dataset, SandboxServer
+from roamtui.settings.config import Profile, load_config
+from roamtui.settings.connection import resolve_connection
+from roamtui.settings.credentials import SERVICE, CredentialStore, Secret
 
 APP = 1400000000
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roamtui.config import (
+from roamtui.settings.config import (
     Config,
     ConfigError,
     Profile,

@@ -9,15 +9,16 @@ import keyring.backends.fail
 import pytest
 from test_credentials import KEY, MemoryKeyring
 
-from roamtui.config import Config, ConfigError, Profile, save_config
-from roamtui.connection import (
+from roamtui.cli import build_parser
+from roamtui.im.client import REGIONS
+from roamtui.settings.config import Config, ConfigError, Profile, save_config
+from roamtui.settings.connection import (
     ConnectionConfigError,
+    NoConnectionGiven,
     Resolved,
-    add_connection_arguments,
     resolve_connection,
 )
-from roamtui.credentials import CredentialError, CredentialStore
-from roamtui.im.client import REGIONS
+from roamtui.settings.credentials import CredentialError, CredentialStore
 
 FIELDS = ("profile", "endpoint", "region", "sdkappid", "identifier", "max_rps", "page_size", "tz",
           "api_fields")
@@ -221,10 +222,31 @@ def test_repr_never_shows_the_secret(config: Config, store: CredentialStore) -> 
     assert "secret=env" in repr(r)
 
 
-def test_parser_helper_feeds_resolve_connection(config: Config, store: CredentialStore) -> None:
-    parser = argparse.ArgumentParser()
-    add_connection_arguments(parser)
-    parser.add_argument("--tz")
-    args = parser.parse_args(["--profile", "work", "--max-rps", "120", "--api-fields", "from-to"])
+@pytest.mark.parametrize("command", ["browse", "export"])
+def test_the_command_line_feeds_resolve_connection(
+    config: Config, store: CredentialStore, command: str
+) -> None:
+    argv = [command, "a", "b", "--profile", "work", "--max-rps", "120", "--api-fields", "from-to"]
+    if command == "export":
+        argv += ["--since=-1h", "--until=now"]
+    args = build_parser().parse_args(argv)
     r = resolve_connection(args, env={}, store=store, config=config)
-    assert (r.max_rps, r.naming, r.profile_name) == (120, "from-to", "work")
+    assert (r.max_rps, r.naming, r.profile_name, r.tz) == (120, "from-to", "work", "Asia/Shanghai")
+
+
+def test_no_connection_at_all_is_its_own_error(tmp_path: Path, store: CredentialStore) -> None:
+    empty = Config(path=tmp_path / "none.toml")
+    with pytest.raises(NoConnectionGiven, match="no connection given"):
+        resolve_connection(ns(), env={}, store=store, config=empty)
+
+
+def test_a_connection_given_directly_carries_the_defaults() -> None:
+    from roamtui.im.client import Connection
+
+    bare = Resolved.given(Connection("http://127.0.0.1:9", 1, "admin"), profile_name="demo")
+    assert (bare.max_rps, bare.page_size, bare.naming) == (50, 100, "from-to")
+    assert bare.missing_secret is not None and bare.secret_source is None
+    keyed = bare.with_secret("secret_key", KEY)
+    assert keyed.missing_secret is None and keyed.connection.secret_key == KEY
+    query = keyed.query("a", "b", 1, 2)
+    assert (query.page_size, query.naming) == (100, "from-to")

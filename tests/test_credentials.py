@@ -14,8 +14,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
-from roamtui.config import Profile
-from roamtui.credentials import (
+from roamtui.settings.config import Profile
+from roamtui.settings.credentials import (
     ENV_KEYRING_BACKEND,
     SERVICE,
     CredentialError,

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clikit import parse
 
 from roamtui import cli
 from roamtui.export_command import run
@@ -58,26 +59,19 @@ def service(
 
 def args(ds: Dataset, **over: Any) -> argparse.Namespace:
     a, b, lo, hi = window(ds)
-    base: dict[str, Any] = dict(
-        account=a,
-        peer=b,
+    options: dict[str, Any] = dict(
         since=f"@{lo}",
         until=f"@{hi}",
         format="jsonl",
         output=None,
         tz="Asia/Shanghai",
-        profile=None,
         endpoint="http://127.0.0.1:9",
-        region=None,
         sdkappid=str(DEMO_SDKAPPID),
         identifier=DEMO_ADMIN,
-        max_rps=200.0,
-        page_size=None,
-        api_fields=None,
-        debug=False,
+        max_rps=200,
     )
-    base.update(over)
-    return argparse.Namespace(**base)
+    options.update(over)
+    return parse("export", options.pop("account", a), options.pop("peer", b), **options)
 
 
 @pytest.fixture
@@ -254,10 +248,14 @@ BAD_ARGS = [
     ({"since": "@1700000000", "until": "@1699990000"}, "starts after it ends"),
     ({"since": "next tuesday-ish"}, "cannot read"),
     ({"tz": "Mars/Olympus_Mons"}, "unknown time zone"),
-    ({"format": "xml"}, "unknown format"),
     ({"output": "/nonexistent-dir-for-roamtui/out.csv"}, "does not exist"),
-    ({"max_rps": 500}, "max_rps"),
     ({"account": ""}, "ACCOUNT and PEER"),
+]
+#: Refused by the parser itself (exit 2, usage and one error line), before any handler runs.
+BAD_FLAGS = [
+    (["--format", "xml"], "invalid choice: 'xml'"),
+    (["--max-rps", "500"], "calls per second must be from 1 to 200"),
+    (["--page-size", "0"], "at least 1"),
 ]
 
 
@@ -272,6 +270,16 @@ def test_bad_arguments_stop_before_any_call(
     assert transport.requests == 0
     assert err.getvalue().startswith("roamtui export: ") and err.getvalue().count("\n") == 1
     assert says in err.getvalue()
+
+
+@pytest.mark.parametrize(("flags", "says"), BAD_FLAGS)
+def test_bad_flags_are_refused_by_the_parser(
+    flags: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["export", "a", "b", "--since", "-1h", "--until", "now", *flags])
+    assert exit_info.value.code == 2
+    assert says in capsys.readouterr().err
 
 
 def test_missing_credentials_stop_before_any_call(dataset: Dataset) -> None:
@@ -293,7 +301,7 @@ def test_output_that_is_a_directory_is_refused(dataset: Dataset, outdir: Path) -
 def test_offset_zone_and_whole_number_rate_are_accepted(dataset: Dataset) -> None:
     out = io.StringIO()
     code = run(
-        args(dataset, format="txt", tz="+08:00", max_rps=200.0),
+        args(dataset, format="txt", tz="+08:00", max_rps=200),
         transport=service(dataset).mock_transport(),
         stdout=out,
         stderr=io.StringIO(),
@@ -355,23 +363,17 @@ def test_an_empty_window_says_what_to_check(tmp_path: Path) -> None:
         secret_key=DEMO_SECRET_KEY,
         admins=(DEMO_ADMIN,),
     )
-    args = argparse.Namespace(
-        account="alice",
-        peer="bobb",
+    args = parse(
+        "export",
+        "alice",
+        "bobb",
         since="@1584669600",
         until="@1584673200",
-        format="jsonl",
         output=str(tmp_path / "out.jsonl"),
         tz="UTC",
-        profile=None,
         endpoint="http://sandbox.test",
-        region=None,
         sdkappid=str(DEMO_SDKAPPID),
         identifier=DEMO_ADMIN,
-        max_rps=None,
-        page_size=None,
-        api_fields=None,
-        debug=False,
     )
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as mp:

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clikit import parse
 
 from roamtui.export_command import run
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
@@ -54,14 +55,13 @@ def expected(ds: Dataset) -> list[dict[str, Any]]:
 
 def args(ds: Dataset, output: str | None, **over: Any) -> argparse.Namespace:
     a, b, lo, hi = window(ds)
-    base: dict[str, Any] = dict(
-        account=a, peer=b, since=f"@{lo}", until=f"@{hi}", format="jsonl", output=output,
-        tz="UTC", profile=None, endpoint="http://127.0.0.1:9", region=None,
-        sdkappid=str(DEMO_SDKAPPID), identifier=DEMO_ADMIN, max_rps=200.0, page_size=None,
-        api_fields=None, debug=False,
+    options: dict[str, Any] = dict(
+        since=f"@{lo}", until=f"@{hi}", format="jsonl", output=output, tz="UTC",
+        endpoint="http://127.0.0.1:9", sdkappid=str(DEMO_SDKAPPID), identifier=DEMO_ADMIN,
+        max_rps=200,
     )
-    base.update(over)
-    return argparse.Namespace(**base)
+    options.update(over)
+    return parse("export", a, b, **options)
 
 
 def service(ds: Dataset, **options: Any) -> SandboxService:

@@ -18,8 +18,8 @@ import keyring.backends.SecretService
 import pytest
 
 from roamtui.account_commands import login, logout, profiles
-from roamtui.config import Profile
-from roamtui.credentials import CredentialError, CredentialStore, Secret, resolve_secret
+from roamtui.settings.config import Profile
+from roamtui.settings.credentials import CredentialError, CredentialStore, Secret, resolve_secret
 
 KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 

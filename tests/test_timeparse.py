@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roamtui.timeparse import (
+from roamtui.history.timeparse import (
     DEFAULT_SPAN,
     TimeParseError,
     add_days,

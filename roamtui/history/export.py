@@ -31,9 +31,9 @@ from typing import Literal, Protocol, TypeVar
 
 from roamtui import __version__
 from roamtui.atomicfile import write_atomically as write_atomically
+from roamtui.history.timeparse import zone_name
 from roamtui.im.model import Message
 from roamtui.text import file_text, json_escape
-from roamtui.timeparse import zone_name
 
 ExportFormat = Literal["jsonl", "csv", "txt"]
 FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "txt")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import App
@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from roamtui.im.roam import RoamQuery
-from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.settings.recent import DEFAULT_LIMIT, RecentQueries, RecentQuery
 from roamtui.text import error_line
 from roamtui.ui.commands import THEMES, RoamCommands, key_entries
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
@@ -31,8 +31,8 @@ from roamtui.ui.transcript import Transcript
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
-    from roamtui.im.client import Connection, ImClient
-    from roamtui.im.roam import FieldNaming
+    from roamtui.im.client import ImClient
+    from roamtui.settings.connection import Resolved
     from roamtui.ui.screens.query import QueryScreen
     from roamtui.ui.screens.secret_prompt import SecretAnswer
 
@@ -48,34 +48,12 @@ def stylesheet_path() -> Path:
     return packaged if packaged.is_file() else package_dir.parent / "roamtui.tcss"
 
 
-class Link(Protocol):
-    """Where to connect and how; `roamtui.connection.Resolved` is one (the CLI's)."""
-
-    @property
-    def connection(self) -> Connection: ...
-    @property
-    def profile_name(self) -> str | None: ...
-    @property
-    def naming(self) -> FieldNaming: ...
-    @property
-    def max_rps(self) -> int: ...
-    @property
-    def page_size(self) -> int: ...
-    @property
-    def missing_secret(self) -> str | None: ...
-    @property
-    def tz(self) -> str | None: ...
-    def with_secret(self, kind: Literal["secret_key", "usersig"], value: str) -> Link: ...
-
-    def without_secret(self, reason: str) -> Link: ...
-
-
 @dataclass(slots=True)
 class Session:
     """Where to connect and how to make clients; built by roamtui.factory."""
 
-    resolved: Link
-    open_client: Callable[[Link], ImClient]
+    resolved: Resolved
+    open_client: Callable[[Resolved], ImClient]
     make_timeline: Callable[[ImClient, RoamQuery, tzinfo], Timeline]
     default_tz: tzinfo
     default_tz_name: str
@@ -83,9 +61,9 @@ class Session:
     #: Flags or the environment name the connection: the profile select is informative only.
     profile_locked: bool = True
     #: Blocking (keyring); only ever called in a thread worker.
-    resolve_profile: Callable[[str], Link] | None = None
+    resolve_profile: Callable[[str], Resolved] | None = None
     #: Secrets typed into the prompt, per profile, for this session only.
-    typed: dict[str | None, Link] = field(default_factory=dict, repr=False)
+    typed: dict[str | None, Resolved] = field(default_factory=dict, repr=False)
 
 
 class RoamApp(App[int]):
@@ -101,7 +79,7 @@ class RoamApp(App[int]):
     ]
 
     class ProfileResolved(Message):
-        def __init__(self, resolved: Link, target: BrowseTarget) -> None:
+        def __init__(self, resolved: Resolved, target: BrowseTarget) -> None:
             super().__init__()
             self.resolved = resolved
             self.target = target
@@ -131,7 +109,7 @@ class RoamApp(App[int]):
         self.recent: list[RecentQuery] = recent.load() if recent is not None else []
         self.clock = clock
         self._client: ImClient | None = None
-        self._client_for: Link | None = None
+        self._client_for: Resolved | None = None
         self._on_started = on_started
         if theme:
             self.theme = theme
@@ -246,7 +224,7 @@ class RoamApp(App[int]):
     def _profile_failed(self, event: ProfileFailed) -> None:
         self.notify(event.reason, title="Cannot use this profile", severity="error", markup=False)
 
-    def _open(self, resolved: Link, target: BrowseTarget) -> None:
+    def _open(self, resolved: Resolved, target: BrowseTarget) -> None:
         if resolved.missing_secret is None:
             self._push_browse(resolved, target)
             return
@@ -294,28 +272,21 @@ class RoamApp(App[int]):
         self.call_later(self._open, untyped, screen.target)
         return True
 
-    def _push_browse(self, resolved: Link, target: BrowseTarget) -> None:
+    def _push_browse(self, resolved: Resolved, target: BrowseTarget) -> None:
         self.push_screen(self._browse_screen(resolved, target))
 
-    def _browse_screen(self, resolved: Link, target: BrowseTarget) -> BrowseScreen:
+    def _browse_screen(self, resolved: Resolved, target: BrowseTarget) -> BrowseScreen:
         client = self._client_of(resolved)
 
         def make_timeline(t: BrowseTarget) -> Timeline:
-            query = RoamQuery(
-                account=t.account,
-                peer=t.peer,
-                min_time=t.min_time,
-                max_time=t.max_time,
-                page_size=resolved.page_size,
-                naming=resolved.naming,
-            )
+            query = resolved.query(t.account, t.peer, t.min_time, t.max_time)
             return self.session.make_timeline(client, query, t.tz)
 
         return BrowseScreen(
             target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock
         )
 
-    def _client_of(self, resolved: Link) -> ImClient:
+    def _client_of(self, resolved: Resolved) -> ImClient:
         """One client per connection; a new profile closes the previous client."""
         if self._client is not None and self._client_for is resolved:
             return self._client
@@ -327,7 +298,8 @@ class RoamApp(App[int]):
         return self._client
 
     def _remember(self, query: RecentQuery) -> None:
-        self.recent = [query, *(q for q in self.recent if not q.same_query(query))][:20]
+        limit = self.recent_store.limit if self.recent_store is not None else DEFAULT_LIMIT
+        self.recent = [query, *(q for q in self.recent if not q.same_query(query))][:limit]
         if self.recent_store is not None:
             try:
                 self.recent = self.recent_store.remember(query)

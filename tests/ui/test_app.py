@@ -24,12 +24,13 @@ from shellkit import (
 from textual.binding import Binding
 from textual.widgets import Input, Select, Static
 
-from roamtui.credentials import CredentialError
-from roamtui.factory import IN_PROCESS_ENDPOINT, as_link, run_demo, run_tui
+from roamtui.factory import IN_PROCESS_ENDPOINT, run_demo, run_tui
+from roamtui.history.timeparse import format_time
 from roamtui.im.client import Connection
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, demo_connection
-from roamtui.timeparse import format_time
-from roamtui.ui.app import Link, RoamApp
+from roamtui.settings.connection import Resolved
+from roamtui.settings.credentials import CredentialError
+from roamtui.ui.app import RoamApp
 from roamtui.ui.commands import RoamCommands
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.help import HelpScreen
@@ -336,11 +337,11 @@ def test_bad_start_arguments_end_in_one_line(values: dict[str, Any], says: str) 
 async def test_another_profile_is_resolved_off_the_ui_thread(sandbox: Sandbox) -> None:
     threads: list[str] = []
 
-    def resolve(name: str) -> Link:
+    def resolve(name: str) -> Resolved:
         threads.append(threading.current_thread().name)
         if name == "broken":
             raise CredentialError("locked", "the keyring is locked; unlock it or set the env var")
-        return as_link(demo_connection(IN_PROCESS_ENDPOINT), profile_name=name)
+        return Resolved.given(demo_connection(IN_PROCESS_ENDPOINT), profile_name=name)
 
     profiles = ["demo", "other", "broken"]
     app = build_app(sandbox, open_transcript=False, profiles=profiles, resolve_profile=resolve)

@@ -9,7 +9,7 @@ from typing import Any
 from shellkit import Sandbox, build_app, settle
 from textual.widgets import Input, OptionList, RadioSet, Static
 
-from roamtui.recent import RecentQueries, RecentQuery
+from roamtui.settings.recent import RecentQueries, RecentQuery
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.query import QueryScreen, describe_span

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from roamtui.recent import RecentQueries, RecentQuery, default_path
+from roamtui.settings.recent import RecentQueries, RecentQuery, default_path
 
 
 def _q(account: str = "cust_1001", peer: str = "agent_alice", **kw: str) -> RecentQuery:

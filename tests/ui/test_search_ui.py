@@ -12,8 +12,8 @@ from searchkit import Failing, Parts, key_of, running, screen_text, styles_of
 from shellkit import SHANGHAI, build_app, make_sandbox
 from textual.widgets import Input, Static
 
+from roamtui.history.timeparse import format_time
 from roamtui.im.model import parse_message
-from roamtui.timeparse import format_time
 from roamtui.ui.commands import key_entries
 from roamtui.ui.transcript import Transcript
 

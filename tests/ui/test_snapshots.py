@@ -15,8 +15,8 @@ from shellkit import SHANGHAI, Sandbox, build_app, make_sandbox, settle
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from roamtui.recent import RecentQueries, RecentQuery
-from roamtui.timeparse import format_time
+from roamtui.history.timeparse import format_time
+from roamtui.settings.recent import RecentQueries, RecentQuery
 from roamtui.ui.screens.browse import BrowseScreen
 
 Compare = Callable[..., bool]

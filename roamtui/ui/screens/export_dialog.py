@@ -39,9 +39,9 @@ from roamtui.history.export import (
     write_jsonl,
     write_txt,
 )
+from roamtui.history.timeparse import format_time, zone_name
 from roamtui.im.errors import RoamError
 from roamtui.text import error_line, screen_line
-from roamtui.timeparse import format_time, zone_name
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline

@@ -21,6 +21,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from roamtui.history.timeparse import format_full, zone_name
 from roamtui.im.model import (
     CustomElem,
     Element,
@@ -37,7 +38,6 @@ from roamtui.im.model import (
     human_duration,
     human_size,
 )
-from roamtui.timeparse import format_full, zone_name
 from roamtui.ui import clipboard
 from roamtui.ui.render import BADGE, CONTROL, PLACEHOLDER, TEXT, Run, safe_line, sanitize
 

@@ -33,8 +33,9 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from roamtui.recent import RecentQuery
-from roamtui.timeparse import TimeParseError, parse_time, resolve_zone
+from roamtui.history.timeparse import TimeParseError, parse_time, resolve_zone
+from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
+from roamtui.settings.recent import RecentQuery
 from roamtui.ui.widgets.status_bar import KeyFooter, format_stamp
 
 # (label, since, until); "custom" leaves the inputs as typed.
@@ -162,14 +163,14 @@ class QueryScreen(Screen[None]):
             with Horizontal(classes="field-row"):
                 yield Label("Since", classes="field-label")
                 yield Input(
-                    initial.since if initial else "-7d",
+                    initial.since if initial else DEFAULT_SINCE,
                     placeholder=TIME_PLACEHOLDER,
                     id="since",
                     compact=True,
                 )
                 yield Label("Until", classes="field-label field-label-inner")
                 yield Input(
-                    initial.until if initial else "now",
+                    initial.until if initial else DEFAULT_UNTIL,
                     placeholder="now",
                     id="until",
                     compact=True,
@@ -323,7 +324,7 @@ class QueryScreen(Screen[None]):
             return {"tz": str(exc)}
         now = datetime.fromtimestamp(self.clock(), tz)
         times: dict[str, int] = {}
-        for name, default in (("since", "-7d"), ("until", "now")):
+        for name, default in (("since", DEFAULT_SINCE), ("until", DEFAULT_UNTIL)):
             text = self.query_one(f"#{name}", Input).value.strip() or default
             try:
                 times[name] = parse_time(text, tz, now)
@@ -382,8 +383,8 @@ class QueryScreen(Screen[None]):
         recent = RecentQuery(
             account=account,
             peer=peer,
-            since=self.query_one("#since", Input).value.strip() or "-7d",
-            until=self.query_one("#until", Input).value.strip() or "now",
+            since=self.query_one("#since", Input).value.strip() or DEFAULT_SINCE,
+            until=self.query_one("#until", Input).value.strip() or DEFAULT_UNTIL,
             tz=self.query_one("#tz", Input).value.strip(),
             profile=profile,
         )

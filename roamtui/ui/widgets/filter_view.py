@@ -29,8 +29,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from roamtui.history.search import Matcher
+from roamtui.history.timeparse import format_time
 from roamtui.im.model import Message
-from roamtui.timeparse import format_time
 from roamtui.ui import render
 from roamtui.ui.render import Run
 

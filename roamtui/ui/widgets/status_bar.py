@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from roamtui.timeparse import format_time, zone_name
+from roamtui.history.timeparse import format_time, zone_name
 
 Part = str | tuple[str, str]
 

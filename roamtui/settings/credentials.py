@@ -4,8 +4,10 @@ An entry lives under service ``roamtui`` with a user name naming profile, SDKApp
 (``work:1400000000:administrator``) and holds ``{"kind": "secret_key"|"usersig", "value": ...}``.
 
 The keyring is only used when it is secure storage. Plaintext, null and other low-priority
-backends are refused, never used silently. Every keyring call is synchronous (a D-Bus round trip,
-or an unlock prompt on a desktop), so the UI calls this module from a thread worker.
+backends are refused, never used silently. The keyring library is imported on first use only
+(it loads its backends' entry points), so a connection read from the environment, or the demo,
+never pays for it. Every keyring call is synchronous (a D-Bus round trip, or an unlock prompt on
+a desktop), so the UI calls this module from a thread worker.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast, get_args
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "roamtui"
 ENV_SECRET_KEY = "ROAMTUI_SECRET_KEY"
@@ -27,7 +28,8 @@ ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
 
 SecretKind = Literal["secret_key", "usersig"]
 SECRET_KINDS: tuple[str, ...] = get_args(SecretKind)
-SecretSource = Literal["env", "keyring", "prompt"]
+#: Where a secret came from; "given": in the Connection itself (the demo, tests).
+SecretSource = Literal["env", "keyring", "prompt", "given"]
 T = TypeVar("T")
 
 FailureKind = Literal[
@@ -142,6 +144,8 @@ class CredentialStore:
                 f"unset it (`unset {ENV_KEYRING_BACKEND}`) or name a backend. {WAYS_OUT}",
             )
         try:
+            import keyring
+
             return keyring.get_keyring()
         except (ImportError, AttributeError, ValueError, RuntimeError) as exc:
             where = f"{ENV_KEYRING_BACKEND}={chosen!r}" if chosen else "the keyring configuration"
@@ -207,6 +211,8 @@ class CredentialStore:
         return True
 
     def _call(self, op: Callable[[], T]) -> T:
+        import keyring.errors
+
         try:
             return op()
         except keyring.errors.KeyringLocked:

@@ -2,22 +2,22 @@
 
 Only what the agent typed is stored (profile name, the two accounts, the window as typed and
 the zone): never a secret, never message content. The file is rewritten atomically with mode
-0600 so a crash never leaves half a list behind, and a broken or foreign file is read as empty
-rather than stopping the app.
+0600 (``roamtui.atomicfile``, as the config and exports are) so a crash never leaves half a list
+behind, and a broken or foreign file is read as empty rather than stopping the app.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import platformdirs
 
-APP_NAME = "roamtui"
+from roamtui.atomicfile import write_atomically
+from roamtui.settings.config import APP_NAME
+from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
+
 FILE_NAME = "recent.json"
 FORMAT_VERSION = 1
 DEFAULT_LIMIT = 20
@@ -35,14 +35,15 @@ class RecentQuery:
 
     account: str
     peer: str
-    since: str = "-7d"
-    until: str = "now"
+    since: str = DEFAULT_SINCE
+    until: str = DEFAULT_UNTIL
     tz: str = ""
     profile: str | None = None
 
     def label(self) -> str:
         """One line for the recent list: `a ⇄ b · -7d … now · zone · profile`."""
-        parts = [f"{self.account} ⇄ {self.peer}", f"{self.since or '-7d'} … {self.until or 'now'}"]
+        window = f"{self.since or DEFAULT_SINCE} … {self.until or DEFAULT_UNTIL}"
+        parts = [f"{self.account} ⇄ {self.peer}", window]
         if self.tz:
             parts.append(self.tz)
         if self.profile:
@@ -123,18 +124,5 @@ class RecentQueries:
             "queries": [{name: getattr(q, name) for name in _FIELDS} for q in queries],
         }
         text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temp_name = tempfile.mkstemp(prefix=".recent-", suffix=".tmp", dir=directory)
-        try:
-            # mkstemp already creates the file 0600; chmod again in case of an odd umask policy.
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomically(self.path, lambda handle: handle.write(text), newline="\n")

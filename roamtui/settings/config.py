@@ -14,17 +14,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import cast
 
 import platformdirs
 
 from roamtui.atomicfile import write_atomically
+from roamtui.im.roam import FieldNaming
+from roamtui.settings.defaults import DEFAULT_NAMING, FIELD_NAMINGS
 
 ENV_CONFIG = "ROAMTUI_CONFIG"
 APP_NAME = "roamtui"
-
-FieldNaming = Literal["from-to", "operator-peer"]
-FIELD_NAMINGS: tuple[str, ...] = get_args(FieldNaming)
 
 #: A profile name is also part of a keyring user name ("name:sdkappid:identifier"), so no colons.
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -47,7 +46,7 @@ class Profile:
     identifier: str
     region: str | None = None
     endpoint: str | None = None
-    api_fields: FieldNaming = "from-to"
+    api_fields: FieldNaming = DEFAULT_NAMING
     tz: str | None = None
     max_rps: int | None = None
     page_size: int | None = None
@@ -204,7 +203,7 @@ def _parse_profile(path: Path, name: str, table: Mapping[str, object]) -> Profil
         raise ConfigError(f"{where}: 'sdkappid' must be a positive integer")
     if not identifier:
         raise ConfigError(f"{where}: 'identifier' must not be empty")
-    api_fields = cast(str | None, get("api_fields", str)) or "from-to"
+    api_fields = cast(str | None, get("api_fields", str)) or DEFAULT_NAMING
     if api_fields not in FIELD_NAMINGS:
         raise ConfigError(f"{where}: 'api_fields' must be one of {', '.join(FIELD_NAMINGS)}")
     return Profile(

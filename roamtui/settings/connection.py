@@ -1,4 +1,10 @@
-"""The one function every command uses to learn where to connect and with which secret.
+"""Where to connect and with which secret: the one connection type, and the one function that
+reads it from the command line.
+
+:class:`Resolved` carries a connection from the command line (:func:`resolve_connection`) or
+from the caller (:meth:`Resolved.given`: the demo, tests) through the app to the client
+(:meth:`Resolved.client`) and into every query (:meth:`Resolved.query`). The TUI asks for a
+missing or refused secret and goes on with :meth:`Resolved.with_secret`.
 
 Precedence, field by field: command-line flags, then ``ROAMTUI_*`` environment variables, then the
 profile, then the built-in defaults. The profile is the one named by ``--profile``; without it the
@@ -12,40 +18,51 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from roamtui.config import FIELD_NAMINGS, Config, ConfigError, FieldNaming, Profile, load_config
-from roamtui.credentials import (
-    ENV_SECRET_KEY,
-    ENV_USERSIG,
+from roamtui.history.timeparse import TimeParseError, resolve_zone
+from roamtui.im.client import REGIONS, Connection, ImClient, endpoint_for
+from roamtui.im.roam import FieldNaming, RoamQuery
+from roamtui.settings.config import Config, ConfigError, Profile, load_config
+from roamtui.settings.credentials import (
     CredentialError,
     CredentialStore,
     SecretKind,
     SecretSource,
     resolve_secret,
 )
-from roamtui.im.client import REGIONS, Connection, endpoint_for
-from roamtui.timeparse import TimeParseError, resolve_zone
+from roamtui.settings.defaults import (
+    DEFAULT_MAX_RPS,
+    DEFAULT_NAMING,
+    DEFAULT_PAGE_SIZE,
+    FIELD_NAMINGS,
+    MAX_RPS,
+    PAGE_SIZE_LIMIT,
+)
+
+if TYPE_CHECKING:
+    import httpx
 
 ENV_ENDPOINT = "ROAMTUI_ENDPOINT"
 ENV_SDKAPPID = "ROAMTUI_SDKAPPID"
 ENV_IDENTIFIER = "ROAMTUI_IDENTIFIER"
 
-DEFAULT_MAX_RPS = 50
-#: The service allows 200 calls/s for the whole app (a quota shared with the company's backend).
-MAX_RPS_LIMIT = 200
-DEFAULT_PAGE_SIZE = 100
-#: The service documents no MaxCnt maximum; this only catches typos like 10000.
-PAGE_SIZE_LIMIT = 1000
+#: Why a connection given without a secret has none.
+NO_SECRET_GIVEN = "no secret key or UserSig was given"
 
 
 class ConnectionConfigError(ConfigError):
     """A connection setting that cannot be used; ``str()`` is one line naming where it came from."""
 
 
+class NoConnectionGiven(ConnectionConfigError):
+    """Neither flags, environment nor a default profile say where to connect."""
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """Everything a command needs to talk to the service. Its repr never shows a secret."""
+    """Everything needed to talk to the service, wherever it came from. Its repr never shows a
+    secret."""
 
     connection: Connection
     profile_name: str | None
@@ -68,6 +85,38 @@ class Resolved:
         )
 
     __str__ = __repr__
+
+    @classmethod
+    def given(
+        cls,
+        connection: Connection,
+        *,
+        profile_name: str | None = None,
+        naming: FieldNaming = DEFAULT_NAMING,
+        tz: str | None = None,
+        max_rps: int = DEFAULT_MAX_RPS,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Resolved:
+        """A connection given directly (the demo, tests), as resolve_connection would carry it."""
+        has_secret = bool(connection.secret_key or connection.usersig)
+        return cls(
+            connection=connection,
+            profile_name=profile_name,
+            naming=naming,
+            tz=tz,
+            max_rps=max_rps,
+            page_size=page_size,
+            missing_secret=None if has_secret else NO_SECRET_GIVEN,
+            secret_source="given" if has_secret else None,
+        )
+
+    def client(self, *, transport: httpx.AsyncBaseTransport | None = None) -> ImClient:
+        """A client for this connection, at this rate, on the process-wide limiter."""
+        return ImClient(self.connection, max_rps=self.max_rps, transport=transport)
+
+    def query(self, account: str, peer: str, min_time: int, max_time: int) -> RoamQuery:
+        """The conversation and window asked with this connection's page size and naming."""
+        return RoamQuery(account, peer, min_time, max_time, self.page_size, self.naming)
 
     def with_secret(self, kind: SecretKind, value: str) -> Resolved:
         """A copy carrying a secret the user typed in; it is kept in memory only."""
@@ -137,7 +186,7 @@ def _pick_profile(
     config = load_config(env=env) if config is None else config
     found = config.default_profile()
     if found is None:
-        raise ConnectionConfigError(
+        raise NoConnectionGiven(
             "no connection given: create a profile with `roamtui login --profile NAME --sdkappid N "
             "--identifier ADMIN`, or pass --profile NAME, or --endpoint URL --sdkappid N "
             f"--identifier ADMIN (or {ENV_ENDPOINT}, {ENV_SDKAPPID}, {ENV_IDENTIFIER})"
@@ -264,7 +313,7 @@ def resolve_connection(
         )
 
     naming_pick = layers.pick("api_fields")
-    naming = str(naming_pick[0]) if naming_pick else "from-to"
+    naming = str(naming_pick[0]) if naming_pick else DEFAULT_NAMING
     if naming not in FIELD_NAMINGS:
         raise ConnectionConfigError(
             f"api_fields must be one of {', '.join(FIELD_NAMINGS)}, not {naming!r} "
@@ -272,7 +321,7 @@ def resolve_connection(
         )
     tz_pick = layers.pick("tz")
     tz = validate_tz(str(tz_pick[0]), tz_pick[1]) if tz_pick else None
-    max_rps = _int_in(layers.pick("max_rps"), "max_rps", 1, MAX_RPS_LIMIT, DEFAULT_MAX_RPS)
+    max_rps = _int_in(layers.pick("max_rps"), "max_rps", 1, MAX_RPS, DEFAULT_MAX_RPS)
     page_size = _int_in(
         layers.pick("page_size"), "page_size", 1, PAGE_SIZE_LIMIT, DEFAULT_PAGE_SIZE
     )
@@ -298,34 +347,4 @@ def resolve_connection(
         page_size=page_size,
         missing_secret=lookup.missing_reason,
         secret_source=secret.source if secret else None,
-    )
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Connection options for the TUI and `export`, named as resolve_connection reads them."""
-    group = parser.add_argument_group(
-        "connection",
-        f"a saved --profile, or --endpoint/--region with --sdkappid and --identifier; the secret "
-        f"comes from the profile's keyring entry or from {ENV_SECRET_KEY} / {ENV_USERSIG}",
-    )
-    group.add_argument("--profile", metavar="NAME", help="a profile saved by `roamtui login`")
-    group.add_argument("--endpoint", metavar="URL", help=f"REST base URL (or {ENV_ENDPOINT})")
-    group.add_argument(
-        "--region", metavar="R", help=f"service region: {', '.join(REGIONS)} (default: mainland)"
-    )
-    group.add_argument("--sdkappid", metavar="N", help=f"the app's SDKAppID (or {ENV_SDKAPPID})")
-    group.add_argument(
-        "--identifier", metavar="ADMIN", help=f"an App admin account (or {ENV_IDENTIFIER})"
-    )
-    group.add_argument(
-        "--api-fields", dest="api_fields", choices=FIELD_NAMINGS,
-        help="request field names: From_Account/To_Account or Operator_Account/Peer_Account",
-    )
-    group.add_argument(
-        "--max-rps", dest="max_rps", metavar="N",
-        help=f"calls per second (default {DEFAULT_MAX_RPS}, at most {MAX_RPS_LIMIT})",
-    )
-    group.add_argument(
-        "--page-size", dest="page_size", metavar="N",
-        help=f"MaxCnt asked per call (default {DEFAULT_PAGE_SIZE})",
     )
