@@ -51,7 +51,8 @@ import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from types import MappingProxyType, TracebackType
@@ -117,7 +118,19 @@ RETRY_AFTER_CAP = 60.0
 _RATE_LIMIT_BACKOFF_CAP = 2.0
 
 _DECIMAL = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int() takes other scripts too
-_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+_HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Accept": "application/json",
+    # Replies are ~13 KB: compression saves nothing, and a compressed reply could unpack to far
+    # more than the size cap before a decoder returns (a "zip bomb").
+    "Accept-Encoding": "identity",
+}
+#: Encodings decoded anyway when a server (or a proxy) compresses although identity was asked.
+_ZLIB_WBITS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+}
 _READY_SIG_ADVICE = (
     "the given UserSig cannot be re-signed: get a new one (ROAMTUI_USERSIG), or give roamtui "
     "the secret key so it signs its own"
@@ -438,8 +451,27 @@ class ImClient:
             declared = _content_length(response.headers.get("Content-Length"))
             if declared is not None and declared > cap:
                 return _too_big(f"{declared:,} bytes", cap)
+            encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+            decoder = None
+            # A finished reply handed over in memory (a mock transport) was decoded already.
+            if encoding not in ("", "identity") and not response.is_stream_consumed:
+                wbits = _ZLIB_WBITS.get(encoding)
+                if wbits is None:
+                    name = redact.one_line(encoding, limit=20)
+                    text = f"reply refused: compressed as {name!r}, which was not asked for"
+                    return _Failure("transport", Action.STOP, text)
+                decoder = zlib.decompressobj(wbits)
             body = bytearray()
-            async for chunk in response.aiter_bytes():
+            # Raw bytes, decoded here in bounded steps: no chunk can unpack past the cap.
+            async for chunk in _raw_chunks(response):
+                if decoder is not None:
+                    try:
+                        chunk = decoder.decompress(chunk, cap + 1 - len(body))
+                    except zlib.error:
+                        text = f"unreadable reply (broken {encoding} compression)"
+                        return _Failure("transport", Action.RETRY, text)
+                    if decoder.unconsumed_tail:
+                        return _too_big(f"over {cap:,} bytes unpacked", cap)
                 body += chunk
                 if len(body) > cap:
                     return _too_big(f"over {cap:,} bytes", cap)
@@ -475,6 +507,16 @@ class ImClient:
         log.info("%s %s (attempt %d): %s", api, kind, n, event.detail)
         if self._on_event is not None:
             self._on_event(event)
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it came over the wire; a transport that handed over a finished reply (a mock
+    transport, the in-process sandbox) has it in memory already, decoded."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for chunk in response.aiter_raw():
+        yield chunk
 
 
 def _too_big(size: str, cap: int) -> _Failure:

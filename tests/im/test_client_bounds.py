@@ -261,3 +261,51 @@ async def test_no_error_text_is_more_than_one_line(make_client: MakeClient) -> N
     text = str(info.value)
     assert "\n" not in text and "\r" not in text and "\x1b" not in text and len(text) <= 400
     json.dumps(text)
+
+
+# --- compressed replies ------------------------------------------------------------------------
+
+
+def gzipped(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, compresslevel=9)
+
+
+class Wire(httpx.AsyncByteStream):
+    """A body streamed in 16 KiB pieces, as a socket delivers it (not decoded by anyone yet)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i in range(0, len(self.data), 16384):
+            yield self.data[i : i + 16384]
+
+
+async def test_identity_is_asked_for(make_client: MakeClient) -> None:
+    service = FakeService(ok_reply())
+    await make_client(service).call(API, BODY)
+    assert service.requests[0].headers["Accept-Encoding"] == "identity"
+
+
+async def test_a_gzip_bomb_is_refused_without_unpacking_it(make_client: MakeClient) -> None:
+    bomb = gzipped(b"[" + b" " * (200 * 1024 * 1024))  # 200 MiB unpacked, ~200 KB packed
+    assert len(bomb) < 1024 * 1024
+    reply = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=Wire(bomb))
+    client = make_client(FakeService(reply))
+    with pytest.raises(TransportError, match=r"^reply refused: over 4,194,304 bytes unpacked"):
+        await client.call(API, BODY)
+
+
+async def test_a_gzipped_reply_of_honest_size_is_read(make_client: MakeClient) -> None:
+    payload = json.dumps({"ActionStatus": "OK", "ErrorCode": 0, "Note": "好" * 5000}).encode()
+    gz = Wire(gzipped(payload))
+    reply = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=gz)
+    assert (await make_client(FakeService(reply)).call(API, BODY))["Note"] == "好" * 5000
+
+
+async def test_an_encoding_nobody_asked_for_is_refused(make_client: MakeClient) -> None:
+    reply = httpx.Response(200, headers={"Content-Encoding": "br"}, stream=Wire(b"\x00\x01"))
+    with pytest.raises(TransportError, match=r"compressed as 'br', which was not asked for"):
+        await make_client(FakeService(reply)).call(API, BODY)
