@@ -2,7 +2,8 @@
 
 Textual-free. A message's searched text is ``Message.search_text()``: its text, placeholders and
 hidden fields (long file names, location/custom descriptions, merged-forward titles and nested
-messages). Queries and what matches them are in ``search_query`` (re-exported here).
+messages). Queries and what matches them are in ``search_query`` (re-exported here); a regex
+that turns out too slow stops the results with an ``error`` (``search_runner``).
 
 Speed (≤ 50 ms per keystroke over 100,000 messages): the index keeps every text case-folded in a
 few joined byte strings (``search_haystack``). A matcher's probes are looked for there with
@@ -14,6 +15,7 @@ follow the index, scanning only messages that arrived since.
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left, bisect_right
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from roamtui.history.search_query import (
     SearchQueryError,
     match_spans,
 )
+from roamtui.history.search_runner import SlowRegex
 from roamtui.im.model import Message, TextElem
 
 __all__ = [
@@ -45,15 +48,20 @@ __all__ = [
     "SearchQuery",
     "SearchQueryError",
     "SearchResults",
+    "counter_text",
+    "find_kind",
     "find_message",
+    "locate",
     "match_spans",
-    "search_messages",
+    "splice_plan",
 ]
 
 Kind = Literal["recalled", "non_text"]
 
 #: Messages scanned between two yields of :meth:`SearchResults.steps` (a few ms at most).
 DEFAULT_CHUNK = 16_384
+#: Messages looked at between two turns of the event loop when looking for a kind.
+KIND_SLICE = 2_000
 
 _RECALLED, _NON_TEXT = 1, 2
 _BITS = {"recalled": _RECALLED, "non_text": _NON_TEXT}
@@ -64,6 +72,15 @@ def _flags(msg: Message) -> int:
     if any(type(e) is not TextElem for e in msg.elements):
         flags |= _NON_TEXT
     return flags
+
+
+def splice_plan(old: Sequence[Message], new: Sequence[Message]) -> tuple[int, int, int]:
+    """(start, removed, inserted) turning ``old`` into ``new``, by identity at both ends."""
+    n = min(len(old), len(new))
+    pre = next(compress(count(), map(is_not, old, new)), n)
+    post = next(compress(count(), map(is_not, reversed(old), reversed(new))), n)
+    post = min(post, n - pre)
+    return pre, len(old) - pre - post, len(new) - pre - post
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +96,12 @@ class IndexChange:
 class SearchIndex:
     """Search texts of a message list, in its order, kept in step by splices.
 
-    Positions are those of the list last given to :meth:`sync` (for the transcript:
-    ``Timeline.messages()``). The index keeps its own copy of the list, so the caller's list
-    may change in place between syncs.
+    Positions are those of the list it follows (for the search session:
+    ``Timeline.messages()``, spliced in as :func:`splice_plan` says). The index keeps its own
+    copy of the list, so the caller's list may change in place between splices.
     """
 
-    __slots__ = ("_flags", "_hay", "_last", "_log", "_log_size", "_msgs", "_texts", "_version")
+    __slots__ = ("_hay", "_last", "_log", "_log_size", "_msgs", "_texts", "_version")
 
     def __init__(
         self, messages: Iterable[Message] = (), *, log_size: int = 256, block: int = BLOCK
@@ -92,7 +109,6 @@ class SearchIndex:
         self._msgs: list[Message] = []
         self._texts: list[str] = []
         self._hay = Haystack(block=block)  # the texts case-folded, for finding probes
-        self._flags = bytearray()  # _RECALLED | _NON_TEXT per message, for jumps by kind
         self._version = 0
         self._log: list[IndexChange] = []
         self._log_size = max(1, log_size)
@@ -119,39 +135,15 @@ class SearchIndex:
     def text(self, i: int) -> str:
         return self._texts[i]
 
-    def sync(self, messages: Sequence[Message]) -> IndexChange | None:
-        """Follow ``messages`` (the same list, changed); one splice covering what differs."""
-        old = self._msgs
-        n = min(len(old), len(messages))
-        pre = next(compress(count(), map(is_not, old, messages)), n)
-        post = next(compress(count(), map(is_not, reversed(old), reversed(messages))), n)
-        post = min(post, n - pre)
-        removed = len(old) - pre - post
-        inserted = len(messages) - pre - post
-        if removed == 0 and inserted == 0:
-            return None
-        return self.splice(pre, removed, messages[pre : pre + inserted])
-
     def splice(self, start: int, removed: int, inserted: Sequence[Message]) -> IndexChange:
         """``removed`` messages at ``start`` are now ``inserted`` (as a timeline splice says)."""
         if not 0 <= start <= len(self._msgs) or removed < 0 or start + removed > len(self._msgs):
             raise IndexError(f"splice {start}+{removed} outside 0..{len(self._msgs)}")
         end = start + removed
-        # Messages taken out and put back (a wide sync) keep their flags: no elements parsed.
-        known = {id(self._msgs[k]): self._flags[k] for k in range(start, end)}
-        texts: list[str] = []
-        flags = bytearray()
-        for msg in inserted:
-            # One parse per message: the flags parse the elements, the model keeps that parse
-            # in its small cache, and search_text() (when not memoised yet) reads it from there
-            # straight away, before other messages push it out.
-            flag = known.get(id(msg))
-            flags.append(_flags(msg) if flag is None else flag)
-            texts.append(msg.search_text())
+        texts = [msg.search_text() for msg in inserted]
         self._hay.splice(start, removed, [t.casefold() for t in texts])
         self._msgs[start:end] = inserted
         self._texts[start:end] = texts
-        self._flags[start:end] = flags
         self._version += 1
         change = IndexChange(self._version, start, removed, len(texts))
         self._log.append(change)
@@ -181,33 +173,35 @@ class SearchIndex:
         self._last = results
         return results
 
-    def scan(self, matcher: Matcher, start: int = 0, stop: int | None = None) -> list[int]:
-        """Matching positions in ``start..stop`` (a direct, non-incremental scan)."""
+    def scan(self, matcher: Matcher, start: int = 0, stop: int | None = None
+             ) -> tuple[list[int], int]:
+        """Matching positions in ``start..stop``, and the position the scan got to: ``stop``,
+        or less when a regex used up its time budget (SlowRegex when it is too slow)."""
         end = len(self._msgs) if stop is None else min(stop, len(self._msgs))
         start = max(start, 0)
         if matcher.empty or start >= end:
-            return []
+            return [], max(start, end)
         if not matcher.probes:
-            return matcher.verify(self._texts, range(start, end))
-        found = self._hay.find_any(matcher.probes, start, end)
-        return found if matcher.exact else matcher.verify(self._texts, found)
+            found, done = matcher.select(self._texts, range(start, end))
+            return found, start + done
+        candidates = self._hay.find_any(matcher.probes, start, end)
+        if matcher.exact:
+            return candidates, end
+        found, done = matcher.select(self._texts, candidates)
+        return found, end if done == len(candidates) else candidates[done]
 
-    def recheck(self, matcher: Matcher, positions: Sequence[int]) -> list[int]:
-        """Those of the ascending ``positions`` whose message matches ``matcher``."""
+    def recheck(self, matcher: Matcher, positions: Sequence[int]) -> tuple[list[int], int]:
+        """Those of the ascending ``positions`` whose message matches ``matcher``, and how many
+        of the positions were looked at (see :meth:`scan`)."""
         if matcher.empty or not positions:
-            return []
+            return [], len(positions)
         if not matcher.probes:
-            return matcher.verify(self._texts, positions)
-        found = self._hay.keep(matcher.probes, positions)
-        return found if matcher.exact else matcher.verify(self._texts, found)
-
-    def find_kind(self, kind: Kind, after: int, forward: bool = True) -> int | None:
-        """The next message of ``kind`` after position ``after`` (before it when backward).
-
-        ``after = -1`` forward (or ``len(index)`` backward) starts from the window's end.
-        """
-        bit, flags = _BITS[kind], self._flags
-        return next((i for i in _walk(after, len(flags), forward) if flags[i] & bit), None)
+            return matcher.select(self._texts, positions)
+        kept = self._hay.keep(matcher.probes, positions)
+        if matcher.exact:
+            return kept, len(positions)
+        found, done = matcher.select(self._texts, kept)
+        return found, len(positions) if done == len(kept) else bisect_left(positions, kept[done])
 
 
 @dataclass(slots=True, eq=False)
@@ -224,6 +218,12 @@ class SearchResults:
     _pending: list[tuple[int, int]] = field(default_factory=list, repr=False)  # [lo, hi) to scan
     _recheck: list[int] = field(default_factory=list, repr=False)  # positions to test, ascending
     _version: int = field(default=-1, repr=False)
+    _error: str | None = field(default=None, repr=False)
+
+    @property
+    def error(self) -> str | None:
+        """Why the results stopped for good (a regex too slow on some message), or None."""
+        return self._error
 
     @property
     def matches(self) -> Sequence[int]:
@@ -245,28 +245,35 @@ class SearchResults:
         return len(self._matches)
 
     def steps(self, chunk: int = DEFAULT_CHUNK) -> Generator[int, None, None]:
-        """Look at up to ``chunk`` messages per step; yields the match count after each step."""
+        """Look at up to ``chunk`` messages per step (fewer when a regex's time budget for
+        one step runs out); yields the match count after each step. A regex too slow on some
+        message ends the results: no matches, and :attr:`error` says why."""
         chunk = max(1, chunk)
-        while True:
+        while self._error is None:
             self._catch_up()
-            if self._recheck:
-                part = self._recheck[:chunk]
-                del self._recheck[:chunk]
-                self._matches.extend(self.index.recheck(self.matcher, part))
-                self._matches.sort()  # two sorted runs: linear
-                yield len(self._matches)
-                continue
-            if not self._pending:
+            try:
+                if self._recheck:
+                    part = self._recheck[:chunk]
+                    hits, done = self.index.recheck(self.matcher, part)
+                    del self._recheck[:done]
+                    self._matches.extend(hits)
+                    self._matches.sort()  # two sorted runs: linear
+                    yield len(self._matches)
+                    continue
+                if not self._pending:
+                    return
+                lo, hi = self._pending[0]
+                hits, reached = self.index.scan(self.matcher, lo, min(hi, lo + chunk))
+            except SlowRegex as exc:
+                self._error = exc.reason
+                self._matches, self._pending, self._recheck = [], [], []
                 return
-            lo, hi = self._pending[0]
-            stop = min(hi, lo + chunk)
-            hits = self.index.scan(self.matcher, lo, stop)
             at = bisect_left(self._matches, lo)
             self._matches[at:at] = hits
-            if stop == hi:
+            if reached >= hi:
                 del self._pending[0]
             else:
-                self._pending[0] = (stop, hi)
+                self._pending[0] = (reached, hi)
             yield len(self._matches)
 
     def run(self) -> Sequence[int]:
@@ -274,10 +281,6 @@ class SearchResults:
         for _ in self.steps():
             pass
         return self._matches
-
-    def keys(self) -> list[str]:
-        msgs = self.index.messages
-        return [msgs[i].key for i in self._matches]
 
     def rank(self, position: int) -> int:
         """How many matches lie before ``position`` (the counter's ``3`` is ``rank + 1``)."""
@@ -301,7 +304,7 @@ class SearchResults:
 
     def _catch_up(self) -> None:
         index = self.index
-        if self._version == index.version:
+        if self._version == index.version or self._error is not None:
             return
         changes = None if self._version < 0 else index.changes_since(self._version)
         if changes is None:
@@ -342,7 +345,8 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def find_message(
     messages: Sequence[Message], after: int, kind: Kind, forward: bool = True
 ) -> int | None:
-    """Like :meth:`SearchIndex.find_kind` over a plain message sequence (parses as it goes)."""
+    """The next message of ``kind`` after position ``after`` (before it when backward); ``after =
+    -1`` forward (or ``len(messages)`` backward) starts from the window's end."""
     bit = _BITS[kind]
     return next((i for i in _walk(after, len(messages), forward) if _flags(messages[i]) & bit),
                 None)
@@ -355,6 +359,45 @@ def _walk(after: int, size: int, forward: bool) -> range:
     return range(min(after - 1, size - 1), -1, -1)
 
 
-def search_messages(messages: Sequence[Message], query: SearchQuery) -> list[int]:
-    """Positions of the messages matching ``query``, in one go (SearchQueryError if invalid)."""
-    return list(SearchIndex(messages).search(query.compile(), narrow=False).run())
+def locate(messages: Sequence[Message], message: Message) -> tuple[int, bool]:
+    """Where ``message`` is in time-ordered ``messages``: (index, True), else (insertion, False)."""
+    k = bisect_left(messages, message.time, key=lambda m: m.time)
+    at = k
+    while at < len(messages) and messages[at].time == message.time:
+        if messages[at] is message or messages[at].key == message.key:
+            return at, True
+        at += 1
+    return k, False
+
+
+def counter_text(current: int | None, total: int, final: bool) -> str:
+    """``3/17`` or ``17`` when final; ``3/17+`` or ``17+`` while more may come."""
+    more = "" if final else "+"
+    if total == 0:
+        return "no matches" if final else "0+"
+    return f"{current}/{total}{more}" if current else f"{total}{more}"
+
+
+async def find_kind(messages: Sequence[Message], kind: Kind, forward: bool,
+                    cursor: Message | None) -> Message | None:
+    """The next (previous) message of ``kind`` after (before) ``cursor`` in ``messages``, a
+    slice of :data:`KIND_SLICE` at a time with a turn of the event loop in between."""
+    if cursor is None:
+        at = -1 if forward else len(messages)
+    else:
+        k, found = locate(messages, cursor)
+        at = k if found or not forward else k - 1
+    lo, hi = (at + 1, len(messages)) if forward else (0, at)
+    while lo < hi:
+        if forward:
+            part = messages[lo:lo + KIND_SLICE]
+            hit = find_message(part, -1, kind, True)
+            lo += len(part)
+        else:
+            part = messages[max(lo, hi - KIND_SLICE):hi]
+            hit = find_message(part, len(part), kind, False)
+            hi -= len(part)
+        if hit is not None:
+            return part[hit]
+        await asyncio.sleep(0)
+    return None

@@ -4,19 +4,21 @@ narrowing a literal query as it is typed."""
 
 from __future__ import annotations
 
-import importlib
 import re
 import sys
+from types import ModuleType
 from typing import Any
 
 import pytest
+import regex as regex_engine
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from roamtui.history import search_query
-from roamtui.history.search import SearchIndex, SearchQuery, SearchQueryError
+from roamtui.history.search import SearchIndex, SearchQuery, SearchQueryError, splice_plan
 from roamtui.history.search_haystack import Haystack, encode
 from roamtui.history.search_query import regex_probes
+from roamtui.history.search_regex import UNFOLDABLE, parse
+from roamtui.history.search_runner import runner_for
 from roamtui.im.model import Message, message_obj, parse_message
 
 T0 = 1_700_000_000
@@ -102,14 +104,18 @@ def _regex_st() -> st.SearchStrategy[str]:
     atoms = st.one_of(
         st.sampled_from(WORDS + TRICKY).map(re.escape),
         st.sampled_from([r"\w", r"\d", ".", r"\s", "[a-k]", "[^e]", r"\b", "^", "$"]),
+        # Spellings of letters the reader must read as re does (or give up on).
+        st.sampled_from([r"\x65", r"\u0131", r"\U0001F600", r"\N{LATIN SMALL LETTER SHARP S}",
+                         r"\101", r"\0", r"\n", r"\.", "{", "a{", "{,", "}", "[]e]", r"[^\]]",
+                         "(?#e)", r"\?", "-"]),
     )
     return st.recursive(atoms, lambda inner: st.one_of(
         st.lists(inner, min_size=2, max_size=4).map("".join),
         st.lists(inner, min_size=2, max_size=4).map("|".join),
-        st.tuples(st.sampled_from(["(", "(?:", "(?i:", "(?-i:"]), inner).map(
-            lambda t: f"{t[0]}{t[1]})"),
-        st.tuples(inner, st.sampled_from(["+", "?", "*", "{2}", "{1,2}"])).map(
-            lambda t: f"(?:{t[0]}){t[1]}"),
+        st.tuples(st.sampled_from(["(", "(?:", "(?i:", "(?-i:", "(?P<g>", "(?=", "(?!", "(?>"]),
+                  inner).map(lambda t: f"{t[0]}{t[1]})"),
+        st.tuples(inner, st.sampled_from(["+", "?", "*", "{2}", "{1,2}", "{2,}", "{,1}", "+?",
+                                          "*+", "??", "{0}"])).map(lambda t: f"(?:{t[0]}){t[1]}"),
     ), max_leaves=6)
 
 
@@ -141,30 +147,38 @@ def test_case_insensitive_regex_finds_what_re_finds_where_folding_differs() -> N
         assert list(index.search(q.compile()).run()) == expected == brute(index, q), pattern
 
 
-def test_re_ignorecase_agrees_with_casefold_but_for_the_dotted_and_dotless_i() -> None:
+EVERY = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+
+
+@pytest.mark.parametrize("engine", [re, regex_engine], ids=["re", "regex"])
+def test_ignorecase_takes_a_probed_letter_only_for_letters_of_its_casefold(
+    engine: ModuleType,
+) -> None:
     # The probes of an insensitive regex are looked for in case-folded text, so a letter may be
-    # probed only if every letter re's IGNORECASE takes for it has the same casefold().
-    try:
-        sre: Any = importlib.import_module("_sre")
-        extra: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
-    except (ImportError, AttributeError):
-        pytest.skip("not CPython's re")
-    groups: dict[int, list[int]] = {}
-    for cp in range(sys.maxunicode + 1):
-        if not 0xD800 <= cp <= 0xDFFF:
-            groups.setdefault(sre.unicode_tolower(cp), []).append(cp)
-    differ: set[str] = set()
-    for low, members in groups.items():
-        alike = set(members)
-        for other in extra.get(low, ()):
-            alike.update(groups.get(sre.unicode_tolower(other), [other]))
-        if len({chr(c).casefold() for c in alike}) > 1:
-            differ.update(map(chr, alike))
-    assert differ <= search_query._UNFOLDABLE
-    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
-    for letter in "skſßσµKİ":  # and re itself agrees, for the letters with odd equivalents
-        found = {m.group() for m in re.finditer(re.escape(letter), every, re.IGNORECASE)}
-        assert len({f.casefold() for f in found}) == 1 or letter in search_query._UNFOLDABLE
+    # probed only if every letter the engine's IGNORECASE takes for it has the same casefold().
+    # Both engines run regexes (search_runner), and each is asked through its public API, over
+    # every letter with a case in Python's tables or in the regex engine's (newer) ones.
+    cased = set(regex_engine.findall(r"[\p{Cased}\p{CWCM}\p{CWCF}]", EVERY))
+    for ch in EVERY:
+        maps = (ch.lower(), ch.upper(), ch.casefold(), ch.title())
+        if any(m != ch for m in maps):
+            cased.add(ch)
+            cased.update(*maps)
+    pool = "".join(sorted(cased))
+    runner = runner_for(re.compile("x" if engine is re else "x+", re.IGNORECASE))
+    assert runner.bounded is (engine is re)
+    differ = set()
+    for letter in pool:
+        found = {m.group() for m in engine.finditer(engine.escape(letter), pool, engine.IGNORECASE)}
+        if len({f.casefold() for f in found | {letter}}) > 1:
+            differ.add(letter)
+    assert not {c for c in differ if runner.foldable(c)}
+    if engine is re:
+        assert differ == UNFOLDABLE  # no letter is given up for nothing
+    for letter in "skſßσµKİ":  # nothing outside the pool is taken for these either
+        found = {m.group() for m in engine.finditer(engine.escape(letter), EVERY,
+                                                     engine.IGNORECASE)}
+        assert len({f.casefold() for f in found}) == 1 or not runner.foldable(letter)
 
 
 @pytest.mark.parametrize(("pattern", "icase", "probes"), [
@@ -182,8 +196,9 @@ def test_re_ignorecase_agrees_with_casefold_but_for_the_dotted_and_dotless_i() -
     ("(?>abc)d", False, ("abc",)),
 ])
 def test_regex_probes(pattern: str, icase: bool, probes: tuple[str, ...]) -> None:
-    tree = importlib.import_module("re._parser").parse(pattern, re.IGNORECASE if icase else 0)
-    assert regex_probes(tree, icase) == tuple(encode(p) for p in probes)
+    tree = parse(pattern, re.IGNORECASE if icase else 0)
+    assert tree is not None
+    assert regex_probes(tree) == tuple(encode(p) for p in probes)
 
 
 # -- narrowing as the user types ----------------------------------------------------------------
@@ -242,6 +257,7 @@ def test_narrowed_results_equal_a_fresh_search_despite_cancels_and_loads(
         at = min(at, len(current))
         current = current[:at] + [m for _, m in zip(range(inserted), spare, strict=False)] \
             + current[at + removed:]
-        index.sync(current)
+        start, removed, inserted = splice_plan(index.messages, current)
+        index.splice(start, removed, current[start:start + inserted])
     assert results is not None
     assert list(results.run()) == brute(index, results.matcher.query)

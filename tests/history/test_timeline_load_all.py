@@ -15,10 +15,10 @@ from test_timeline_properties import Case, cases, step
 from timelinekit import T0, Served, Shadow, check, record
 
 from roamtui.history.search import SearchQuery
+from roamtui.history.search_session import SearchSession
 from roamtui.history.timeline import GapRow, LoadProgress, Timeline
 from roamtui.im.errors import RoamError, TransportError
 from roamtui.im.roam import API, ChainPage, RoamCaller, fetch_window
-from roamtui.ui.search_session import SearchSession
 
 HOUR = 3600
 

@@ -177,7 +177,7 @@ class Parts:
         await self.until(lambda: self.bar.query_now.text == text, "typed")
         query = self.bar.query_now
         if not valid:
-            await self.until(lambda: self.bar.input.has_class("-invalid"), "flagged invalid")
+            await self.until(lambda: self.bar.invalid, "flagged invalid")
             return
         await self.until(lambda: self.pane.session.results is not None
                          and self.pane.session.matcher is not None

@@ -101,14 +101,14 @@ async def test_an_invalid_regex_is_flagged_in_the_bar_never_raised() -> None:
     async with running() as p:
         await p.pilot.press("slash", "alt+r")
         await p.pilot.press(*"refund(")
-        await p.until(lambda: p.bar.input.has_class("-invalid"), "flagged")
+        await p.until(lambda: p.bar.invalid, "flagged")
         assert p.bar.status_kind == "error"
         assert "invalid regex" in p.bar.status_text
         assert p.transcript.highlight is None
         assert p.counter == ""
         await p.pilot.press("backspace")
         await p.until(lambda: p.counter == "4/4", "valid again")
-        assert not p.bar.input.has_class("-invalid")
+        assert not p.bar.invalid
         await p.find("ref.nd (now|policy)")
         await p.until(lambda: p.counter == "2/2", "a real regex")
         await p.find("x*", valid=False)  # matches the empty text: refused, not 'everything'

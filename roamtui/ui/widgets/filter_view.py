@@ -29,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from roamtui.history.search import Matcher
+from roamtui.history.search_session import SearchSession
 from roamtui.history.timeparse import format_time
 from roamtui.im.model import Message
 from roamtui.ui import render
@@ -229,6 +230,18 @@ class FilterView(ScrollView, can_focus=True):
         self.refresh()
         if self.is_mounted:
             self.call_after_refresh(self._reveal, center)
+
+    def show_search(self, session: SearchSession, keep: Message | None, *,
+                    center: bool = False) -> None:
+        """Show the matches of ``session`` as they are now, selecting ``keep``."""
+        timeline, results = session.timeline, session.results
+        ctx = render.RenderContext.for_parties(timeline.tz, timeline.query.account,
+                                               timeline.query.peer)
+        empty = ("no matching messages yet: fetching the rest of the window…"
+                 if session.fetch_state == "running" else "no matching messages")
+        self.show_matches(session.index.messages, () if results is None else results.matches,
+                          session.matcher, ctx, keep, empty,
+                          center=center)
 
     def select(self, message: Message, *, center: bool = True) -> None:
         self._set_selected(self._index_near(message), center=center)

@@ -76,10 +76,11 @@ class FindInput(Input):
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return not _with_modifier(key) and super().check_consume_key(key, character)
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.is_printable and _with_modifier(event.key):
-            # Skips Input's handler (it would insert the character); the key still bubbles
-            # up to the bindings, as bubbling clears prevent_default.
+            # Textual's documented way to keep a base class's handler from running (Input's
+            # would insert the character and stop the key); the key still bubbles up to the
+            # bar's bindings, as bubbling clears prevent_default.
             event.prevent_default()
 
 
@@ -155,6 +156,8 @@ class FindBar(Vertical):
         super().__init__(id=id)
         self.case: CaseMode = "smart"
         self.regex = False
+        self._open = False
+        self._invalid = False
         self._timer: Timer | None = None
         self._status_kind: StatusKind | None = None
 
@@ -181,7 +184,13 @@ class FindBar(Vertical):
 
     @property
     def is_open(self) -> bool:
-        return self.has_class("-open")
+        """The bar is shown (its classes are for styling only: read this)."""
+        return self._open
+
+    @property
+    def invalid(self) -> bool:
+        """The query is flagged invalid (:meth:`set_error`); its reason is the status line."""
+        return self._invalid
 
     @property
     def query_now(self) -> SearchQuery:
@@ -207,6 +216,7 @@ class FindBar(Vertical):
 
     def open(self, *, focus: bool = True) -> None:
         """Show the bar; with ``focus`` the input takes the keys (its text selected)."""
+        self._open = True
         self.add_class("-open")
         if focus:
             # Focus now, not via focus() (which is queued): keys typed right after `/` are
@@ -217,6 +227,7 @@ class FindBar(Vertical):
     def close(self) -> None:
         """Hide the bar; the query text and toggles stay for the next time."""
         self._cancel_timer()
+        self._open = False
         self.remove_class("-open")
 
     def set_counter(self, text: str, *, none: bool = False) -> None:
@@ -226,7 +237,8 @@ class FindBar(Vertical):
 
     def set_error(self, reason: str | None) -> None:
         """Flag the query as invalid (``reason`` in the status line) or clear the flag."""
-        self.input.set_class(reason is not None, "-invalid")
+        self._invalid = reason is not None
+        self.input.set_class(self._invalid, "-invalid")
         if reason is not None:
             self.set_status(reason, "error")
         elif self._status_kind == "error":

@@ -1,0 +1,421 @@
+"""The search of the browse screen, without widgets: the query, the index kept in step with the
+timeline, the results, the fetch of the rest of the window, and the moves the user asked for.
+
+Textual-free. :class:`~roamtui.ui.search_controller.SearchPane` adapts keys and messages to
+the methods here, runs the coroutines (:meth:`SearchSession.scan`, :meth:`SearchSession.fetch`,
+:meth:`SearchSession.find_kind`) in its exclusive workers and draws what they report.
+
+State (every transition is a method; nothing outside writes it):
+
+- the query in force (valid, non-empty) and the last one, which ``/``, ``n``/``N`` and ``&``
+  bring back after the search was closed;
+- what the user asked for and waits on: a step (``n`` before the first scan settled), the
+  move to the nearest match of a new query, a jump by kind waiting for the fetch; each
+  remembers the transcript's move count when asked, and is dropped when the user moved since;
+- the fetch of the rest of the window (``search_fetch.WindowFetch``: ``idle`` → ``running``
+  → ``done`` | ``failed`` | ``stopped``, and back to ``idle`` to try again), driven through
+  :meth:`begin_fetch`, :meth:`stop_fetch`, :meth:`rearm` and :meth:`fetch`; read as
+  :attr:`fetch_state`; a new timeline (:meth:`follow`) starts ``idle``.
+
+Every coroutine gives the event loop a turn every few milliseconds (the index is built in
+time-boxed slices, the results stepped as it grows): typing stays responsive at 100,000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+
+from roamtui.history.rows import RowsChanged
+from roamtui.history.search import (
+    DEFAULT_CHUNK,
+    Kind,
+    Matcher,
+    SearchIndex,
+    SearchQuery,
+    SearchQueryError,
+    SearchResults,
+    counter_text,
+    find_kind,
+    locate,
+    splice_plan,
+)
+from roamtui.history.search_fetch import FetchState, StatusKind, WindowFetch
+from roamtui.history.timeline import LoadProgress, Timeline
+from roamtui.im.model import Message
+
+#: What the status line says in the filter view when nothing else is to be said.
+FILTER_HELP = "filter: matches with context — Enter or & shows the selected one, Esc goes back"
+#: Seconds of index building between two turns of the event loop.
+INDEX_BUDGET = 0.006
+#: While the timeline keeps changing, catch-ups start at most this many times their planning
+#: cost apart, so that planning takes no more than about a fifth of the event loop.
+PLAN_SHARE = 5.0
+KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element"}
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Where the cursor should go; ``deferred`` when it was asked for earlier (a scan or a fetch
+    had to finish first), so that it is dropped if the user moved meanwhile."""
+
+    target: Message
+    deferred: bool = False
+
+
+class SearchSession:
+    """The search of one transcript; ``on_change`` is called (inside the timeline's loads)
+    when its messages change, so the owner can schedule :meth:`scan`."""
+
+    def __init__(self, timeline: Timeline, on_change: Callable[[], None]) -> None:
+        self._on_change = on_change
+        self.query: SearchQuery | None = None  # in force: valid and non-empty
+        self.last_query: SearchQuery | None = None  # brought back after closing
+        self.current: Message | None = None  # the match the counter shows, if not the cursor's
+        self.notice = ""  # a short word on the last step or jump, for the status line
+        self.pending_step: bool | None = None  # forward, waiting for the first settled scan
+        self.pending_jump: tuple[Kind, bool] | None = None  # waiting for the fetch
+        self._seek = False  # the next settled scan moves to the match nearest the cursor
+        self._asked = 0  # the transcript's move count when a step, jump or seek was asked for
+        self._attach(timeline)
+
+    def _attach(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.index = SearchIndex()
+        self.matcher: Matcher | None = None
+        self.results: SearchResults | None = None
+        self.window = WindowFetch(timeline)  # a fetch of the timeline left behind ends there
+        self._generation = 1  # changes seen; the index is in step when _synced equals it
+        self._synced = 0
+        self._chunk = 256
+        self._plan_cost = 0.0  # seconds the last catch-up took to see what changed
+        self._unsubscribe = timeline.subscribe(self._changed)
+
+    def close(self) -> None:
+        """Stop following the timeline (the owner goes away)."""
+        self._unsubscribe()
+
+    def follow(self, timeline: Timeline) -> bool:
+        """Search ``timeline`` from now on (the transcript swapped it): a new index, the fetch
+        ``idle``, the query in force searched again. False when it is the same one."""
+        if timeline is self.timeline:
+            return False
+        self._unsubscribe()
+        matcher = self.matcher
+        self._attach(timeline)
+        self.current, self.pending_step, self.pending_jump = None, None, None
+        self.search(matcher)
+        return True
+
+    def _changed(self, change: RowsChanged) -> None:
+        self._generation += 1
+        self._on_change()
+
+    def touch(self) -> None:
+        """Check the index against the timeline again on the next scan."""
+        self._generation += 1
+
+    # -- the query -----------------------------------------------------------------------------
+
+    def apply(self, query: SearchQuery, *, seek: bool, moves: int) -> str | None:
+        """Put ``query`` in force (or, empty or invalid, none); the reason when it is invalid.
+
+        With ``seek``, the first settled scan moves the cursor to the match nearest it (unless
+        the user moved since ``moves``)."""
+        self.pending_step, self.current, self._seek = None, None, False
+        matcher, reason = None, None
+        if query.text:
+            try:
+                matcher = query.compile()
+            except SearchQueryError as exc:  # shown in the bar, never raised
+                reason = exc.reason
+        self.query = query if matcher is not None else None
+        self.search(matcher)
+        if matcher is not None:
+            self.last_query, self._seek, self._asked = query, seek, moves
+        return reason
+
+    def restore(self) -> SearchQuery | None:
+        """Bring the last query back when none is in force (no move); the query brought back."""
+        if self.query is not None or self.last_query is None:
+            return None
+        query = self.last_query
+        self.apply(query, seek=False, moves=self._asked)
+        return query
+
+    def clear(self) -> None:
+        """Close the search: no query in force, nothing waiting (the last query is kept)."""
+        self.query, self.current = None, None
+        self._seek, self.pending_step, self.pending_jump, self.notice = False, None, None, ""
+        self.search(None)
+
+    def search(self, matcher: Matcher | None) -> None:
+        self.matcher = matcher
+        self.results = None if matcher is None else self.index.search(matcher)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the query in force was given up while searching (a regex too slow), or None."""
+        return None if self.results is None else self.results.error
+
+    def give_up(self) -> str | None:
+        """Drop a query the search refused while running; the reason, None when there is none.
+        It is not brought back later either."""
+        reason = self.refusal
+        if reason is not None:
+            if self.last_query == self.query:
+                self.last_query = None
+            self.clear()
+        return reason
+
+    # -- what the user asks for -----------------------------------------------------------------
+
+    def ask(self, moves: int) -> None:
+        """A step or a jump is asked for at the transcript's move count ``moves``."""
+        self._asked = moves
+
+    def wanted(self, move: Move, moves: int) -> bool:
+        """Whether ``move`` still stands: the last key wins over a deferred move."""
+        return not move.deferred or moves == self._asked
+
+    def step(self, forward: bool, cursor: Message | None, *,
+             deferred: bool = False) -> Move | None:
+        """``n``/``N``: the next (previous) match after the cursor; None, with :attr:`notice`
+        saying why, when there is none (or it waits for the first scan)."""
+        results = self.results
+        if results is None:
+            return None
+        if not results.matches and not results.done and not deferred:
+            self.pending_step = forward  # taken when the first scan of the query settles
+            return None
+        target, wrapped = self.step_from(cursor or self.current, forward)
+        self.notice = ""
+        if target is None:
+            self.notice = ("no matches yet: fetching the rest of the window"
+                           if self.fetch_state == "running" else "no matches")
+            return None
+        if wrapped:
+            self.notice = ("wrapped: back to the oldest match" if forward
+                           else "wrapped: on to the newest match")
+        return Move(target, deferred)
+
+    def settled(self, cursor: Message | None) -> tuple[list[Move], bool]:
+        """A scan covered every loaded message: the moves that waited for it (the nearest match
+        of a new query, a pending step), and whether a waiting step found nothing (bell)."""
+        results = self.results
+        moves: list[Move] = []
+        missed = False
+        if results is None or not results.done or results.error is not None:
+            return moves, missed
+        if self._seek and results.matches:
+            self._seek = False
+            target = self.nearest(cursor)
+            if target is not None:
+                moves.append(Move(target, deferred=True))
+        if self.pending_step is not None:
+            forward, self.pending_step = self.pending_step, None
+            move = self.step(forward, cursor, deferred=True)
+            if move is None:
+                missed = True
+            else:
+                moves.append(move)
+        return moves, missed
+
+    def wait_for_jump(self, kind: Kind, forward: bool) -> bool:
+        """No ``kind`` is loaded that way: wait for the fetch of the window (started or joined;
+        a stopped or failed one is tried again); False when the window is all loaded."""
+        if self.timeline.complete:
+            return False
+        self.pending_jump = (kind, forward)
+        self.rearm()
+        self.notice = f"looking for the {'next' if forward else 'previous'} {KIND_NAMES[kind]}"
+        return True
+
+    def take_jump(self) -> tuple[Kind, bool] | None:
+        """The jump that waited for a fetch that just ended, if it can look again now."""
+        jump, self.pending_jump = self.pending_jump, None
+        return jump if jump is not None and self.fetch_state == "done" else None
+
+    # -- reading the results ------------------------------------------------------------------
+
+    @property
+    def in_step(self) -> bool:
+        return self._synced == self._generation
+
+    @property
+    def final(self) -> bool:
+        """The results cover the whole window: nothing left to fetch, index or scan."""
+        results = self.results
+        return bool(self.timeline.complete and self.in_step and results is not None
+                    and results.done)
+
+    def locate(self, message: Message) -> tuple[int, bool]:
+        return locate(self.index.messages, message)
+
+    def is_match(self, at: int) -> bool:
+        results = self.results
+        if results is None:
+            return False
+        k = results.rank(at)
+        return k < len(results.matches) and results.matches[k] == at
+
+    def rank_of(self, message: Message | None) -> int | None:
+        """1-based number of ``message`` among the matches, None if it is not one."""
+        if message is None or self.results is None:
+            return None
+        at, found = self.locate(message)
+        return self.results.rank(at) + 1 if found and self.is_match(at) else None
+
+    def counter(self, current: Message | None) -> str:
+        total = 0 if self.results is None else len(self.results.matches)
+        return counter_text(self.rank_of(current), total, self.final)
+
+    def nearest(self, cursor: Message | None) -> Message | None:
+        """The match at or before ``cursor`` (the latest mention), else the first after it."""
+        results = self.results
+        if results is None:
+            return None
+        messages = self.index.messages
+        at = len(messages) - 1
+        if cursor is not None:
+            k, found = locate(messages, cursor)
+            at = k if found else k - 1
+        target = results.next_match(at + 1, forward=False, wrap=False)
+        if target is None:
+            target = results.next_match(at, forward=True, wrap=False)
+        return None if target is None else messages[target]
+
+    def step_from(self, base: Message | None, forward: bool) -> tuple[Message | None, bool]:
+        """The next (previous) match after ``base``, and whether it wrapped around an end."""
+        results = self.results
+        if results is None or not results.matches:
+            return None, False
+        messages = self.index.messages
+        if base is None:
+            at = -1 if forward else len(messages)
+        else:
+            k, found = locate(messages, base)
+            at = k if found or not forward else k - 1
+        target = results.next_match(at, forward, wrap=False)
+        wrapped = target is None
+        if wrapped:
+            target = results.next_match(at, forward, wrap=True)
+        return (None if target is None else messages[target]), wrapped
+
+    def fetch_status(self) -> tuple[str, StatusKind] | None:
+        """What the find bar says about the rest of the window, and in which style."""
+        return self.window.status(self.results is not None)
+
+    def status_line(self, filtering: bool) -> tuple[str | None, StatusKind]:
+        """The find bar's second line but for an error (a failed fetch has its own form): the
+        fetch (with a notice before its progress) > the filter view's help > the notice."""
+        fetch = self.fetch_status()
+        if fetch is not None:
+            text, kind = fetch
+            return (f"{self.notice}: {text}" if self.notice and kind == "progress" else text), kind
+        return (FILTER_HELP if filtering else self.notice or None), "info"
+
+    # -- the fetch of the rest of the window ---------------------------------------------------
+
+    @property
+    def fetch_state(self) -> FetchState:
+        return self.window.state
+
+    @property
+    def fetch_error(self) -> str:
+        return self.window.error
+
+    @property
+    def progress(self) -> LoadProgress | None:
+        return self.window.progress
+
+    def begin_fetch(self) -> bool:
+        """``idle``/``done`` → ``running`` when there is something left to fetch."""
+        return self.window.begin()
+
+    def stop_fetch(self) -> bool:
+        """``running`` → ``stopped`` (the owner cancels the worker); a jump waiting for it is
+        dropped. False when no fetch was running."""
+        stopped = self.window.stop()
+        if stopped:
+            self.pending_jump = None
+        return stopped
+
+    def rearm(self) -> None:
+        """``stopped``/``failed`` → ``idle``: the next :meth:`begin_fetch` tries again."""
+        self.window.rearm()
+
+    def fetch(self, progress: Callable[[LoadProgress], None]) -> Coroutine[None, None, None]:
+        """Load the rest of the window of the timeline followed now, even if the coroutine
+        runs later (beginning the fetch if need be); :attr:`fetch_state` says how it ended.
+        Never raises but for cancellation (``stopped``)."""
+        window = self.window
+
+        async def run() -> None:
+            try:
+                await window.run(progress)
+            finally:
+                if window is self.window:
+                    self.touch()
+
+        return run()
+
+    # -- work (run by the owner's workers) -----------------------------------------------------
+
+    async def scan(self, report: Callable[[bool], None], *, redraw: float = 0.1) -> None:
+        """Scan what is indexed, then catch the index up slice by slice, scanning as it grows.
+
+        ``report(settled)`` after each pass, and at most every ``redraw`` seconds in between;
+        ``settled`` when the results cover every loaded message.
+        """
+        planned = -math.inf
+        while True:
+            results = self.results
+            if results is not None:
+                for _ in results.steps(DEFAULT_CHUNK):
+                    await asyncio.sleep(0)
+            settled = self.in_step
+            report(settled)
+            if settled:
+                return
+            # A whole-window fetch changes the timeline with every page, and each catch-up
+            # starts with a pass over every loaded message: catch up again only after a pause.
+            pause = planned + max(redraw, PLAN_SHARE * self._plan_cost) - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            planned = time.monotonic()
+            await self._catch_up(report, redraw)
+
+    async def _catch_up(self, report: Callable[[bool], None], redraw: float) -> None:
+        generation, index = self._generation, self.index
+        began = time.perf_counter()
+        messages = self.timeline.messages()
+        start, removed, inserted = splice_plan(index.messages, messages)
+        self._plan_cost = time.perf_counter() - began
+        at, end, first = start, start + inserted, True
+        shown = time.monotonic()
+        while first or at < end:
+            if self._generation != generation or index is not self.index:
+                return  # newer knowledge: plan again from what the index holds now
+            take = min(end - at, self._chunk)
+            began = time.perf_counter()
+            index.splice(at, removed if first else 0, messages[at:at + take])
+            spent = time.perf_counter() - began
+            if take:
+                self._chunk = max(32, min(8192, int(take * INDEX_BUDGET / max(spent, 1e-5))))
+            first, at = False, at + take
+            if self.results is not None:
+                for _ in self.results.steps(DEFAULT_CHUNK):
+                    pass
+            if time.monotonic() - shown > redraw:
+                shown = time.monotonic()
+                report(False)
+            await asyncio.sleep(0)
+        self._synced = generation
+
+    async def find_kind(self, kind: Kind, forward: bool, cursor: Message | None) -> Message | None:
+        """The next (previous) loaded message of ``kind`` after (before) ``cursor``."""
+        return await find_kind(self.timeline.messages(), kind, forward, cursor)
