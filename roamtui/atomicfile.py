@@ -32,8 +32,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,10 @@ TargetKind = Literal["new", "regular", "stream"]
 _MAX_LINKS = 40
 #: Bytes gathered before one write to a device or FIFO.
 _STREAM_CHUNK = 64 * 1024
+#: How a temp file is made: new, private, never through a link, not inherited.
+_CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+           | getattr(os, "O_CLOEXEC", 0))
+_TEMP_ATTEMPTS = 100
 
 
 class TextSink(Protocol):
@@ -130,8 +134,21 @@ def write_atomically(
 
 def _write_replacing(target: Path, writer_fn: Callable[[TextSink], T], newline: str) -> T:
     directory = target.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    # The temp file's name is known before the file exists, and it is made inside the ``try``:
+    # an interrupt that lands just after it was created still removes it (``tempfile.mkstemp``
+    # creates the file before the caller can know its name, and a signal in between left it).
+    tmp_name = ""
     try:
+        fd = -1
+        for _ in range(_TEMP_ATTEMPTS):
+            tmp_name = os.path.join(directory, f".{target.name}.{secrets.token_hex(4)}.part")
+            try:
+                fd = os.open(tmp_name, _CREATE, 0o600)
+                break
+            except FileExistsError:
+                tmp_name = ""  # someone else's: never removed
+        if fd < 0:
+            raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(directory))
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as stream:
             result = writer_fn(stream)
             stream.flush()
@@ -139,8 +156,9 @@ def _write_replacing(target: Path, writer_fn: Callable[[TextSink], T], newline: 
         _still_replaceable(target)
         os.replace(tmp_name, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+        if tmp_name:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
         raise
     fsync_dir(directory)
     return result

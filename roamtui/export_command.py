@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import io
 import math
 import os
@@ -29,21 +28,21 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
-from roamtui.atomicfile import Target, UnsupportedTarget, resolve_target
-from roamtui.history.export import FORMATS, ExportFormat, ExportMeta, TextSink, write_export
-from roamtui.history.export import write_atomically as _write_atomically
+from roamtui.atomicfile import TextSink
+from roamtui.export.formats import DEFAULT_FORMAT
+from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
+from roamtui.export.provenance import ExportMeta
 from roamtui.history.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.model import Message
-from roamtui.im.roam import FetchProgress, RoamQuery, fetch_window
+from roamtui.im.roam import FetchProgress
 from roamtui.settings.config import ConfigError
 from roamtui.settings.connection import Resolved, resolve_connection
 from roamtui.settings.credentials import CredentialError
@@ -68,72 +67,36 @@ class ExportPlan:
     """Everything checked and resolved; nothing has been asked of the service yet."""
 
     resolved: Resolved
-    query: RoamQuery
-    tz: tzinfo
-    fmt: ExportFormat
-    output: Path | None  # None: stdout
-    #: What ``output`` names, as checked before the fetch (the write checks again).
-    target: Target | None = None
-
-
-@dataclass(slots=True)
-class FetchStats:
-    pages: int = 0
-    calls: int = 0
-    retries: int = 0
-    seconds: float = 0.0
-
-
-def _check_output(output: str | None) -> tuple[Path, Target] | None:
-    """The output path and what it names; UsageError before any call if it cannot be written."""
-    if output is None or output == "-":
-        return None
-    path = Path(output).expanduser()
-    try:
-        target = resolve_target(path)
-    except UnsupportedTarget as exc:
-        raise UsageError(f"-o {output!r} {exc.strerror}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {output!r}: {exc.strerror or exc}") from None
-    if target.kind == "stream":
-        if not os.access(target.path, os.W_OK):
-            raise UsageError(f"cannot write {output!r}: no permission to write to it")
-        return path, target
-    parent = target.path.parent
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {output!r}: the directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {output!r}: no permission to write in {str(parent)!r}")
-    return path, target
+    job: ExportJob
 
 
 def plan_export(args: argparse.Namespace, now: datetime | None = None) -> ExportPlan:
-    """Check every argument and resolve the connection; UsageError (one line) if any is bad."""
+    """Check every argument and resolve the connection; UsageError (one line) if any is bad.
+
+    The output is checked first, so a wrong ``-o`` is named even when the secret is missing.
+    """
     account = (getattr(args, "account", None) or "").strip()
     peer = (getattr(args, "peer", None) or "").strip()
     if not account or not peer:
         raise UsageError("give both ACCOUNT and PEER")
-    fmt = getattr(args, "format", None) or "jsonl"
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    checked = _check_output(getattr(args, "output", None))
-    output, target = checked if checked is not None else (None, None)
     try:
-        resolved = resolve_connection(args)
-        resolved.require_secret()
+        output: Output = check_output(getattr(args, "output", None))
+    except ExportRefused as exc:
+        raise UsageError(f"-o {exc}") from None
+    try:
+        resolved = resolve_connection(args).require_secret()
     except (ConfigError, CredentialError) as exc:
         raise UsageError(error_line(exc)) from None
     try:
         tz = resolve_zone(resolved.tz)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         min_time, max_time = parse_window(since, until, tz, now)
-    except TimeParseError as exc:
-        raise UsageError(error_line(exc)) from None
-    try:
         query = resolved.query(account, peer, min_time, max_time)
-    except ValueError as exc:
+        fmt = getattr(args, "format", None) or DEFAULT_FORMAT
+        job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection)
+    except (TimeParseError, ValueError) as exc:  # ExportRefused is a ValueError
         raise UsageError(error_line(exc)) from None
-    return ExportPlan(resolved, query, tz, cast(ExportFormat, fmt), output, target)
+    return ExportPlan(resolved, job)
 
 
 class _ProgressLine:
@@ -161,21 +124,6 @@ class _ProgressLine:
         if self._shown:
             self._err.write("\r\x1b[K")
             self._err.flush()
-
-
-@dataclass(slots=True)
-class _Digest:
-    """Passes text on and keeps the size and SHA-256 of its UTF-8 form (the file's bytes)."""
-
-    out: TextSink
-    sha: hashlib._Hash = field(default_factory=hashlib.sha256)
-    size: int = 0
-
-    def write(self, s: str, /) -> object:
-        data = s.encode("utf-8", "surrogatepass")
-        self.sha.update(data)
-        self.size += len(data)
-        return self.out.write(s)
 
 
 class Interrupted(SystemExit):
@@ -270,27 +218,24 @@ class _SignalGuard:
 async def _fetch(
     plan: ExportPlan,
     transport: httpx.AsyncBaseTransport | None,
-    stats: FetchStats,
+    calls: list[int],
     progress: Callable[[FetchProgress], None] | None,
     guard: _SignalGuard | None = None,
-) -> list[Message]:
-    def on_progress(p: FetchProgress) -> None:
-        stats.pages = p.calls
-        if progress is not None:
-            progress(p)
-
+) -> Fetched:
+    """The job's fetch on a client of the resolved connection; ``calls`` learns how many calls
+    were made even when the fetch fails."""
     if guard is not None:
         guard.watch(asyncio.current_task())
     client = plan.resolved.client(transport=transport)
     try:
-        return await fetch_window(client, plan.query, progress=on_progress)
+        return await plan.job.fetch(client, progress)
     finally:
-        stats.calls, stats.retries = client.calls_started, client.retries
+        calls[0] = client.calls_started
         await client.aclose()
 
 
 def _failure(exc: RoamError) -> str:
-    text = str(exc)
+    text = error_line(exc)
     if isinstance(exc, TransportError):
         text += " — check the endpoint (--endpoint/--region) and the network, then try again"
     elif isinstance(exc, ProtocolError):
@@ -334,10 +279,10 @@ def run(
     except UsageError as exc:
         err.write(f"{_PROG}: {exc}\n")
         return EXIT_USAGE
-    q = plan.query
+    q = plan.job.query
     tty = getattr(err, "isatty", None)
     progress = _ProgressLine(err, f"fetching {q.account} ⇄ {q.peer}") if tty and tty() else None
-    digest = _Digest(_NoSink())
+    digest = Digest()
     with _SignalGuard() as guard:
         try:
             return _run(plan, args, transport, stdout, err, now, progress, guard, digest)
@@ -350,10 +295,11 @@ def run(
             return 128 + guard.signum
 
 
-def _what_was_left(plan: ExportPlan, digest: _Digest) -> str:
-    if digest.size == 0 or (plan.target is not None and plan.target.atomic):
+def _what_was_left(plan: ExportPlan, digest: Digest) -> str:
+    output = plan.job.output
+    if digest.size == 0 or output.atomic:
         return "nothing written"
-    where = f"to {str(plan.output)!r}" if plan.output is not None else "on stdout"
+    where = f"to {str(output.path)!r}" if output.path is not None else "on stdout"
     return f"the output {where} is incomplete"
 
 
@@ -366,44 +312,36 @@ def _run(
     now: datetime | None,
     progress: _ProgressLine | None,
     guard: _SignalGuard,
-    digest: _Digest,
+    digest: Digest,
 ) -> int:
     debug = bool(getattr(args, "debug", False))
-    q = plan.query
-    stats = FetchStats()
-    started = time.monotonic()
+    job = plan.job
+    calls = [0]
     try:
-        messages = asyncio.run(_fetch(plan, transport, stats, progress, guard))
+        fetched = asyncio.run(_fetch(plan, transport, calls, progress, guard))
     except RoamError as exc:
         if progress is not None:
             progress.clear()
         if debug:
             _traceback(exc, plan, err)
-        calls = f"{stats.calls} call{'' if stats.calls == 1 else 's'}"
-        err.write(f"{_PROG}: failed after {calls}: {_failure(exc)}; nothing written\n")
+        made = f"{calls[0]} call{'' if calls[0] == 1 else 's'}"
+        err.write(f"{_PROG}: failed after {made}: {_failure(exc)}; nothing written\n")
         return EXIT_FAILED
     finally:
-        stats.seconds = time.monotonic() - started
         guard.watch(None)
     if progress is not None:
         progress.clear()
-    fetched_at = int((now or datetime.now(UTC)).timestamp())
-    conn = plan.resolved.connection
-    meta = ExportMeta(
-        account=q.account, peer=q.peer, min_time=q.min_time, max_time=q.max_time, tz=plan.tz,
-        fetched_at=fetched_at, pages=stats.pages, calls=stats.calls, complete=True,
-        source=f"{conn.endpoint} · SDKAppID {conn.sdkappid} · admin {conn.identifier}",
-    )
+    meta = job.provenance(fetched, int((now or datetime.now(UTC)).timestamp()))
+    output = job.output
     try:
-        _write(plan, messages, meta, stdout, guard, digest)
+        size, sha256 = _write(plan, fetched.messages, meta, stdout, guard, digest)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        if plan.output is not None:
-            atomic = plan.target is None or plan.target.atomic
-            left = "no file was left" if atomic else "the output to it is incomplete"
-            if not atomic and digest.size == 0:
+        if output.path is not None:
+            left = "no file was left" if output.atomic else "the output to it is incomplete"
+            if not output.atomic and digest.size == 0:
                 left = "nothing was written"
-            err.write(f"{_PROG}: cannot write {str(plan.output)!r}: {reason}; {left}\n")
+            err.write(f"{_PROG}: cannot write {str(output.path)!r}: {reason}; {left}\n")
         else:
             if isinstance(exc, BrokenPipeError) and stdout is None:
                 _silence_stdout()
@@ -411,22 +349,7 @@ def _run(
         return EXIT_FAILED
     finally:
         guard.committed()
-    recalled = sum(1 for m in messages if m.recalled)
-    retried = f" ({stats.retries} retried)" if stats.retries else ""
-    target = str(plan.output) if plan.output else "stdout"
-    err.write(
-        f"{_PROG}: {len(messages)} messages, {recalled} recalled, {stats.pages} pages, "
-        f"{stats.calls} calls{retried}, {stats.seconds:.1f} s; window "
-        f"{format_full(q.min_time, plan.tz)} .. {format_full(q.max_time, plan.tz)} complete; "
-        f"{plan.fmt} → {target} ({digest.size:,} bytes, sha256 {digest.sha.hexdigest()})\n"
-    )
-    if not messages:
-        # The service answers an unknown peer or an expired window with an empty, complete page.
-        err.write(
-            f"{_PROG}: note: no messages in this window; check the spelling of "
-            f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
-            f"history retention ({DEFAULT_WINDOW_DAYS} days unless extended)\n"
-        )
+    _summary(plan, fetched, size, sha256, err)
     if guard.signum is not None:
         # Came while the rename was being committed: the export above is whole.
         err.write(
@@ -436,41 +359,49 @@ def _run(
     return EXIT_OK
 
 
-class _NoSink:
-    def write(self, s: str, /) -> object:
-        raise RuntimeError("the digest's sink was not set")
+def _summary(plan: ExportPlan, fetched: Fetched, size: int, sha256: str, err: TextIO) -> None:
+    job = plan.job
+    q = job.query
+    retried = f" ({fetched.retries} retried)" if fetched.retries else ""
+    target = str(job.output.path) if job.output.path is not None else "stdout"
+    err.write(
+        f"{_PROG}: {len(fetched.messages)} messages, {fetched.recalled} recalled, "
+        f"{fetched.pages} pages, {fetched.calls} calls{retried}, {fetched.seconds:.1f} s; window "
+        f"{format_full(q.min_time, job.tz)} .. {format_full(q.max_time, job.tz)} complete; "
+        f"{job.format.name} → {target} ({size:,} bytes, sha256 {sha256})\n"
+    )
+    if not fetched.messages:
+        # The service answers an unknown peer or an expired window with an empty, complete page.
+        err.write(
+            f"{_PROG}: note: no messages in this window; check the spelling of "
+            f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
+            f"history retention ({DEFAULT_WINDOW_DAYS} days unless extended)\n"
+        )
 
 
 def _write(
     plan: ExportPlan,
-    messages: list[Message],
+    messages: Sequence[Message],
     meta: ExportMeta,
     stdout: TextIO | None,
     guard: _SignalGuard,
-    digest: _Digest,
-) -> None:
-    """Write the export through ``digest`` (which counts what was handed to the output)."""
-    if plan.output is not None:
-        atomic = plan.target is None or plan.target.atomic
-
-        def write(sink: TextSink) -> None:
-            digest.out = sink
-            write_export(plan.fmt, messages, meta, digest)
-            if atomic:
-                guard.commit()  # only the fsync and the rename are left
-
-        _write_atomically(plan.output, write)
-        return
+    digest: Digest,
+) -> tuple[int, str]:
+    """The job's write, to the planned path or to stdout; the size and SHA-256 written."""
+    job = plan.job
+    if job.output.path is not None:
+        written = job.write(messages, meta, digest=digest, on_commit=guard.commit)
+        return written.size, written.sha256
     sink, done = _stdout_sink(stdout)
-    digest.out = sink
     try:
-        write_export(plan.fmt, messages, meta, digest)
+        written = job.write(messages, meta, stream=sink, digest=digest)
     except Interrupted:
         if stdout is None:
             _silence_stdout()  # what is still buffered must not wait for a stalled reader
         raise
     finally:
         done()
+    return written.size, written.sha256
 
 
 def _silence_stdout() -> None:

@@ -17,8 +17,8 @@ import pytest
 from clikit import parse
 
 from roamtui import cli
+from roamtui.export.csv import csv_cell
 from roamtui.export_command import run
-from roamtui.history.export import csv_cell
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
 from roamtui.sandbox.faults import Fault, FaultPlan
 

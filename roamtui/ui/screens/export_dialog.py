@@ -3,8 +3,11 @@
 The dialog asks for a format and a path (by default in the user's download folder, else the
 current one, named from the parties and the window). A window that is not loaded whole is never
 written as if it were: the user either fetches the rest first (``Timeline.load_all``, with
-progress) or writes what is loaded, marked PARTIAL. The file is written atomically in a thread
-so the app keeps drawing; Esc cancels at any point and leaves no file behind.
+progress) or writes what is loaded, marked PARTIAL. The export is the one job of
+:mod:`roamtui.export.job` (plan → fetch → provenance → digest → atomic write), the same as
+`roamtui export`'s; the file is written in a thread so the app keeps drawing, Esc cancels at
+any point and leaves no file behind, and a FIFO or a device is refused (the thread could wait
+forever for a reader).
 """
 
 from __future__ import annotations
@@ -13,11 +16,10 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlsplit
 
 import platformdirs
 from textual import on, work
@@ -29,27 +31,18 @@ from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
-from roamtui.history.export import (
-    FORMATS,
-    ExportFormat,
-    ExportMeta,
-    TextSink,
-    write_atomically,
-    write_csv,
-    write_jsonl,
-    write_txt,
-)
+from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
+from roamtui.export.job import ExportJob, ExportRefused, Stopped
 from roamtui.history.timeparse import format_time, zone_name
 from roamtui.im.errors import RoamError
 from roamtui.text import error_line, screen_line
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
-    from roamtui.im.model import Message
 
 PARTIAL_TAG = "PARTIAL"
-#: How often (in messages) the writer thread looks whether the export was cancelled.
-CANCEL_CHECK_EVERY = 512
+#: The dialog's formats, in the registry's order.
+FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +50,7 @@ class ExportResult:
     """A file that was written: where, in which format, how many messages, whole or not."""
 
     path: Path
-    format: ExportFormat
+    format: str
     messages: int
     recalled: int
     complete: bool
@@ -85,46 +78,13 @@ def _slug(name: str) -> str:
     return kept[:40] or "x"
 
 
-def default_filename(timeline: Timeline, fmt: ExportFormat, *, partial: bool = False) -> str:
+def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False) -> str:
     """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone."""
     q = timeline.query
     start = format_time(q.min_time, timeline.tz, "%Y%m%d-%H%M")
     end = format_time(q.max_time, timeline.tz, "%Y%m%d-%H%M")
     tag = f"-{PARTIAL_TAG}" if partial else ""
     return f"roam-{_slug(q.account)}-{_slug(q.peer)}-{start}-{end}{tag}.{fmt}".replace("@", "")
-
-
-def _source(timeline: Timeline) -> str:
-    """Endpoint (scheme, host, path only), SDKAppID and admin: where the records came from."""
-    conn = getattr(timeline.client, "connection", None)
-    if conn is None:
-        return ""
-    parts = urlsplit(conn.endpoint)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    endpoint = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else ""
-    return f"{endpoint} · SDKAppID {conn.sdkappid} · admin {conn.identifier}".strip(" ·")
-
-
-class _Cancelled(Exception):
-    """The user cancelled while the writer thread was running."""
-
-
-def _guarded(messages: Iterable[Message], stop: threading.Event) -> Iterator[Message]:
-    for n, message in enumerate(messages):
-        if n % CANCEL_CHECK_EVERY == 0 and stop.is_set():
-            raise _Cancelled
-        yield message
-
-
-def _writer(fmt: ExportFormat, messages: Iterable[Message],
-            meta: ExportMeta) -> Callable[[TextSink], int]:
-    if fmt == "jsonl":
-        return lambda out: write_jsonl(messages, out)
-    if fmt == "csv":
-        return lambda out: write_csv(messages, meta, out)
-    return lambda out: write_txt(messages, meta, out)
 
 
 class ExportDialog(ModalScreen[ExportResult | None]):
@@ -186,7 +146,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         self.timeline = timeline
         self.clock = clock
         self.directory = directory if directory is not None else default_directory()
-        self.format: ExportFormat = "jsonl"
+        self.format = DEFAULT_FORMAT
         self.fetch_rest = True
         self.busy = False
         self._stop = threading.Event()
@@ -208,7 +168,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             with Horizontal(classes="export-row"):
                 yield Label("Format", classes="export-label")
                 with RadioSet(id="export-format", compact=True):
-                    for fmt in FORMATS:
+                    for fmt in FORMAT_NAMES:
                         yield RadioButton(fmt, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(classes="export-row"):
                 yield Label("Path", classes="export-label")
@@ -252,7 +212,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
 
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
-        self.format = FORMATS[event.index]
+        self.format = FORMAT_NAMES[event.index]
         self._rename()
 
     @on(RadioSet.Changed, "#export-mode")
@@ -285,17 +245,18 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         self.action_export()
 
     def action_export(self) -> None:
-        """Check the path, then fetch the rest if asked and write the file."""
+        """Plan the export for the path typed, then fetch the rest if asked and write the file."""
         if self.busy:
             return
-        path = self._checked_path()
-        if path is None:
+        job = self._planned()
+        if job is None:
             return
         self._set_busy(True)
         self._stop = threading.Event()
-        self._run(path, self.format, fetch=self.fetch_rest and not self.timeline.complete)
+        self._run(job, fetch=self.fetch_rest and not self.timeline.complete)
 
-    def _checked_path(self) -> Path | None:
+    def _planned(self) -> ExportJob | None:
+        """The export job for the path typed, or None with the reason shown under the form."""
         text = self.path_input.value.strip()
         if not text:
             self._show_error("Give a file name to write.")
@@ -303,17 +264,18 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         path = Path(os.path.expanduser(text))
         if not path.is_absolute():
             path = Path.cwd() / path
-        if path.is_dir():
-            self._show_error(f"{path} is a folder; add a file name.")
-            return None
-        if not path.parent.is_dir():
-            self._show_error(f"The folder {path.parent} does not exist.")
+        tl = self.timeline
+        try:
+            job = ExportJob.plan(tl.query, tl.tz, self.format, path, streams=False,
+                                 connection=getattr(tl.client, "connection", None))
+        except ExportRefused as exc:
+            self._show_error(error_line(exc))
             return None
         if path.exists() and self._confirmed != path:
             self._confirmed = path
-            self._show_error(f"{path.name} exists: press Export again to replace it.")
+            self._show_error(f"{screen_line(path.name)} exists: press Export again to replace it.")
             return None
-        return path
+        return job
 
     def _show_error(self, text: str) -> None:
         error = self.query_one("#export-error", Static)
@@ -336,54 +298,43 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     # -- work -------------------------------------------------------------------------------------
 
     @work(exclusive=True, group="export", exit_on_error=False)
-    async def _run(self, path: Path, fmt: ExportFormat, *, fetch: bool) -> None:
-        tl = self.timeline
+    async def _run(self, job: ExportJob, *, fetch: bool) -> None:
         if fetch:
             self._status("Fetching the rest of the window…")
-            try:
-                await tl.load_all(self._report)
-            except RoamError as exc:
-                self.post_message(self._Failed(f"Could not fetch the rest: {error_line(exc)}"))
-                return
-            except Exception as exc:  # a bug must not leave the dialog locked: one line
-                self.log.error(f"export fetch failed: {exc!r}")
-                self.post_message(self._Failed(f"Could not fetch the rest: internal error "
-                                               f"({type(exc).__name__})"))
-                return
-        # A snapshot on the event loop: the transcript may go on loading while the thread writes.
-        messages = list(tl.messages())
-        complete = tl.complete
-        client = tl.client
-        meta = ExportMeta(
-            account=tl.query.account, peer=tl.query.peer,
-            min_time=tl.query.min_time, max_time=tl.query.max_time, tz=tl.tz,
-            fetched_at=int(self.clock()), pages=tl.calls,
-            calls=int(getattr(client, "calls_started", tl.calls)), complete=complete,
-            source=_source(tl),
-            note="" if complete else "written from the transcript before it was loaded whole",
-        )
-        self._status(f"Writing {len(messages):,} messages…")
-        stop = self._stop
-        write = _writer(fmt, _guarded(messages, stop), meta)
         try:
-            count = await asyncio.to_thread(write_atomically, path, write)
-        except _Cancelled:
+            fetched = await job.from_timeline(self.timeline, load_rest=fetch, progress=self._report)
+        except RoamError as exc:
+            self.post_message(self._Failed(f"Could not fetch the rest: {error_line(exc)}"))
+            return
+        except Exception as exc:  # a bug must not leave the dialog locked: one line
+            self.log.error(f"export fetch failed: {exc!r}")
+            self.post_message(self._Failed(f"Could not fetch the rest: internal error "
+                                           f"({type(exc).__name__})"))
+            return
+        meta = job.provenance(fetched, int(self.clock()))
+        self._status(f"Writing {len(fetched.messages):,} messages…")
+        stop = self._stop
+        path = job.output.path
+        assert path is not None  # planned from a path
+        where = screen_line(str(path))
+        try:
+            written = await asyncio.to_thread(job.write, fetched.messages, meta, stop=stop)
+        except Stopped:
             return
         except OSError as exc:
             reason = exc.strerror or error_line(exc)
-            where = screen_line(str(path))
             self.post_message(self._Failed(f"Could not write {where}: {reason}"))
             return
         except Exception as exc:  # the temp file is gone already; say so in one line
             self.log.error(f"export write failed: {exc!r}")
-            self.post_message(self._Failed(f"Could not write {screen_line(str(path))}: "
-                                           f"internal error "
+            self.post_message(self._Failed(f"Could not write {where}: internal error "
                                            f"({type(exc).__name__})"))
             return
         finally:
             stop.set()  # a cancelled await leaves the thread running: make it stop
-        recalled = sum(1 for m in messages if m.recalled)
-        self.post_message(self._Written(ExportResult(path, fmt, count, recalled, complete)))
+        result = ExportResult(path, job.format.name, written.messages, fetched.recalled,
+                              fetched.complete)
+        self.post_message(self._Written(result))
 
     def _report(self, progress: LoadProgress) -> None:
         self.post_message(self._Progress(progress))

@@ -1,5 +1,5 @@
-"""Export writers: jsonl verbatim, csv for spreadsheets and csv.reader, txt for people, hostile
-text kept inert, and the atomic write that never leaves a half file behind."""
+"""Export formats: jsonl verbatim, csv for spreadsheets and csv.reader, txt for people, hostile
+text kept inert, the registry, and the atomic write that never leaves a half file behind."""
 
 from __future__ import annotations
 
@@ -13,17 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from roamtui.history.export import (
-    CSV_COLUMNS,
-    ExportMeta,
-    TextSink,
-    csv_cell,
-    write_atomically,
-    write_csv,
-    write_export,
-    write_jsonl,
-    write_txt,
-)
+from roamtui.atomicfile import TextSink, write_atomically
+from roamtui.export.csv import CSV_COLUMNS, csv_cell, write_csv
+from roamtui.export.formats import write_export
+from roamtui.export.jsonl import write_jsonl
+from roamtui.export.provenance import ExportMeta
+from roamtui.export.txt import write_txt
 from roamtui.im.model import Message, message_obj, parse_message
 from roamtui.text import file_text as visible
 

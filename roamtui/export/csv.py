@@ -1,0 +1,46 @@
+"""``csv``: for spreadsheets and ``csv.reader``, UTF-8 with a BOM so spreadsheets pick the
+encoding (read it with ``encoding="utf-8-sig"``).
+
+A metadata block of rows whose first cell starts with ``#`` (``# account``, ``cust_1001``), one
+empty row, then the table: a header row (:data:`CSV_COLUMNS`) and one row per message. Message
+text is untrusted: controls, bidi controls and lone surrogates are made visible
+(:func:`roamtui.text.file_text`), and any cell a spreadsheet would run as a formula
+(``= + - @``, tab, CR first) gets a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+
+from roamtui.atomicfile import TextSink
+from roamtui.export.provenance import RECALLED_MARK, ExportMeta, header_rows, message_rows
+from roamtui.im.model import Message
+from roamtui.text import file_text
+
+CSV_COLUMNS = ("time", "unix_time", "sender", "receiver", "recalled", "content", "msg_key")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A csv cell that a spreadsheet shows as text: formulas defused, controls visible."""
+    cell = file_text(text)
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def write_csv(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> int:
+    """Metadata block, empty row, header row, one row per message; returns the message count."""
+    rows, kinds = message_rows(messages, meta.tz)
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    for label, *values in header_rows(meta, rows, kinds):
+        writer.writerow([f"# {label}", *(csv_cell(v) for v in values)])
+    writer.writerow([])
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.time, row.unix_time, csv_cell(row.sender), csv_cell(row.receiver),
+            RECALLED_MARK if row.recalled else "", csv_cell(row.content), csv_cell(row.key),
+        ])
+    return len(rows)
+

@@ -1,0 +1,289 @@
+"""The one export job: plan → fetch → provenance → digest → atomic write.
+
+``roamtui export`` (:mod:`roamtui.cli.export`) and the TUI's export dialog
+(:mod:`roamtui.ui.screens.export_dialog`) both run it, step by step; they differ only in where
+the messages come from and in how they report:
+
+    job = ExportJob.plan(query, tz, "csv", "out.csv", connection=conn)  # checked, no call yet
+    fetched = await job.fetch(client, progress)        # the whole window, sliced and concurrent
+    fetched = await job.from_timeline(tl, load_rest=True, progress=...)  # or: the transcript's
+    meta = job.provenance(fetched, fetched_at)         # ExportMeta: the one provenance text
+    written = job.write(fetched.messages, meta)        # digest + atomic write -> size, SHA-256
+
+- **plan** checks the format (:mod:`roamtui.export.formats`) and what the output path names
+  (:func:`check_output`) before anything is asked of the service: a socket, a block device, a
+  directory, a dangling symlink or a missing folder is refused with one line. With
+  ``streams=False`` (the dialog) a FIFO or a device is refused too: writing one could block
+  the app's thread for as long as nobody reads, or draw over the screen (``/dev/tty``).
+- **write** goes through :func:`roamtui.atomicfile.write_atomically`: a regular file is whole
+  or absent, a FIFO or character device is written through. The :class:`Digest` counts the
+  bytes and their SHA-256 as they pass, and says after an interrupt what was handed over. A
+  ``stop`` event (the dialog's Esc) is looked at every :data:`STOP_CHECK_EVERY` messages.
+
+Textual-free; the signals, the progress line and the exit statuses of the command line stay
+in :mod:`roamtui.cli.export`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from roamtui.atomicfile import Target, TextSink, UnsupportedTarget, resolve_target, write_atomically
+from roamtui.export.formats import Format, format_named
+from roamtui.export.provenance import ExportMeta, source_of
+from roamtui.im.roam import FetchProgress, RoamQuery, fetch_window
+
+if TYPE_CHECKING:
+    from roamtui.im.client import Connection, ImClient
+    from roamtui.im.model import Message
+
+#: How often (in messages) a write looks whether it was asked to stop.
+STOP_CHECK_EVERY = 512
+#: Why a window written from the transcript before it was loaded whole is partial.
+PARTIAL_NOTE = "written from the transcript before it was loaded whole"
+
+
+class ExportRefused(ValueError):
+    """The export cannot be done as asked (format, output), found before any call; ``str()`` is
+    one line naming what to change."""
+
+
+class Stopped(Exception):
+    """The write was asked to stop (``stop`` set); the atomic write left no file behind."""
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Where the export goes: a checked path and what it names, or (``path`` None) the stream the
+    caller hands to :meth:`ExportJob.write` (stdout)."""
+
+    path: Path | None = None
+    target: Target | None = None
+
+    @property
+    def atomic(self) -> bool:
+        """True when the output is whole or absent (a regular file); False when written through."""
+        return self.path is not None and (self.target is None or self.target.atomic)
+
+
+def check_output(given: str | os.PathLike[str] | None, *, streams: bool = True) -> Output:
+    """What ``given`` names and whether it can be written, without opening it (a FIFO's reader
+    is not consumed); ExportRefused when it cannot, one line that starts with the path as given.
+    None or ``-``: the caller's stream."""
+    if given is None or os.fspath(given) in ("", "-"):
+        return Output()
+    shown = repr(os.fspath(given))
+    path = Path(os.path.expanduser(os.fspath(given)))
+    try:
+        target = resolve_target(path)
+    except UnsupportedTarget as exc:
+        raise ExportRefused(f"{shown} {exc.strerror}") from None
+    except OSError as exc:
+        raise ExportRefused(f"{shown}: {exc.strerror or exc}") from None
+    if target.kind == "stream":
+        if not streams:
+            raise ExportRefused(
+                f"{shown} is a FIFO or a device, which the export dialog does not write into "
+                "(it could wait forever for a reader); give a file, or stream with "
+                "`roamtui export -o`"
+            )
+        if not os.access(target.path, os.W_OK):
+            raise ExportRefused(f"{shown}: no permission to write to it")
+        return Output(path, target)
+    parent = target.path.parent
+    if not parent.is_dir():
+        raise ExportRefused(f"{shown}: the directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportRefused(f"{shown}: no permission to write in {str(parent)!r}")
+    return Output(path, target)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The messages of the window, oldest first, and what it took to get them."""
+
+    messages: Sequence[Message]
+    pages: int
+    calls: int
+    complete: bool
+    retries: int = 0
+    seconds: float = 0.0
+    #: Why the window is partial, when it is.
+    note: str = ""
+
+    @property
+    def recalled(self) -> int:
+        return sum(1 for m in self.messages if m.recalled)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What the write handed to the output."""
+
+    messages: int
+    size: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class Digest:
+    """Passes text on and keeps the size and SHA-256 of its UTF-8 form (the output's bytes).
+
+    The caller may hold it to learn after an interrupt how much was handed over (``size``).
+    """
+
+    out: TextSink | None = None
+    sha: hashlib._Hash = field(default_factory=hashlib.sha256)
+    size: int = 0
+
+    def write(self, s: str, /) -> object:
+        if self.out is None:
+            raise RuntimeError("the digest's output was not set")
+        data = s.encode("utf-8", "surrogatepass")
+        self.sha.update(data)
+        self.size += len(data)
+        return self.out.write(s)
+
+
+class TimelineSource(Protocol):
+    """What :meth:`ExportJob.from_timeline` reads of a ``history.Timeline``."""
+
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def client(self) -> object: ...
+    def messages(self) -> Iterable[Message]: ...
+    async def load_all(self, progress: Callable[..., None] | None = None) -> object: ...
+
+
+def _checked(messages: Iterable[Message], stop: threading.Event) -> Iterator[Message]:
+    for n, message in enumerate(messages):
+        if n % STOP_CHECK_EVERY == 0 and stop.is_set():
+            raise Stopped
+        yield message
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    """One window of one conversation, to be written in one format to one output."""
+
+    query: RoamQuery
+    tz: tzinfo
+    format: Format
+    output: Output
+    #: Where the records come from (endpoint, SDKAppID, admin), for the provenance header.
+    source: str = ""
+
+    @classmethod
+    def plan(
+        cls,
+        query: RoamQuery,
+        tz: tzinfo,
+        fmt: str,
+        output: Output | str | os.PathLike[str] | None,
+        *,
+        connection: Connection | None = None,
+        streams: bool = True,
+    ) -> ExportJob:
+        """Check the format and the output (unless given as an Output :func:`check_output` made);
+        ExportRefused (one line) before any call if either is bad."""
+        try:
+            chosen = format_named(fmt)
+        except ValueError as exc:
+            raise ExportRefused(str(exc)) from None
+        if not isinstance(output, Output):
+            output = check_output(output, streams=streams)
+        return cls(query, tz, chosen, output, source_of(connection))
+
+    async def fetch(
+        self, client: ImClient, progress: Callable[[FetchProgress], None] | None = None
+    ) -> Fetched:
+        """The whole window with the sliced concurrent fetch (a RoamError if it cannot be had
+        whole). The caller owns ``client`` and closes it."""
+        pages = 0
+
+        def on_progress(p: FetchProgress) -> None:
+            nonlocal pages
+            pages = p.calls
+            if progress is not None:
+                progress(p)
+
+        started = time.monotonic()
+        messages = await fetch_window(client, self.query, progress=on_progress)
+        return Fetched(messages, pages, client.calls_started, True, client.retries,
+                       time.monotonic() - started)
+
+    async def from_timeline(
+        self,
+        timeline: TimelineSource,
+        *,
+        load_rest: bool,
+        progress: Callable[..., None] | None = None,
+    ) -> Fetched:
+        """What the transcript holds, after loading the rest of the window when asked (a
+        RoamError if that fails). A snapshot: the transcript may go on loading meanwhile."""
+        started = time.monotonic()
+        if load_rest and not timeline.complete:
+            await timeline.load_all(progress)
+        messages = list(timeline.messages())
+        complete = timeline.complete
+        calls = getattr(timeline.client, "calls_started", timeline.calls)
+        return Fetched(messages, timeline.calls, int(calls), complete,
+                       seconds=time.monotonic() - started,
+                       note="" if complete else PARTIAL_NOTE)
+
+    def provenance(self, fetched: Fetched, fetched_at: int) -> ExportMeta:
+        """The provenance every format writes (csv and txt headers)."""
+        q = self.query
+        return ExportMeta(
+            account=q.account, peer=q.peer, min_time=q.min_time, max_time=q.max_time,
+            tz=self.tz, fetched_at=fetched_at, pages=fetched.pages, calls=fetched.calls,
+            complete=fetched.complete, source=self.source, note=fetched.note,
+        )
+
+    def write(
+        self,
+        messages: Iterable[Message],
+        meta: ExportMeta,
+        *,
+        stream: TextSink | None = None,
+        digest: Digest | None = None,
+        stop: threading.Event | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> Written:
+        """Write to the planned path (atomically), or to ``stream`` when the plan has none.
+
+        ``on_commit`` runs once all text is written to a file that is about to be renamed into
+        place (the command line holds signals from then on); ``stop`` ends the write early with
+        :class:`Stopped` and no file; ``digest`` lets the caller watch the bytes go by.
+        """
+        digest = Digest() if digest is None else digest
+        items = messages if stop is None else _checked(messages, stop)
+        path = self.output.path
+        if path is None:
+            if stream is None:
+                raise ValueError("no output path was planned and no stream was given")
+            digest.out = stream
+            count = self.format.write(items, meta, digest)
+        else:
+            atomic = self.output.atomic
+
+            def write(sink: TextSink) -> int:
+                digest.out = sink
+                n = self.format.write(items, meta, digest)
+                if atomic and on_commit is not None:
+                    on_commit()  # only the fsync and the rename are left
+                return n
+
+            count = write_atomically(path, write)
+        return Written(count, digest.size, digest.sha.hexdigest())

@@ -1,0 +1,143 @@
+"""What an export says about itself: where the records came from, the window, the fetch, and the
+one row per message that the formats for people (csv, txt) print.
+
+:class:`ExportMeta` is built once per export by the job (:meth:`ExportJob.provenance`) and read
+by every writer; :func:`header_rows` and :func:`message_rows` are the shared parts of the csv and
+txt layouts, so both tell a reader the same things in the same words.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from roamtui import __version__
+from roamtui.history.timeparse import zone_name
+from roamtui.im.model import Message
+from roamtui.im.roam import API
+
+if TYPE_CHECKING:
+    from roamtui.im.client import Connection
+
+RECALLED_MARK = "RECALLED"
+_RECALLED_EMPTY = "(recalled; the service returned no content)"
+_NO_CONTENT = "(no content)"
+_KIND_NAMES = {
+    "TIMTextElem": "text", "TIMLocationElem": "location", "TIMFaceElem": "face",
+    "TIMCustomElem": "custom", "TIMSoundElem": "voice", "TIMImageElem": "image",
+    "TIMFileElem": "file", "TIMVideoFileElem": "video", "TIMRelayElem": "merged forward",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportMeta:
+    """Provenance printed in the csv and txt headers."""
+
+    account: str  # whose history was read (From_Account / Operator_Account)
+    peer: str
+    min_time: int  # the window, inclusive Unix seconds
+    max_time: int
+    tz: tzinfo  # the zone people read the times in
+    fetched_at: int  # Unix seconds when the fetch finished
+    pages: int  # admin_getroammsg replies that carried messages or ended a chain
+    calls: int  # HTTP calls made, retries included
+    complete: bool  # every page of the window was fetched
+    source: str = ""  # endpoint, SDKAppID and admin: where the records came from
+    note: str = ""  # why the window is partial, when it is
+
+
+def source_of(connection: Connection | None) -> str:
+    """Endpoint (scheme, host, port, path only: never a query or user info), SDKAppID and
+    admin: where the records came from."""
+    if connection is None:
+        return ""
+    parts = urlsplit(connection.endpoint)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    endpoint = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else ""
+    return f"{endpoint} · SDKAppID {connection.sdkappid} · admin {connection.identifier}".strip(
+        " ·"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One message as the formats for people show it (text still untrusted: writers sanitise)."""
+
+    time: str
+    unix_time: int
+    sender: str
+    receiver: str
+    recalled: bool
+    content: str
+    key: str
+
+
+def iso_time(ts: int, tz: tzinfo) -> str:
+    """``2020-03-20T10:40:05+08:00``; ``@<ts>`` when outside the calendar."""
+    try:
+        return datetime.fromtimestamp(ts, tz).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return f"@{ts}"
+
+
+def _content(msg: Message) -> str:
+    if not msg.elements:
+        return _RECALLED_EMPTY if msg.recalled else _NO_CONTENT
+    return msg.text()
+
+
+def _kind_name(kind: str) -> str:
+    return _KIND_NAMES.get(kind, kind or "unknown")
+
+
+def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageRow], Counter[str]]:
+    """One row per message, in order, and how many elements of each kind they hold."""
+    rows: list[MessageRow] = []
+    kinds: Counter[str] = Counter()
+    for msg in messages:
+        for e in msg.elements:
+            kinds[_kind_name(e.kind)] += 1
+        rows.append(MessageRow(iso_time(msg.time, tz), msg.time, msg.sender, msg.receiver,
+                               msg.recalled, _content(msg), msg.key))
+    return rows, kinds
+
+
+def _kinds_text(kinds: Counter[str]) -> str:
+    text = kinds.pop("text", 0)
+    parts = [f"text {text}"] if text else []
+    parts.extend(f"{name} {n}" for name, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return ", ".join(parts) or "none"
+
+
+def header_rows(
+    meta: ExportMeta, rows: Sequence[MessageRow], kinds: Counter[str]
+) -> list[list[str]]:
+    """(label, value, …) rows shared by the csv and txt headers."""
+    zone = zone_name(meta.tz)
+    recalled = sum(1 for row in rows if row.recalled)
+    state = "complete" if meta.complete else "PARTIAL"
+    if not meta.complete:
+        state += " — messages may be missing" + (f" ({meta.note})" if meta.note else "")
+    fields = [
+        ["export", f"roamtui {__version__}, {API}"],
+        ["account", meta.account],
+        ["peer", meta.peer],
+        ["window UTC", iso_time(meta.min_time, UTC), iso_time(meta.max_time, UTC)],
+        [f"window {zone}", iso_time(meta.min_time, meta.tz), iso_time(meta.max_time, meta.tz)],
+        ["fetched at", iso_time(meta.fetched_at, UTC), iso_time(meta.fetched_at, meta.tz)],
+        ["pages", str(meta.pages)],
+        ["calls", str(meta.calls)],
+        ["completeness", state],
+        ["messages", str(len(rows))],
+        ["recalled", str(recalled)],
+        ["elements by type", _kinds_text(kinds)],
+    ]
+    if meta.source:
+        fields.append(["source", meta.source])
+    return fields

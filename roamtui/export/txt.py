@@ -1,0 +1,49 @@
+"""``txt``: for people. A provenance header, a rule, then one line per message with fixed
+columns: time in the chosen zone (ISO 8601), sender → receiver, MsgKey, ``RECALLED`` mark,
+content. Line breaks inside a message show as ``⏎``, tabs as ``␉``, every other control,
+bidi control or lone surrogate made visible (:func:`roamtui.text.file_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from roamtui.atomicfile import TextSink
+from roamtui.export.provenance import RECALLED_MARK, ExportMeta, header_rows, message_rows
+from roamtui.history.timeparse import zone_name
+from roamtui.im.model import Message
+from roamtui.text import file_text
+
+
+def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> int:
+    """A header for people, then one line per message; returns the message count."""
+    rows, kinds = message_rows(messages, meta.tz)
+    fields = header_rows(meta, rows, kinds)
+    width = max(len(row[0]) for row in fields) + 2
+    out.write("Conversation export (read-only copy of Tencent Cloud IM roaming messages)\n")
+    for label, *values in fields:
+        out.write(f"{(label[0].upper() + label[1:] + ':').ljust(width)}")
+        joint = " .. " if label.startswith("window") else " = "
+        out.write(joint.join(file_text(v, " ⏎ ", "␉") for v in values) + "\n")
+    zone = zone_name(meta.tz)
+    out.write(f"{'Columns:'.ljust(width)}time ({zone}) · sender → receiver · MsgKey · "
+              f"{RECALLED_MARK} mark · content\n")
+    out.write("=" * 78 + "\n")
+    if not rows:
+        out.write("(no messages in this window)\n")
+        return 0
+    parties = [f"{file_text(x.sender, ' ', ' ')} → {file_text(x.receiver, ' ', ' ')}"
+               for x in rows]
+    keys = [file_text(x.key, " ", " ") for x in rows]
+    party_w = max(len(p) for p in parties)
+    key_w = max(len(k) for k in keys)
+    mark_w = len(RECALLED_MARK) if any(x.recalled for x in rows) else 0
+    for row, party, key in zip(rows, parties, keys, strict=True):
+        mark = (RECALLED_MARK if row.recalled else "").ljust(mark_w)
+        cols = [row.time, party.ljust(party_w), key.ljust(key_w)]
+        if mark_w:
+            cols.append(mark)
+        cols.append(file_text(row.content, " ⏎ ", "␉"))
+        out.write("  ".join(cols).rstrip() + "\n")
+    return len(rows)
+
