@@ -122,6 +122,13 @@ class Matcher:
         """An empty query matches nothing."""
         return not self.query.text
 
+    @property
+    def highlight(self) -> re.Pattern[str] | None:
+        """The pattern for a highlight that ``re`` runs itself (the transcript's), or None when
+        ``re`` might hang on it: a regex the reader could not read, so nothing checked it."""
+        runner = self._runner
+        return self.pattern if runner is None or runner.tree is not None else None
+
     def matches(self, text: str) -> bool:
         """Whether ``text`` matches (SlowRegex when the regex turns out too slow on it)."""
         if self.empty:

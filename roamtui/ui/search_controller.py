@@ -261,7 +261,7 @@ class SearchPane(Vertical):
         session = self.session
         self.bar.set_error(reason)
         matcher = session.matcher
-        self.transcript.highlight = None if matcher is None else matcher.pattern
+        self.transcript.highlight = None if matcher is None else matcher.highlight
         if matcher is not None:
             self._start_fetch()
         self._kick(restart=True)

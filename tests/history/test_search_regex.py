@@ -123,6 +123,13 @@ def test_a_slow_regex_draws_no_highlight_and_costs_one_timeout() -> None:
     assert match_spans("say aa", re.compile("(?x) a+ $")) == [(4, 6)]
 
 
+def test_re_is_given_only_patterns_the_reader_checked_to_highlight() -> None:
+    # The transcript runs its highlight with re itself: an unread regex is not handed over.
+    assert SearchQuery("(?x) a+ $", regex=True).compile().highlight is None
+    assert SearchQuery("a+$", regex=True).compile().highlight is not None
+    assert SearchQuery("(a+)", regex=False).compile().highlight is not None
+
+
 def test_steps_of_a_costly_regex_keep_to_the_budget_and_find_everything() -> None:
     # Not pathological, just slow-ish: many steps, each short, and the same answer as re.
     texts = ["x" * 200 + "y", "y" * 50, "no", "x y " * 30]

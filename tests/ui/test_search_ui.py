@@ -8,12 +8,30 @@ window is still being fetched" can be looked at. The last tests go through
 
 from __future__ import annotations
 
-from searchkit import Failing, Parts, key_of, running, screen_text, styles_of
+import time
+
+from searchkit import (
+    ME,
+    MESSAGES,
+    PEER,
+    SIZE,
+    T0,
+    Failing,
+    Host,
+    Parts,
+    Valve,
+    key_of,
+    make_timeline,
+    running,
+    screen_text,
+    styles_of,
+)
 from shellkit import SHANGHAI, build_app, make_sandbox
 from textual.widgets import Input, Static
 
 from roamtui.history.timeparse import format_time
-from roamtui.im.model import parse_message
+from roamtui.im.model import message_obj, parse_message
+from roamtui.sandbox import ListStore, SandboxService
 from roamtui.ui.commands import key_entries
 from roamtui.ui.transcript import Transcript
 
@@ -305,3 +323,36 @@ async def test_the_search_follows_a_side_swap() -> None:
         await parts.until(lambda: parts.transcript.timeline.complete
                           and not parts.counter.endswith("+"), "final on the other side")
         assert parts.transcript.highlight is not None and parts.bar.is_open
+
+
+# -- a pathological regex -------------------------------------------------------------------------
+
+
+async def test_a_pathological_regex_is_refused_and_the_app_never_freezes() -> None:
+    hostile = [dict(m) for m in MESSAGES]
+    hostile[5] = message_obj(sender=PEER, receiver=ME, time=T0 + 150, seq=1005, random=6,
+                             text="a" * 5000 + "!")
+    valve = Valve(SandboxService(ListStore({(ME, PEER): hostile}), rate_limit=None)
+                  .mock_transport())
+    app = Host(make_timeline(valve))
+    async with app.run_test(size=SIZE) as pilot:
+        p = Parts(pilot, valve)
+        await p.settle()
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        app.set_interval(0.01, tick)
+        # Verbose mode: the reader cannot check it; the timeouts refuse it all the same.
+        await p.pilot.press("slash", "alt+r", *"(?x)(a+)+$")
+        await p.until(lambda: p.bar.invalid, "refused")
+        assert "too long" in p.bar.status_text and p.bar.status_kind == "error"
+        assert p.transcript.highlight is None and p.counter == ""
+        assert p.transcript.timeline.complete  # the whole window was searched
+        assert max(gaps) < 0.5, max(gaps)
+        await p.pilot.press("escape", "escape", "n")  # not brought back by n
+        assert not p.bar.is_open
