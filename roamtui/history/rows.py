@@ -4,21 +4,36 @@ The timeline never holds one row object per message: messages live in one list, 
 few other rows (day separators, gaps, window edges) are stored, each with its row index. A
 message's row is built when asked for. Lookups are O(log n); a splice costs the size of the
 change plus a shift of the later non-message rows (a few per day of history).
+
+Every row says what it is with :class:`RowKind` (``row.row_kind``), the one set of kinds the
+timeline and the transcript's line index share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import ClassVar, Literal, TypeAlias
 
 from roamtui.im.errors import RoamError
 from roamtui.im.model import Message
 
 GapState = Literal["idle", "loading", "error"]
 EdgeKind = Literal["start", "end"]
+
+
+class RowKind(enum.IntEnum):
+    """What a row is. Small numbers on purpose: the transcript's line index keeps one byte
+    per row, and every kind from :attr:`DAY` on is drawn as one line."""
+
+    MESSAGE = 0
+    RECALLED = 1  # a message its sender recalled (MsgFlagBits bit 8)
+    DAY = 2  # the calendar day of the messages below, in the timeline's zone
+    GAP = 3  # a stretch not known to be loaded
+    EDGE = 4  # an end of the window: nothing older (or newer) is in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +56,27 @@ class MessageRow:
     # Position in Timeline.messages() when the row was read; it moves when older pages land.
     index_in_loaded: int = field(default=-1, compare=False)
 
+    @property
+    def row_kind(self) -> RowKind:
+        return RowKind.RECALLED if self.msg.recalled else RowKind.MESSAGE
+
 
 @dataclass(frozen=True, slots=True)
 class DayRow:
     date: dt.date
+    row_kind: ClassVar[RowKind] = RowKind.DAY
 
 
 @dataclass(frozen=True, slots=True)
 class GapRow:
     gap: Gap
+    row_kind: ClassVar[RowKind] = RowKind.GAP
 
 
 @dataclass(frozen=True, slots=True)
 class EdgeRow:
     kind: EdgeKind  # "start": the window's oldest end is reached; "end": its newest end
+    row_kind: ClassVar[RowKind] = RowKind.EDGE
 
 
 Row: TypeAlias = MessageRow | DayRow | GapRow | EdgeRow

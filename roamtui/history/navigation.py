@@ -1,0 +1,85 @@
+"""Where a move through time lands, and the loads that get it there (Textual-free).
+
+A jump (``G``, ``:goto``, ``d``/``D``, ``o``/``O``) names a time; it lands on the first message
+at or after it, or, stepping back, on the last message at or before it. :func:`seek` finds
+that row among what is loaded (or the gap that may hide it), :func:`reach` loads until no gap
+hides it, however long the quiet stretch in between, and :func:`stepped` is the time a step
+of days or hours names: days on the calendar of the chosen zone (a day across a daylight-
+saving change is 23 or 25 hours), hours as 3,600 seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Literal
+
+from roamtui.history.rows import GapRow, MessageRow
+from roamtui.history.timeparse import TimeParseError, add_days
+
+if TYPE_CHECKING:
+    from roamtui.history.timeline import Timeline
+
+SEEK_CALLS = 32  # calls a landing may spend past its jump, crossing quiet stretches
+SEEK_WIDTH = 3600  # seconds of the first window probed above a quiet stretch
+
+StepUnit = Literal["day", "hour"]
+
+
+def seek(timeline: Timeline, t: int, earlier: bool) -> tuple[int | None, bool]:
+    """The row of the last message at or before ``t`` (``earlier``) or of the first at or after
+    it, or of a gap that may hide it, and the side it was sought on: the other one when the asked
+    side has no message (a step past the first or last). None when the window has no message."""
+    count = len(timeline)
+    for side in (earlier, not earlier):
+        if side:
+            row = count if t >= timeline.query.max_time else timeline.index_at_time(t + 1)
+            item = timeline.row(row) if row < count else None
+            if isinstance(item, GapRow) and item.gap.min_time <= t:
+                return row, side
+            row -= 1
+        else:
+            row = timeline.index_at_time(t)
+        while 0 <= row < count:  # day separators and the window's edges are passed over
+            if isinstance(timeline.row(row), (MessageRow, GapRow)):
+                return row, side
+            row += -1 if side else 1
+    return None, earlier
+
+
+async def reach(timeline: Timeline, t: int, earlier: bool) -> None:
+    """Load until :func:`seek` finds a message, not a gap hiding it. A gap below ``t`` gives its
+    newest page in one call; above, with no forward cursor, windows from the gap's bottom are
+    probed a call each, four times as wide after an empty one, then (once one held messages, so
+    the gap holds the rest) the gap is halved. At most :data:`SEEK_CALLS` loads."""
+    width, found = SEEK_WIDTH, False
+    for _ in range(SEEK_CALLS):
+        row, below = seek(timeline, t, earlier)
+        item = None if row is None else timeline.row(row)
+        if not isinstance(item, GapRow):
+            return
+        if below:
+            await timeline.fill(item.gap, "bottom")
+            continue
+        low, high = item.gap.min_time, item.gap.max_time
+        if found:
+            top = low + (high - low) // 2
+        else:
+            top, width = min(high, low + width - 1), width * 4
+        loaded = timeline.loaded_count
+        await timeline.jump(top, context=0, max_calls=1)  # one call: newest page of low .. top
+        found = found or timeline.loaded_count > loaded
+
+
+def stepped(t: int, count: int, unit: StepUnit, tz: tzinfo) -> int:
+    """``t`` moved by ``count`` days on the wall clock of ``tz``, or by ``count`` hours.
+
+    The same local time on another day: from 12:00 on the day before a spring-forward change
+    a day later is 12:00 again, 23 hours on. A time past the ends of the calendar moves by
+    whole 86,400 s instead (the caller clamps it into its window anyway).
+    """
+    if unit == "hour":
+        return t + 3600 * count
+    try:
+        return add_days(t, tz, count)
+    except TimeParseError:
+        return t + 86_400 * count
