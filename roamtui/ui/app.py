@@ -160,7 +160,7 @@ class RoamApp(App[int]):
 
     @on(Transcript.CursorMoved)
     @on(Transcript.LoadFailed)
-    def _first_load(self, event: Transcript.CursorMoved | Transcript.LoadFailed) -> None:
+    def _first_load(self, event: Message) -> None:
         landed = not isinstance(event, Transcript.CursorMoved) or event.message is not None
         if landed and self._on_started is not None:
             self.call_after_refresh(self._started)  # the first messages (or the error) drawn

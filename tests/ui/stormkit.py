@@ -24,7 +24,7 @@ from roamtui.sandbox import Dataset, SandboxService
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.transcript import STATS_INTERVAL, Transcript
-from roamtui.ui.transcript.view import MESSAGES
+from roamtui.ui.transcript.index import MESSAGES
 from roamtui.ui.widgets.status_bar import StatusBar
 
 

@@ -23,8 +23,8 @@ from transcriptkit import (
 
 from roamtui.ui import render
 from roamtui.ui.transcript import Transcript
-from roamtui.ui.transcript import view as transcript_view
-from roamtui.ui.transcript.layout import LineIndex
+from roamtui.ui.transcript import widget as transcript_widget
+from roamtui.ui.transcript.index import LineIndex
 
 # -- opening ----------------------------------------------------------------------------------
 
@@ -38,7 +38,7 @@ async def test_opens_at_the_newest_end_with_the_cursor_on_the_newest_message() -
         assert t.cursor_message is not None and t.cursor_message.text().startswith("m0399")
         moved = [m for m in w.seen if isinstance(m, Transcript.CursorMoved)]
         assert moved[-1].message is t.cursor_message
-        assert moved[-1].time == w.messages[-1]["MsgTimeStamp"]
+        assert moved[-1].at == w.messages[-1]["MsgTimeStamp"]
         # Only the newest pages were fetched: the window is ten pages long.
         assert t.timeline.loaded_count < 200 and w.gate.calls <= 4
         stats = [m for m in w.seen if isinstance(m, Transcript.StatsChanged)][-1]
@@ -192,7 +192,7 @@ async def test_goto_fetches_around_the_time_and_centres_the_first_message_after_
         assert abs(row - t.viewport_height // 2) <= 2
         assert w.gate.calls - calls <= 6  # not a walk through 1300 newer messages
         moved = [m for m in w.seen if isinstance(m, Transcript.CursorMoved)][-1]
-        assert moved.time == message.time
+        assert moved.at == message.time
 
 
 async def test_hour_step_back_lands_on_the_last_message_at_or_before_the_target() -> None:
@@ -316,7 +316,7 @@ async def test_quick_steps_that_end_past_the_newest_message_say_end_of_window() 
 
 async def test_the_same_notice_again_rings_the_bell_instead_of_stacking(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transcript_view, "monotonic", lambda: 1000.0)  # all at one moment
+    monkeypatch.setattr(transcript_widget, "monotonic", lambda: 1000.0)  # all at one moment
     w = quiet()
     async with running(w) as (pilot, _t):
         bells: list[int] = []
@@ -378,7 +378,7 @@ async def test_swap_timeline_reads_the_other_side_from_its_newest_end() -> None:
 
 async def test_a_huge_insert_is_measured_on_screen_first_and_the_rest_later_in_place(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transcript_view, "BACKGROUND_PAUSE", 3600)  # slices run when we say
+    monkeypatch.setattr(transcript_widget, "BACKGROUND_PAUSE", 3600)  # slices run when we say
     w = world(1200, page_size=5000, page_cap=10_000_000)  # the newest page is the whole window
     async with running(w, size=(70, 30)) as (_pilot, t):
         assert w.gate.calls == 1 and t.timeline.complete

@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import timedelta, timezone, tzinfo
 from typing import Any
 
 import httpx
@@ -84,6 +84,7 @@ class World:
     messages: list[dict[str, Any]]
     gate: Gate
     make: Callable[[str, str], Timeline]
+    tz: tzinfo = TZ
     seen: list[TextualMessage] = field(default_factory=list)
 
     @property
@@ -102,22 +103,23 @@ class World:
 
 def world(n: int = 400, extra: dict[int, dict[str, Any]] | None = None,
           page_size: int = 40, page_cap: int = 13_000,
-          messages: list[dict[str, Any]] | None = None) -> World:
-    """A conversation on the sandbox: ``messages``, or ``conversation(n, extra)``; the window
-    runs from T0 to a minute after the last message."""
+          messages: list[dict[str, Any]] | None = None, tz: tzinfo = TZ) -> World:
+    """A conversation on the sandbox: ``messages``, or ``conversation(n, extra)``, shown in
+    ``tz``; the window runs from T0 (or the first message, if earlier) to a minute after the
+    last message."""
     messages = conversation(n, extra) if messages is None else messages
     service = SandboxService(ListStore({(ME, PEER): messages}), rate_limit=None,
                              page_cap_bytes=page_cap)
     gate = Gate(service.mock_transport())
     limiter = RateLimiter(200)
-    lo, hi = T0, messages[-1]["MsgTimeStamp"] + 60
+    lo, hi = min(T0, messages[0]["MsgTimeStamp"]), messages[-1]["MsgTimeStamp"] + 60
 
     def make(account: str, peer: str) -> Timeline:
         client = ImClient(demo_connection("http://127.0.0.1:9"), transport=gate, max_retries=0,
                           limiter=limiter)
-        return Timeline(client, RoamQuery(account, peer, lo, hi, page_size=page_size), TZ)
+        return Timeline(client, RoamQuery(account, peer, lo, hi, page_size=page_size), tz)
 
-    return World(messages, gate, make)
+    return World(messages, gate, make, tz)
 
 
 class Host(App[None]):
@@ -127,7 +129,7 @@ class Host(App[None]):
         self.kind = kind
 
     def compose(self) -> ComposeResult:
-        yield self.kind(self.w.make(ME, PEER), TZ)
+        yield self.kind(self.w.make(ME, PEER), self.w.tz)
 
     def on_mount(self) -> None:
         self.query_one(Transcript).focus()

@@ -22,6 +22,7 @@ from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
 from roamtui.ui import clipboard
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.transcript import Transcript
+from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
 from roamtui.ui.widgets.command_line import Command, CommandLine
 from roamtui.ui.widgets.status_bar import (
     KeyFooter,
@@ -104,18 +105,17 @@ class BrowseScreen(Screen[None]):
 
     # -- what the transcript reports -------------------------------------------------------------
 
-    @on(Transcript.CursorMoved)
-    def _cursor_moved(self, event: Transcript.CursorMoved) -> None:
-        # Transcript.CursorMoved.time is the position's Unix time (it shadows Message.time).
-        when = None if event.time is None else int(event.time)
+    @on(CursorMoved)
+    def _cursor_moved(self, event: CursorMoved) -> None:
+        when = event.at
         self.cursor_time = when
         self.query_one(PositionLine).position = when
         if event.message is not None and not self._prompt_queued:
             self._prompt_queued = True
             self.call_after_refresh(self._command_line)
 
-    @on(Transcript.StatsChanged)
-    def _stats_changed(self, event: Transcript.StatsChanged) -> None:
+    @on(StatsChanged)
+    def _stats_changed(self, event: StatsChanged) -> None:
         self.query_one(StatusBar).stats = Stats(
             loaded=event.loaded,
             recalled=event.recalled,
@@ -125,8 +125,8 @@ class BrowseScreen(Screen[None]):
             gaps=event.gaps,
         )
 
-    @on(Transcript.LoadFailed)
-    def _load_failed(self, event: Transcript.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         # str() of a RoamError is one redacted line with the code, meaning and advice;
         # markup=False because the service's ErrorInfo is text we do not control.
         text = str(event.error).strip().splitlines()[0] if str(event.error).strip() else "failed"
@@ -147,8 +147,8 @@ class BrowseScreen(Screen[None]):
             markup=False,
         )
 
-    @on(Transcript.InspectRequested)
-    def _inspect(self, event: Transcript.InspectRequested) -> None:
+    @on(InspectRequested)
+    def _inspect(self, event: InspectRequested) -> None:
         # Imported on first use, like the export dialog: `roamtui demo` starts faster without.
         from roamtui.ui.screens.inspector import InspectorScreen
 

@@ -1,14 +1,14 @@
-"""The transcript's line index: which screen line belongs to which timeline row, at one width.
+"""Timeline rows laid out at one width: their heights, their drawn lines, what is expanded.
 
-Sizes live in flat arrays (a few bytes per row), so 100,000 loaded messages cost little memory,
-and finding the row under a line is a bisection over prefix sums. A row's height is exact once
-it was measured at the current width; until then it is an estimate. Small changes (a page of
-history) are measured at once; a huge insert or a new width measures only what is on screen
-right away and leaves the rest to be measured a slice at a time, so nothing freezes the UI.
+:class:`TranscriptLayout` keeps a :class:`~roamtui.ui.transcript.index.LineIndex` in step with
+the timeline (:meth:`~TranscriptLayout.splice` mirrors each change) and measures rows at the
+current width. Small changes (a page of history) are measured at once; a huge insert or a new
+width measures only what is on screen right away and leaves the rest to be measured a slice at
+a time, so nothing freezes the UI. Drawn lines are cached by what a row shows, never by its
+position, so rows inserted above cost nothing to what is on screen.
 
 Message rows are drawn by :mod:`roamtui.ui.render`; the one-line rows (day separators, gaps,
-the window's edges) are drawn here, as banners centred in the width. :func:`seek` and
-:func:`reach` find (and load) the message a jump to a time lands on.
+the window's edges) are drawn here, as banners centred in the width.
 """
 
 from __future__ import annotations
@@ -16,147 +16,33 @@ from __future__ import annotations
 import re
 import time
 from array import array
-from bisect import bisect_right
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from datetime import date, datetime, tzinfo
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from textual.cache import LRUCache
 
-from roamtui.history.rows import DayRow, EdgeRow, GapRow, MessageRow, Row
+from roamtui.history.rows import DayRow, EdgeRow, GapRow, MessageRow
 from roamtui.im.model import Message, RelayElem
 from roamtui.ui import render
 from roamtui.ui.render import Line, RenderContext
+from roamtui.ui.transcript.index import (
+    DAY,
+    EDGE,
+    GAP,
+    MESSAGE,
+    MESSAGES,
+    RECALLED,
+    UNKNOWN,
+    LineIndex,
+)
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
 
-MESSAGE = 0
-RECALLED = 1
-DAY = 2
-GAP = 3
-EDGE = 4
-
-UNKNOWN = -2  # one-line width not computed yet
 MEASURE_AT_ONCE = 256  # a change of at most this many rows is measured right away
 MARKED_CACHE = 256  # rows drawn with search hits: a few screens' worth
-SEEK_CALLS = 32  # calls a landing may spend past its jump, crossing quiet stretches
-SEEK_WIDTH = 3600  # seconds of the first window probed above a quiet stretch
-
-
-class LineIndex:
-    """Per-row heights, kinds and one-line widths, with prefix sums of the heights."""
-
-    __slots__ = ("_exact", "_heights", "_kinds", "_natural", "_starts")
-
-    def __init__(self) -> None:
-        self._heights = array("I")
-        self._starts = array("Q", [0])  # _starts[i] = first line of row i; one extra at the end
-        self._kinds = bytearray()
-        self._natural = array("i")  # body width of a one-paragraph message, -1, or UNKNOWN
-        self._exact = bytearray()  # 1 when the height was measured at the current width
-
-    def __len__(self) -> int:
-        return len(self._heights)
-
-    @property
-    def total(self) -> int:
-        """Lines of all rows together."""
-        return self._starts[-1]
-
-    def start(self, row: int) -> int:
-        return self._starts[row]
-
-    def height(self, row: int) -> int:
-        return self._heights[row]
-
-    def kind(self, row: int) -> int:
-        return self._kinds[row]
-
-    def natural(self, row: int) -> int:
-        return self._natural[row]
-
-    def is_exact(self, row: int) -> bool:
-        return bool(self._exact[row])
-
-    def first_inexact(self, start: int = 0) -> int | None:
-        row = self._exact.find(0, start)
-        return None if row < 0 else row
-
-    def row_at(self, line: int) -> tuple[int, int]:
-        """The row drawn on ``line`` and the line's offset inside it (clamped to the rows)."""
-        count = len(self._heights)
-        if count == 0:
-            return 0, 0
-        line = max(0, min(line, self.total - 1))
-        row = bisect_right(self._starts, line, 0, count) - 1
-        return row, line - self._starts[row]
-
-    def splice(self, index: int, removed: int, kinds: Sequence[int], natural: Sequence[int],
-               heights: Sequence[int], exact: bytes) -> None:
-        """Replace ``removed`` rows at ``index`` with new ones."""
-        self._heights[index:index + removed] = array("I", heights)
-        self._kinds[index:index + removed] = bytes(kinds)
-        self._natural[index:index + removed] = array("i", natural)
-        self._exact[index:index + removed] = exact
-        self.resum(index)
-
-    def measured(self, row: int, height: int, natural: int) -> bool:
-        """Record an exact height; True when it differs (call :meth:`resum` afterwards)."""
-        self._exact[row] = 1
-        self._natural[row] = natural
-        if self._heights[row] == height:
-            return False
-        self._heights[row] = height
-        return True
-
-    def invalidate(self, row: int) -> None:
-        self._exact[row] = 0
-
-    def reset_heights(self, heights: array[int], exact: bytearray) -> None:
-        self._heights = heights
-        self._exact = exact
-        self.resum(0)
-
-    def resum(self, index: int) -> None:
-        """Prefix sums again from ``index`` on (earlier starts are still right)."""
-        base = self._starts[index]
-        del self._starts[index:]
-        self._starts.extend(accumulate(self._heights[index:], initial=base))
-
-    def find(self, kinds: bytes, start: int, step: int) -> int | None:
-        """The first row from ``start`` (inclusive) going by ``step`` whose kind is in ``kinds``."""
-        row = start
-        count = len(self._kinds)
-        while 0 <= row < count:
-            if self._kinds[row] in kinds:
-                return row
-            row += step
-        return None
-
-    def count(self, kind: int) -> int:
-        return self._kinds.count(kind)
-
-    def rows_of(self, kind: int) -> list[int]:
-        """Every row of one kind (cheap: kinds are bytes searched in C)."""
-        out: list[int] = []
-        row = self._kinds.find(kind)
-        while row >= 0:
-            out.append(row)
-            row = self._kinds.find(kind, row + 1)
-        return out
-
-
-def row_kind(row: Row) -> int:
-    if isinstance(row, MessageRow):
-        return RECALLED if row.msg.recalled else MESSAGE
-    if isinstance(row, DayRow):
-        return DAY
-    if isinstance(row, GapRow):
-        return GAP
-    return EDGE
 
 
 def expandable(msg: Message) -> bool:
@@ -174,51 +60,6 @@ def expand_refusal(msg: Message | None) -> str:
             return ("the forwarded messages are not included in this record"
                     + (f" (JsonMsgKey {key})" if key else ""))
     return "nothing to expand"
-
-
-def seek(timeline: Timeline, t: int, earlier: bool) -> tuple[int | None, bool]:
-    """The row of the last message at or before ``t`` (``earlier``) or of the first at or after
-    it, or of a gap that may hide it, and the side it was sought on: the other one when the asked
-    side has no message (a step past the first or last). None when the window has no message."""
-    count = len(timeline)
-    for side in (earlier, not earlier):
-        if side:
-            row = count if t >= timeline.query.max_time else timeline.index_at_time(t + 1)
-            item = timeline.row(row) if row < count else None
-            if isinstance(item, GapRow) and item.gap.min_time <= t:
-                return row, side
-            row -= 1
-        else:
-            row = timeline.index_at_time(t)
-        while 0 <= row < count:  # day separators and the window's edges are passed over
-            if isinstance(timeline.row(row), (MessageRow, GapRow)):
-                return row, side
-            row += -1 if side else 1
-    return None, earlier
-
-
-async def reach(timeline: Timeline, t: int, earlier: bool) -> None:
-    """Load until :func:`seek` finds a message, not a gap hiding it. A gap below ``t`` gives its
-    newest page in one call; above, with no forward cursor, windows from the gap's bottom are
-    probed a call each, four times as wide after an empty one, then (once one held messages, so
-    the gap holds the rest) the gap is halved."""
-    width, found = SEEK_WIDTH, False
-    for _ in range(SEEK_CALLS):
-        row, below = seek(timeline, t, earlier)
-        item = None if row is None else timeline.row(row)
-        if not isinstance(item, GapRow):
-            return
-        if below:
-            await timeline.fill(item.gap, "bottom")
-            continue
-        low, high = item.gap.min_time, item.gap.max_time
-        if found:
-            top = low + (high - low) // 2
-        else:
-            top, width = min(high, low + width - 1), width * 4
-        loaded = timeline.loaded_count
-        await timeline.jump(top, context=0, max_calls=1)  # one call: newest page of low .. top
-        found = found or timeline.loaded_count > loaded
 
 
 def _may_mark(msg: Message, pattern: re.Pattern[str], expanded: bool) -> bool:
@@ -320,7 +161,7 @@ class TranscriptLayout:
         return self.index.first_inexact() is not None
 
     def message(self, i: int) -> Message | None:
-        if 0 <= i < len(self.index) and self.index.kind(i) in (MESSAGE, RECALLED):
+        if 0 <= i < len(self.index) and self.index.kind(i) <= RECALLED:
             row = self.timeline.row(i)
             if isinstance(row, MessageRow):
                 return row.msg
@@ -331,16 +172,16 @@ class TranscriptLayout:
         row = self.timeline.row(i)
         if isinstance(row, MessageRow):
             msg = row.msg
-            return ("m", msg.key or id(msg), msg.key in self.expanded)
+            return (MESSAGE, msg.key or id(msg), msg.key in self.expanded)
         if isinstance(row, DayRow):
-            return ("d", row.date)
+            return (DAY, row.date)
         if isinstance(row, GapRow):
-            return ("g", row.gap, self._older_edge(i))
-        return ("e", row.kind)
+            return (GAP, row.gap, self._older_edge(i))
+        return (EDGE, row.kind)
 
     def _older_edge(self, i: int) -> bool:
         """A gap before every message: loading it means loading older history."""
-        return self.index.find(bytes((MESSAGE, RECALLED)), i - 1, -1) is None
+        return self.index.find(MESSAGES, i - 1, -1) is None
 
     def lines(self, i: int) -> tuple[Line, ...]:
         key = (self.row_key(i), self.width)
@@ -356,7 +197,7 @@ class TranscriptLayout:
         As many lines as :meth:`lines`, broken at the same places; cached apart, as a new
         pattern (each keystroke in the find bar) replaces them all.
         """
-        if pattern is None or self.index.kind(i) not in (MESSAGE, RECALLED):
+        if pattern is None or self.index.kind(i) > RECALLED:
             return self.lines(i)
         key = (self.row_key(i), self.width, pattern.pattern, pattern.flags)
         cached = self._marked.get(key)
@@ -471,7 +312,7 @@ class TranscriptLayout:
 
     def splice(self, index: int, inserted: int, removed: int) -> None:
         """Mirror a timeline change: ``removed`` rows at ``index`` replaced by ``inserted`` rows."""
-        kinds = [row_kind(self.timeline.row(i)) for i in range(index, index + inserted)]
+        kinds = [self.timeline.row(i).row_kind for i in range(index, index + inserted)]
         exact = bytes(int(kind >= DAY) for kind in kinds)
         self.index.splice(index, removed, kinds, [UNKNOWN] * inserted, [1] * inserted, exact)
         if inserted <= MEASURE_AT_ONCE:

@@ -1,90 +1,61 @@
 """The transcript: one Line-API ScrollView over a conversation timeline.
 
 Oldest at the top, newest at the bottom; it opens at the newest end with the cursor on the
-newest message. Only rows near the viewport are drawn, from an LRU of strips keyed by content
-(never by row number), so inserting older pages above costs nothing to what is on screen.
-Stretches that are not loaded are gap rows; a gap within a page of the viewport is filled by
-an async worker, and rows inserted above move the scroll offset by their height so the view
-never jumps.
+newest message. Only rows near the viewport are drawn, from strips cached by content, and rows
+inserted above move the scroll by their height so the view never jumps. Stretches that are not
+loaded are gap rows; a gap within a page of the viewport is filled by a worker.
 
-Messages (all bubble): ``CursorMoved`` when the selected message changes, ``StatsChanged``
-when counts or calls change, ``LoadFailed`` when a fetch fails (``r`` retries) and
-``InspectRequested`` on Enter. ``goto_time`` jumps, ``swap_timeline`` replaces the timeline
-(side swap or a new query) and ``highlight`` (a compiled pattern or None) marks search hits.
+:class:`Transcript` is the Textual-facing part: keys, messages, the reactive cursor, scrolling
+and drawing. It holds plain objects that do the rest: the :class:`~.layout.TranscriptLayout`
+(rows at a width, in a :class:`~.index.LineIndex`), the :class:`~.viewport.Viewport` (what is
+on screen, held in place), the :class:`~.cursor.Cursor` (its moves and MsgKey), the
+:class:`~.loader.Loader` (the workers that fetch) and the :class:`~.strips.StripPainter`.
+
+Messages (:mod:`.messages`, all bubble): ``CursorMoved`` when the selected message changes,
+``StatsChanged`` when counts or calls change, ``LoadFailed`` when a fetch fails (``r``
+retries), ``InspectRequested`` on Enter and ``TimelineSwapped`` after :meth:`swap_timeline`.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
 from datetime import tzinfo
-from typing import ClassVar, Literal
+from time import monotonic
+from typing import ClassVar
 
-from textual import on
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.message import Message as TextualMessage
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import Worker
 
-from roamtui.history.timeline import EdgeRow, GapRow, RowsChanged, Timeline
-from roamtui.im.errors import RoamError
+from roamtui.history.navigation import StepUnit
+from roamtui.history.rows import EdgeRow, RowsChanged
+from roamtui.history.timeline import Timeline
 from roamtui.im.model import Message
 from roamtui.ui.render import RenderContext
-from roamtui.ui.transcript.layout import GAP, TranscriptLayout, expand_refusal, reach, seek
-from roamtui.ui.transcript.view import MESSAGES, TranscriptView
+from roamtui.ui.transcript import messages, strips
+from roamtui.ui.transcript.cursor import Cursor
+from roamtui.ui.transcript.index import GAP, MESSAGES
+from roamtui.ui.transcript.layout import TranscriptLayout, expand_refusal
+from roamtui.ui.transcript.loader import Landing, Loader, failed_rows
+from roamtui.ui.transcript.strips import StripPainter
+from roamtui.ui.transcript.viewport import Viewport
 
 STATS_INTERVAL = 0.25  # seconds between checks of the calls in flight while loading
+BACKGROUND_PAUSE = 0.02  # seconds between slices of measuring far rows
+BACKGROUND_SLICE = 0.008  # seconds of measuring per slice
+NOTICE_SECONDS = 3.0  # how long "end of window" and the like stay on screen
 
 
-@dataclass(frozen=True, slots=True)
-class _Landing:
-    """Where a jump puts the cursor once its rows are in."""
+class Transcript(ScrollView, can_focus=True):
+    """A chat transcript over a :class:`Timeline`; see the module docstring."""
 
-    time: int
-    earlier: bool = False  # the last message at or before ``time``, not the first at or after
-    origin: Message | None = None  # where a step started: landing there again means an edge
-    moves: int = 0  # the view's count of user moves when asked: a newer move cancels the landing
-
-
-class Transcript(TranscriptView, can_focus=True):
-    """A chat transcript over a :class:`Timeline`; see the module docstring for its messages."""
-
-    # Readable on the dark, light and ANSI themes: no role puts a colour on a background of
-    # the same hue (the ANSI themes map "muted" backgrounds to the plain colour), and the
-    # cursor uses Textual's block-cursor variables like OptionList and DataTable do.
-    DEFAULT_CSS = """
-    Transcript {
-        overflow-x: hidden;
-        overflow-y: scroll;
-        background: $surface;
-        color: $foreground;
-        & > .transcript--time { color: $text-muted; }
-        & > .transcript--self { color: $text-primary; text-style: bold; }
-        & > .transcript--peer { color: $text-accent; text-style: bold; }
-        & > .transcript--placeholder { color: $text-secondary; text-style: italic; }
-        & > .transcript--recalled { color: $text-muted; text-style: strike; }
-        & > .transcript--badge { color: $text-warning; text-style: bold; }
-        & > .transcript--read { color: $text-success; }
-        & > .transcript--day { color: $text-muted; text-style: bold; }
-        & > .transcript--gap { color: $text-muted; background: $panel; }
-        & > .transcript--loading { color: $text-accent; background: $panel; }
-        & > .transcript--error { color: $text-error; text-style: bold; }
-        & > .transcript--edge { color: $text-muted; }
-        & > .transcript--control { color: $text-error; text-style: bold; }
-        & > .transcript--fold { color: $text-muted; text-style: italic; }
-        & > .transcript--nested { color: $text-muted; }
-        & > .transcript--match { text-style: reverse bold; }
-        & > .transcript--cursor {
-            color: $block-cursor-blurred-foreground;
-            background: $block-cursor-blurred-background;
-            text-style: $block-cursor-blurred-text-style;
-        }
-        &:focus > .transcript--cursor {
-            color: $block-cursor-foreground;
-            background: $block-cursor-background;
-            text-style: $block-cursor-text-style;
-        }
-    }
-    """
+    DEFAULT_CSS = strips.DEFAULT_CSS
+    COMPONENT_CLASSES: ClassVar[set[str]] = strips.COMPONENT_CLASSES
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "inspect", "Inspect"),
@@ -98,113 +69,113 @@ class Transcript(TranscriptView, can_focus=True):
         Binding("ctrl+u", "half_page_up", "Half page up", show=False),
         Binding("g,home", "top", "Oldest end of the window", show=False),
         Binding("G,end", "bottom", "Newest end of the window", show=False),
-        Binding("d", "step(86400)", "One day later", show=False),
-        Binding("D", "step(-86400)", "One day earlier", show=False),
-        Binding("o", "step(3600)", "One hour later", show=False),
-        Binding("O", "step(-3600)", "One hour earlier", show=False),
+        Binding("d", "step(1, 'day')", "One day later", show=False),
+        Binding("D", "step(-1, 'day')", "One day earlier", show=False),
+        Binding("o", "step(1, 'hour')", "One hour later", show=False),
+        Binding("O", "step(-1, 'hour')", "One hour earlier", show=False),
     ]
 
-    class CursorMoved(TextualMessage):
-        """The selected message (or, without one, the viewed position) changed."""
+    CursorMoved = messages.CursorMoved
+    StatsChanged = messages.StatsChanged
+    LoadFailed = messages.LoadFailed
+    InspectRequested = messages.InspectRequested
+    TimelineSwapped = messages.TimelineSwapped
 
-        def __init__(self, message: Message | None, time: int | None) -> None:
-            super().__init__()
-            self.message = message
-            # Shadows Textual's creation stamp on purpose: this is the position's Unix time.
-            self.time = time  # type: ignore[assignment]
+    highlight: reactive[re.Pattern[str] | None] = reactive(None, init=False)
+    """Search hits to mark in message bodies (``transcript--match``); None marks nothing."""
 
-        def can_replace(self, message: TextualMessage) -> bool:
-            return isinstance(message, Transcript.CursorMoved)
-
-    class StatsChanged(TextualMessage):
-        """Loaded and recalled counts, completeness, API calls and gaps changed."""
-
-        def __init__(self, loaded: int, recalled: int, complete: bool, calls: int,
-                     in_flight: int, gaps: int) -> None:
-            super().__init__()
-            self.loaded = loaded
-            self.recalled = recalled
-            self.complete = complete
-            self.calls = calls
-            self.in_flight = in_flight
-            self.gaps = gaps
-
-        def can_replace(self, message: TextualMessage) -> bool:
-            return isinstance(message, Transcript.StatsChanged)
-
-    class LoadFailed(TextualMessage):
-        """A fetch failed; its gap shows the error and ``r`` retries it."""
-
-        def __init__(self, error: RoamError) -> None:
-            super().__init__()
-            self.error = error
-
-    class InspectRequested(TextualMessage):
-        """Enter on a message: show its details."""
-
-        def __init__(self, message: Message) -> None:
-            super().__init__()
-            self.message = message
-
-    class _Settled(TextualMessage):
-        """A fetch worker ended: done, failed, or cancelled (by a newer job of its group)."""
-
-        def __init__(self, timeline: Timeline, job: Hashable, token: int,
-                     error: RoamError | None, cancelled: bool, land: _Landing | None) -> None:
-            super().__init__()
-            self.timeline = timeline
-            self.job = job
-            self.token = token
-            self.error = error
-            self.cancelled = cancelled
-            self.land = land
+    cursor_row: reactive[int | None] = reactive(None, init=False, always_update=True,
+                                                repaint=False)
+    """The row of the selected message, if any (move it with :meth:`set_cursor`); the watcher
+    keeps its MsgKey and posts ``CursorMoved`` when the position changes."""
 
     def __init__(self, timeline: Timeline, tz: tzinfo, *, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(_layout_for(timeline, tz), name=name, id=id, classes=classes)
-        self._tz = tz
-        self._jobs: dict[Hashable, int] = {}  # running jobs: what they do -> their token
-        self._tokens = itertools.count()
-        self._pending: _Landing | None = None  # where a jump in flight will land
-        self._land_end = True
-        self._last_stats: tuple[int, ...] | None = None
+        super().__init__(name=name, id=id, classes=classes)
+        self.tz = tz  # the zone of the day separators and of a day's step
+        self.viewport = Viewport(_layout_for(timeline, tz), self)
+        self.cursor = Cursor(self.viewport, self)
+        self.loader = Loader(self)
+        self._painter = StripPainter(self.get_component_rich_style, lambda: self.rich_style)
+        #: Counts the user's own moves (keys, clicks): a jump that lands after a newer move
+        #: must not take the cursor away from where the user went meanwhile.
+        self.moves = 0
         self._last_position: tuple[str | None, int | None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._can_retry = False  # what the footer shows for ``r``; rebuilt only when it flips
+        self._holding = False  # True while the view itself moves the scroll to hold an anchor
+        self._measure_queued = False
+        self._resync_queued = False
+        self._background = False
+        self._said = ""  # the last notice, and when: repeats ring the bell instead of stacking
+        self._said_at = 0.0
 
-    # -- public API ---------------------------------------------------------------------------
+    # -- reading ------------------------------------------------------------------------------
 
     @property
     def timeline(self) -> Timeline:
-        return self._row_layout.timeline
+        return self.viewport.layout.timeline
+
+    @property
+    def row_layout(self) -> TranscriptLayout:
+        """The rows as laid out at the current width (read it, do not change it)."""
+        return self.viewport.layout
+
+    @property
+    def cursor_message(self) -> Message | None:
+        """The selected message, if any."""
+        return self.cursor.message
+
+    @property
+    def viewport_height(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    @property
+    def top_line(self) -> int:
+        return round(self.scroll_y)
+
+    def visible_rows(self, margin: int = 0) -> range:
+        """Rows on screen, widened by ``margin`` lines above and below."""
+        return self.viewport.visible_rows(margin)
+
+    def drop_caches(self) -> None:
+        """Forget every drawn strip and wrapped row; they are rebuilt when next drawn."""
+        self._painter.clear()
+        self.row_layout.clear_cache()
+        self.refresh()
+
+    # -- changing what is shown ---------------------------------------------------------------
 
     def goto_time(self, t: int) -> None:
         """Fetch around ``t`` and land with the cursor on the first message at or after it (else
         the last before it), however long the quiet stretch after ``t``."""
         self.moves += 1
-        self._jump(_Landing(t, moves=self.moves))
+        self.loader.jump(Landing(t, moves=self.moves))
+
+    def set_cursor(self, row: int | None, *, reveal: bool = True, center: bool = False) -> None:
+        """Select the message on ``row`` and bring it into view (centred with ``center``)."""
+        self.cursor.select(row, reveal=reveal, center=center)
 
     def swap_timeline(self, timeline: Timeline) -> None:
-        """Show another timeline (the other side, or a new query); it opens at its newest end."""
+        """Show another timeline (the other side, or a new query) from its newest end; the old
+        one's jobs are cancelled and its counts no longer shown. Posts ``TimelineSwapped``."""
         self.workers.cancel_node(self)
         self._disconnect()
-        self._row_layout = _layout_for(timeline, self._tz)
-        self._jobs.clear()
-        self._pending = None
-        self._put_cursor(None)
-        self._land_end = True
-        self._strips.clear()
-        self._last_stats = None  # the counts of the old timeline must not stay on show
+        self.viewport.layout = _layout_for(timeline, self.tz)
+        self.loader.reset()
+        self.set_reactive(Transcript.cursor_row, None)  # said once the new timeline lands
+        self.cursor.remember(None)
+        self._painter.clear()
         if self.is_mounted:
             self._connect()
-            self._sync_retry()
-            self._post_stats()
+            self.loader.sync_retry()
+            self.loader.post_stats()
+        self.post_message(self.TimelineSwapped(timeline))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self._connect()
-        self.set_interval(STATS_INTERVAL, self._post_stats)
+        self.set_interval(STATS_INTERVAL, self.loader.post_stats)
 
     def on_unmount(self) -> None:
         self._disconnect()
@@ -217,17 +188,71 @@ class Transcript(TranscriptView, can_focus=True):
                 self._rows_changed(change)
 
         self._unsubscribe = timeline.subscribe(changed)
-        self._row_layout.reset()
-        # open() makes no call when the newest end is loaded already.
-        self._start_job("open", timeline.open, group="history-open")
+        self.row_layout.reset()
+        self.loader.open()
         self.sync_width()
         self.update_virtual_size()
-        self.land_at_end()
+        self.cursor.to_end()
 
     def _disconnect(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.loader.settled(event)
+
+    # -- geometry -----------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.sync_width()
+        self.loader.fill_near()
+
+    def sync_width(self) -> None:
+        """Re-wrap for the current width, keeping the message at the top of the view in place."""
+        width = self.scrollable_content_region.width
+        if width > 0 and self.viewport.set_width(width):
+            self._painter.clear()
+            self.measure_visible()
+            self.refresh()
+        self.loader.finish_opening()
+
+    def update_virtual_size(self) -> None:
+        layout = self.row_layout
+        self.virtual_size = Size(layout.width, layout.index.total)
+
+    def measure_visible(self) -> None:
+        """Make the heights on screen (and a page around) exact; the rest follows in slices."""
+        self.viewport.measure_visible()
+        self._measure_later()
+
+    def measure_slice(self) -> None:
+        """Measure estimated rows for a few milliseconds without moving what is on screen."""
+        self._background = False
+        self.viewport.measure_slice(BACKGROUND_SLICE)
+        self._measure_later()
+
+    def _measure_later(self) -> None:
+        if self.row_layout.pending and not self._background and self.is_mounted:
+            self._background = True
+            self.set_timer(BACKGROUND_PAUSE, self.measure_slice)
+
+    def scroll_to_line(self, y: int, *, hold: bool = False) -> None:
+        """Scroll without animation; ``hold`` keeps the cursor where it is."""
+        self._holding = hold
+        try:
+            # force: the scrollbar state may lag a virtual size set in this same call
+            self.scroll_to(y=max(0, y), animate=False, force=True, immediate=True)
+        finally:
+            self._holding = False
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.measure_visible()
+            if not self._holding:
+                self.cursor.keep_in_view()
+            self.loader.fill_near()
 
     # -- timeline changes ---------------------------------------------------------------------
 
@@ -239,233 +264,110 @@ class Transcript(TranscriptView, can_focus=True):
         (prefetch, stats, bindings) runs later as the widget's own callback.
         """
         self.splice_rows(change.index, change.inserted, change.removed)
-        if self._land_end:
-            self.land_at_end()
-        self.call_later(self._after_change)
+        if self.loader.land_end:
+            self.cursor.to_end()
+        self.call_later(self.loader.after_change)
 
-    def sync_width(self) -> None:
-        super().sync_width()
-        self._finish_opening()
+    def splice_rows(self, at: int, inserted: int, removed: int) -> None:
+        """Apply a change of the rows to the layout without moving what is on screen.
 
-    def _finish_opening(self) -> None:
-        """Land at the newest end once the first page is in and the width is known."""
-        if self._land_end and "open" not in self._jobs and self._row_layout.width:
-            self._land_end = False
-            self.land_at_end()
+        Called after the timeline changed: until the layout is spliced here, row numbers mean
+        the old rows, so nothing before the splice may read the timeline by row. The virtual
+        size grows before the scroll moves, or the scroll would be clamped to the old height.
+        """
+        anchor = self.viewport.anchor(range(at, at + removed))
+        self.row_layout.splice(at, inserted, removed)
+        self.cursor.after_splice(at, inserted, removed)
+        self.viewport.restore_after_splice(anchor, at, inserted, removed)
+        self.measure_visible()
+        self.refresh()
 
-    def _after_change(self) -> None:
-        self._viewport_moved()
-        self._post_stats()
-        self._sync_retry()
+    # -- the cursor's position ----------------------------------------------------------------
 
-    def _sync_retry(self) -> None:
-        """Refresh the bindings when ``r`` comes or goes (a refresh rebuilds the whole footer)."""
-        can_retry = bool(self._failed_rows())
-        if can_retry != self._can_retry:
-            self._can_retry = can_retry
-            self.refresh_bindings()
+    def watch_cursor_row(self, old: int | None, new: int | None) -> None:
+        self.cursor.remember(new)
+        index = self.row_layout.index
+        for changed in {old, new}:
+            if changed is not None and changed < len(index):
+                self.refresh_lines(index.start(changed), index.height(changed))
+        self.position_changed()
 
-    def _position_changed(self) -> None:
+    def position_changed(self) -> None:
+        """Post ``CursorMoved`` if the selected message (or the viewed time) is another."""
         message = self.cursor_message
-        time = message.time if message is not None else self.time_at_top()
-        position = (None if message is None else message.key, time)
+        at = message.time if message is not None else self.viewport.time_at_top()
+        position = (None if message is None else message.key, at)
         if position != self._last_position:
             self._last_position = position
-            self.post_message(self.CursorMoved(message, time))
+            self.post_message(self.CursorMoved(message, at))
 
-    # -- loading ------------------------------------------------------------------------------
-
-    def _start_job(self, job: Hashable, work: Callable[[], Awaitable[object]], *, group: str,
-                   land: _Landing | None = None) -> None:
-        """Run one timeline operation in an exclusive worker of ``group``; it reports back.
-
-        ``work`` makes the coroutine inside the worker, so a worker cancelled before it starts
-        leaves no coroutine behind that was never awaited.
-        """
-        token = next(self._tokens)
-        self._jobs[job] = token
-        timeline = self.timeline
-
-        async def run() -> None:
-            error: RoamError | None = None
-            cancelled = True
-            try:
-                await work()
-                cancelled = False
-            except RoamError as exc:
-                error, cancelled = exc, False
-            except Exception as exc:  # a bug must not take the app down: one line, logged
-                self.log.error(f"transcript {group}: {exc!r}")
-                error = RoamError(f"internal error while loading ({type(exc).__name__})")
-                cancelled = False
-            finally:
-                self.post_message(self._Settled(timeline, job, token, error, cancelled, land))
-
-        self.run_worker(run(), name=f"transcript {group}", group=group, exclusive=True,
-                        exit_on_error=False)
-        self._post_stats()
-
-    @on(_Settled)
-    def _settled(self, event: _Settled) -> None:
-        if event.timeline is not self.timeline:
-            return  # a job of a swapped-out timeline, cancelled by the swap
-        current = self._jobs.get(event.job) == event.token  # not replaced by a newer one
-        if current:
-            del self._jobs[event.job]
-        if event.error is not None:
-            self.post_message(self.LoadFailed(event.error))
-        self._finish_opening()
-        if current and event.land is not None and not event.cancelled:
-            self._pending = None
-            if event.land.moves == self.moves:  # else the user went elsewhere meanwhile
-                self._land(event.land)
-        self._after_change()
-
-    def _jump(self, landing: _Landing) -> None:
-        self._land_end = False
-        self._pending = landing
-        timeline = self.timeline
-
-        async def work() -> None:
-            await timeline.jump(landing.time)
-            await reach(timeline, landing.time, landing.earlier)
-
-        self._start_job("jump", work, group="history-jump", land=landing)
-
-    def _land(self, landing: _Landing) -> None:
-        """The cursor on the message ``landing`` asks for, centred; a gap in the way (a failed
-        or unfinished load) is centred instead, to show its state; an edge is said."""
-        if not len(self._row_layout.index):
-            return
-        row, _ = seek(self.timeline, landing.time, landing.earlier)
-        if row is not None and self._row_layout.index.kind(row) == GAP:
-            self.center_row(row)
-            self._clamp_cursor()
-            return
-        if row is not None:
-            self.set_cursor(row, center=True)
-        origin = landing.origin
-        if origin is None or self.cursor_message not in (None, origin):
-            return
-        if (landing.time < origin.time) if landing.earlier else (landing.time > origin.time):
-            self.say("start of window" if landing.earlier else "end of window")
-
-    def _viewport_moved(self) -> None:
-        """Fill every idle gap within a page of the viewport, above or below it."""
-        if "open" in self._jobs or not self._row_layout.width:
-            return  # the newest page comes first; the gap on screen is the one it fills
-        index = self._row_layout.index
-        for row in self.visible_rows(margin=self.viewport_height):
-            if index.kind(row) == GAP:
-                self._fill_gap(row, retry=False)
-
-    def _fill_gap(self, row: int, *, retry: bool) -> None:
-        item = self.timeline.row(row)
-        if not isinstance(item, GapRow):
-            return
-        gap = item.gap
-        if gap.state == "loading" or (gap.state == "error" and not retry):
-            return
-        if ("gap", gap.min_time) in self._jobs:
-            return
-        index = self._row_layout.index
-        edge: Literal["top", "bottom"]
-        if index.find(MESSAGES, row - 1, -1) is None:
-            group, edge = "history-older", "bottom"
-        elif index.find(MESSAGES, row + 1, 1) is None:
-            group, edge = "history-newer", "top"
+    def say(self, text: str) -> None:
+        """Tell why a key did nothing; the same words again while they still show ring the bell."""
+        now = monotonic()
+        if self._said == text and now - self._said_at < NOTICE_SECONDS:
+            self.app.bell()
         else:
-            # Fill from the side the user comes from: a gap above the middle of the screen
-            # is reached scrolling up, so it grows from its newer (bottom) side.
-            middle = self.top_line + self.viewport_height // 2
-            edge = "bottom" if index.start(row) < middle else "top"
-            group = f"history-gap-{gap.min_time}"
-        timeline = self.timeline
-        self._start_job(("gap", gap.min_time), lambda: timeline.fill(gap, edge), group=group)
-
-    def _failed_rows(self) -> list[int]:
-        rows = []
-        for row in self._row_layout.index.rows_of(GAP):
-            item = self.timeline.row(row)
-            if isinstance(item, GapRow) and item.gap.state == "error":
-                rows.append(row)
-        return rows
-
-    def _post_stats(self) -> None:
-        timeline = self.timeline
-        in_flight = int(getattr(timeline.client, "calls_in_flight", 0))
-        gaps = self._row_layout.index.count(GAP)
-        stats = (timeline.loaded_count, timeline.recalled_count, int(timeline.complete),
-                 timeline.calls, in_flight, gaps)
-        if stats != self._last_stats:
-            self._last_stats = stats
-            self.post_message(self.StatsChanged(stats[0], stats[1], timeline.complete,
-                                                stats[3], in_flight, gaps))
+            self.notify(text, timeout=NOTICE_SECONDS, markup=False)
+            self._said, self._said_at = text, now
 
     # -- actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "retry":
-            return bool(self._failed_rows())
+            return bool(failed_rows(self.row_layout))
         return True
+
+    def action_cursor_down(self) -> None:
+        self.moves += 1
+        self.cursor.step(1)
+
+    def action_cursor_up(self) -> None:
+        self.moves += 1
+        self.cursor.step(-1)
+
+    def action_page_down(self) -> None:
+        self.moves += 1
+        self.cursor.page(self.viewport_height)
+
+    def action_page_up(self) -> None:
+        self.moves += 1
+        self.cursor.page(-self.viewport_height)
+
+    def action_half_page_down(self) -> None:
+        self.moves += 1
+        self.cursor.page(self.viewport_height // 2)
+
+    def action_half_page_up(self) -> None:
+        self.moves += 1
+        self.cursor.page(-(self.viewport_height // 2))
 
     def action_top(self) -> None:
         """Go to the oldest end of the window (fetched around it when not loaded)."""
-        index = self._row_layout.index
         self.moves += 1
-        if len(index) and self.timeline.row(0) == EdgeRow("start"):
-            self._land_end = False
-            self.scroll_to_line(0, hold=True)
-            self.set_cursor(index.find(MESSAGES, 0, 1), reveal=False)
+        if len(self.row_layout.index) and self.timeline.row(0) == EdgeRow("start"):
+            self.loader.land_end = False
+            self.cursor.to_start()
         else:
             self.goto_time(self.timeline.query.min_time)
 
     def action_bottom(self) -> None:
         """Go to the newest end of the window (fetched around it when not loaded)."""
-        index = self._row_layout.index
+        count = len(self.row_layout.index)
         self.moves += 1
-        if len(index) and self.timeline.row(len(index) - 1) == EdgeRow("end"):
-            self._land_end = False
-            self.land_at_end()
+        if count and self.timeline.row(count - 1) == EdgeRow("end"):
+            self.loader.land_end = False
+            self.cursor.to_end()
         else:
             self.goto_time(self.timeline.query.max_time)
 
-    def action_step(self, seconds: int) -> None:
-        """Step ``seconds`` (a day or an hour) from the cursor's time: back to the last message
-        at or before it, forward to the first at or after it; quick presses add up."""
-        earlier = seconds < 0
-        query = self.timeline.query
-        pending = self._pending
-        if pending is None and self.at_edge(-1 if earlier else 1):
-            self.say("start of window" if earlier else "end of window")
-            return
-        base: int | None
-        if pending is not None:  # pressed again before the last jump landed: add up
-            base, origin = pending.time, pending.origin
-        else:
-            origin = self.cursor_message
-            base = origin.time if origin is not None else self.time_at_top()
-        if base is None:
-            base = query.max_time
-        target = min(max(base + seconds, query.min_time), query.max_time)
-        self.moves += 1
-        self._jump(_Landing(target, earlier, origin, self.moves))
+    def action_step(self, count: int, unit: StepUnit) -> None:
+        """``d``/``D`` a calendar day (in the transcript's zone), ``o``/``O`` an hour, on or
+        back from the cursor's time."""
+        self.loader.step(count, unit)
 
     def action_retry(self) -> None:
-        """Load again the failed stretch nearest to the middle of the screen.
-
-        When nothing could be loaded at all (the first page failed), this is the opening
-        again: it lands at the newest end, cursor and all, as a fresh open does.
-        """
-        rows = self._failed_rows()
-        if rows and not self.timeline.loaded_count:
-            if "open" not in self._jobs:
-                self._land_end = True
-                self._start_job("open", self.timeline.open, group="history-open")
-        elif rows:
-            middle = self.top_line + self.viewport_height // 2
-            index = self._row_layout.index
-            self._fill_gap(min(rows, key=lambda r: abs(index.start(r) - middle)), retry=True)
+        """Load again the failed stretch nearest to the middle of the screen."""
+        self.loader.retry()
 
     def action_inspect(self) -> None:
         message = self.cursor_message
@@ -474,19 +376,72 @@ class Transcript(TranscriptView, can_focus=True):
 
     def action_toggle_expand(self) -> None:
         """Expand or fold the selected message (a merged forward, or a long text)."""
-        cursor = self._cursor
-        if cursor is not None and self._row_layout.toggle(cursor):
+        cursor = self.cursor_row
+        if cursor is not None and self.row_layout.toggle(cursor):
             self.update_virtual_size()
-            self.reveal(cursor)
+            self.viewport.reveal(cursor)
             self.refresh()
         else:
             self.say(expand_refusal(self.cursor_message))
 
-    def row_clicked(self, row: int) -> None:
-        if self._row_layout.index.kind(row) == GAP:
-            self._fill_gap(row, retry=True)
-        else:
-            super().row_clicked(row)
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        row = None if offset is None else self.viewport.row_on_screen(offset.y)
+        if row is None:
+            return
+        kind = self.row_layout.index.kind(row)
+        if kind == GAP:
+            self.loader.fill(row, retry=True)
+        elif kind in MESSAGES:
+            self.moves += 1
+            self.set_cursor(row, reveal=False)
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._painter.restyle()
+
+    def watch_highlight(self) -> None:
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        layout = self.row_layout
+        index = layout.index
+        line_no = self.top_line + y
+        if line_no >= index.total or not layout.width:
+            return Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        if len(index) != len(layout.timeline):
+            # Never expected (every change of the timeline is spliced in as it happens), but a
+            # view out of step must not take the app down: draw blank, rebuild after the frame.
+            if not self._resync_queued:
+                self._resync_queued = True
+                self.log.error(f"transcript rows {len(index)} != timeline rows "
+                               f"{len(layout.timeline)}; rebuilding")
+                self.call_later(self._resync)
+            return Strip.blank(self.scrollable_content_region.width, self.rich_style)
+        row, offset = index.row_at(line_no)
+        if not index.is_exact(row) and not self.viewport.measuring and not self._measure_queued:
+            # Drawn before it was measured (a path that skipped measure_visible): fix it after
+            # this frame rather than change the layout while the frame is being drawn.
+            self._measure_queued = True
+            self.call_later(self._queued_measure)
+        strip = self._painter.strip(layout, row, offset, row == self.cursor_row, self.highlight)
+        return Strip.blank(layout.width, self.rich_style) if strip is None else strip
+
+    def _queued_measure(self) -> None:
+        self._measure_queued = False
+        self.measure_visible()
+
+    def _resync(self) -> None:
+        """Lay every row out again from the timeline, the cursor kept on its message."""
+        self._resync_queued = False
+        self.row_layout.reset()
+        self._painter.clear()
+        self.cursor.refind()
+        self.update_virtual_size()
+        self.measure_visible()
+        self.refresh()
 
 
 def _layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
