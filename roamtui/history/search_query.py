@@ -16,7 +16,7 @@ messages at once and test only those (see ``search_haystack``). Regexes are read
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from typing import Literal
@@ -24,8 +24,17 @@ from typing import Literal
 import regex as regex_engine
 
 from roamtui.history.search_haystack import encode
-from roamtui.history.search_regex import Node, foldable, min_width, nested_repeat, strength
-from roamtui.history.search_regex import probes as required_texts
+from roamtui.history.search_regex import (
+    Alt,
+    Group,
+    Lit,
+    Node,
+    Repeat,
+    Seq,
+    foldable,
+    min_width,
+    nested_repeat,
+)
 from roamtui.history.search_runner import Match, Runner, SlowRegex, runner_for
 
 CaseMode = Literal["smart", "sensitive", "insensitive"]
@@ -246,3 +255,60 @@ def _folded_spans(text: str, needle: str, limit: int) -> list[tuple[int, int]]:
         else:
             out.append(span)
     return out
+
+
+def required_texts(node: Node, folds: Callable[[str], bool] = foldable) -> tuple[str, ...] | None:
+    """Folded texts one of which every match of ``node`` contains (the strongest such set
+    by :func:`strength`), or None; ``folds`` says which letters may be looked for in folded
+    text where case is ignored (it depends on the engine that runs the pattern)."""
+    if isinstance(node, Lit):
+        return None if node.icase and not folds(node.char) else (node.char.casefold(),)
+    if isinstance(node, Seq):
+        return _required(node.items, folds)
+    if isinstance(node, Alt):
+        return _either(required_texts(b, folds) for b in node.branches)
+    if isinstance(node, Group):
+        return None if node.kind == "look" else required_texts(node.body, folds)
+    if isinstance(node, Repeat):
+        return required_texts(node.body, folds) if node.low >= 1 else None
+    return None
+
+
+def _required(items: Sequence[Node], folds: Callable[[str], bool]) -> tuple[str, ...] | None:
+    best: tuple[str, ...] | None = None
+    run: list[str] = []
+    for item in [*items, None]:  # the sentinel ends the last run of letters
+        if isinstance(item, Lit) and not (item.icase and not folds(item.char)):
+            run.append(item.char.casefold())
+            continue
+        found: list[tuple[str, ...] | None] = [("".join(run),)] if run else []
+        run = []
+        if item is not None and not isinstance(item, Lit):
+            found.append(required_texts(item, folds))
+        for needles in found:
+            if needles and (best is None or strength(needles) > strength(best)):
+                best = needles
+    return best
+
+
+def _either(alternatives: Iterator[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+    out: dict[str, None] = {}
+    for needles in alternatives:
+        if needles is None:
+            return None  # an alternative that needs no letters: nothing is required
+        out.update(dict.fromkeys(needles))
+    return tuple(out)
+
+
+def strength(needles: tuple[str, ...]) -> int:
+    """Roughly how rare the rarest of ``needles`` is: its UTF-8 length, but a lone punctuation
+    mark or non-ASCII character counts as 2, a lone ASCII letter, digit or space as 1 (most
+    messages hold an "e", and a case-sensitive ``E`` is looked for as "e")."""
+    return min(map(_selectivity, needles))
+
+
+def _selectivity(needle: str) -> int:
+    size = len(needle.encode("utf-8", "surrogatepass"))
+    if len(needle) == 1 and not (needle.isascii() and (needle.isalnum() or needle.isspace())):
+        return max(size, 2)
+    return size

@@ -6,12 +6,13 @@ whatever it does not know for sure (verbose mode, back references, conditionals,
 unknown escapes) makes it give up and return None. No private parser (``re._parser``) is used.
 From the tree the search takes:
 
-- :func:`probes`: folded texts one of which every match contains (``search_haystack`` finds
-  them with ``bytes.find``); none when the tree is None, which is only slower;
+- probes (``search_query.required_texts``): folded texts one of which every match contains
+  (``search_haystack`` finds them with ``bytes.find``); none without a tree, only slower;
 - :func:`nested_repeat`: a repetition of variable length inside a repeated one, the shapes whose
   backtracking is exponential (``(a+)+$``), refused at once with a reason;
 - :func:`bounded`: no unbounded repetition and few ways for one attempt to go, so ``re`` runs
-  it in time linear in the text.
+  it in time linear in the text; :func:`polynomial`: the shapes ``re`` runs in polynomial
+  time, which ``search_runner`` lets it run on short texts.
 
 Nothing here is needed for safety: ``search_runner`` runs every pattern that is not bounded
 with a timeout, so a pattern this cannot read is slower to search, never able to hang the app.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -340,12 +341,53 @@ def bounded(node: Node) -> bool:
     return ways is not None and length is not None and ways * length <= MAX_COST
 
 
-def _ways(node: Node) -> int | None:
+def polynomial(node: Node) -> tuple[int, int] | None:
+    r"""``(k, cost)`` when every unbounded repetition of ``node`` repeats one character
+    (``\d+``, ``.*``) and none sits inside another repetition: one attempt then takes at most
+    about ``cost * n ** k`` steps on a text of ``n`` characters (so a search ``n`` times
+    that); None for any other shape."""
+    k, ways, length = _degree(node), _ways(node, loose=True), _length(node, loose=True)
+    if k is None or ways is None or length is None:
+        return None
+    return k, ways * length
+
+
+def _single(node: Node) -> bool:
+    r"""One character, maybe in a group: ``a``, ``\d``, ``[^x]``, ``(?:a)``."""
+    while (isinstance(node, Group) and node.kind != "look") or isinstance(node, Seq):
+        if isinstance(node, Seq):
+            if len(node.items) != 1:
+                return False
+            node = node.items[0]
+        else:
+            node = node.body
+    return isinstance(node, Lit) or (isinstance(node, Atom) and node.width == 1)
+
+
+def _degree(node: Node) -> int | None:
+    if isinstance(node, Lit | Atom):
+        return 0
+    if isinstance(node, Seq | Alt):
+        parts = [_degree(n) for n in (node.items if isinstance(node, Seq) else node.branches)]
+        if None in parts:
+            return None
+        numbers = [p for p in parts if p is not None]
+        return sum(numbers) if isinstance(node, Seq) else max(numbers, default=0)
+    if isinstance(node, Group):
+        return _degree(node.body)  # a lookaround is counted as if it were in sequence
+    if node.high is None:
+        return 1 if _single(node.body) else None
+    return 0 if _degree(node.body) == 0 else None
+
+
+def _ways(node: Node, loose: bool = False) -> int | None:
+    """Ways one attempt can go, capped; None with an unbounded repetition (with ``loose``,
+    one of a single character counts one way: its counts are :func:`polynomial`'s ``k``)."""
     cap = MAX_COST + 1
     if isinstance(node, Lit | Atom):
         return 1
     if isinstance(node, Seq | Alt):
-        parts = [_ways(n) for n in (node.items if isinstance(node, Seq) else node.branches)]
+        parts = [_ways(n, loose) for n in (node.items if isinstance(node, Seq) else node.branches)]
         if None in parts:
             return None
         total = 1 if isinstance(node, Seq) else 0
@@ -354,8 +396,10 @@ def _ways(node: Node) -> int | None:
                 total = min(cap, total * part if isinstance(node, Seq) else total + part)
         return total
     if isinstance(node, Group):
-        return _ways(node.body)
-    inner = _ways(node.body)
+        return _ways(node.body, loose)
+    if loose and node.high is None and _single(node.body):
+        return 1
+    inner = _ways(node.body, loose)
     if node.high is None or inner is None:
         return None
     if node.high - node.low > cap:
@@ -363,78 +407,23 @@ def _ways(node: Node) -> int | None:
     return min(cap, sum(min(cap, inner ** min(k, 16)) for k in range(node.low, node.high + 1)))
 
 
-def _length(node: Node) -> int | None:
+def _length(node: Node, loose: bool = False) -> int | None:
     if isinstance(node, Lit | Atom):
         return 1
     if isinstance(node, Seq):
-        parts = [_length(n) for n in node.items]
+        parts = [_length(n, loose) for n in node.items]
         return None if None in parts else sum(p for p in parts if p is not None)
     if isinstance(node, Alt):
-        parts = [_length(n) for n in node.branches]
+        parts = [_length(n, loose) for n in node.branches]
         return None if None in parts else max(p for p in parts if p is not None)
     if isinstance(node, Group):
-        return _length(node.body)
-    inner = _length(node.body)
+        return _length(node.body, loose)
+    if loose and node.high is None and _single(node.body):
+        return 1
+    inner = _length(node.body, loose)
     return None if node.high is None or inner is None else node.high * inner
 
 
 def foldable(char: str) -> bool:
     """Whether ``re`` (IGNORECASE) takes ``char`` only for letters of the same casefold."""
     return char not in UNFOLDABLE
-
-
-def probes(node: Node, folds: Callable[[str], bool] = foldable) -> tuple[str, ...] | None:
-    """Folded texts one of which every match of ``node`` contains (the strongest such set
-    by :func:`strength`), or None; ``folds`` says which letters may be looked for in folded
-    text where case is ignored (it depends on the engine that runs the pattern)."""
-    if isinstance(node, Lit):
-        return None if node.icase and not folds(node.char) else (node.char.casefold(),)
-    if isinstance(node, Seq):
-        return _required(node.items, folds)
-    if isinstance(node, Alt):
-        return _either(probes(b, folds) for b in node.branches)
-    if isinstance(node, Group):
-        return None if node.kind == "look" else probes(node.body, folds)
-    if isinstance(node, Repeat):
-        return probes(node.body, folds) if node.low >= 1 else None
-    return None
-
-
-def _required(items: Sequence[Node], folds: Callable[[str], bool]) -> tuple[str, ...] | None:
-    best: tuple[str, ...] | None = None
-    run: list[str] = []
-    for item in [*items, None]:  # the sentinel ends the last run of letters
-        if isinstance(item, Lit) and not (item.icase and not folds(item.char)):
-            run.append(item.char.casefold())
-            continue
-        found: list[tuple[str, ...] | None] = [("".join(run),)] if run else []
-        run = []
-        if item is not None and not isinstance(item, Lit):
-            found.append(probes(item, folds))
-        for needles in found:
-            if needles and (best is None or strength(needles) > strength(best)):
-                best = needles
-    return best
-
-
-def _either(alternatives: Iterator[tuple[str, ...] | None]) -> tuple[str, ...] | None:
-    out: dict[str, None] = {}
-    for needles in alternatives:
-        if needles is None:
-            return None  # an alternative that needs no letters: nothing is required
-        out.update(dict.fromkeys(needles))
-    return tuple(out)
-
-
-def strength(needles: tuple[str, ...]) -> int:
-    """Roughly how rare the rarest of ``needles`` is: its UTF-8 length, but a lone punctuation
-    mark or non-ASCII character counts as 2, a lone ASCII letter, digit or space as 1 (most
-    messages hold an "e", and a case-sensitive ``E`` is looked for as "e")."""
-    return min(map(_selectivity, needles))
-
-
-def _selectivity(needle: str) -> int:
-    size = len(needle.encode("utf-8", "surrogatepass"))
-    if len(needle) == 1 and not (needle.isascii() and (needle.isalnum() or needle.isspace())):
-        return max(size, 2)
-    return size

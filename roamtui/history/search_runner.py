@@ -1,10 +1,11 @@
-"""Running a regex the user typed so that it can never hang the app.
+r"""Running a regex the user typed so that it can never hang the app.
 
 Textual-free. A :class:`Runner` runs a pattern that ``search_regex`` reads as bounded on ``re``
-(fast: linear in the text); any other one (unbounded repetition, or syntax the reader does not
-know) on the ``regex`` engine with a timeout per call and a time budget per batch. This fails
-closed: a call that times out raises :class:`SlowRegex` and the search refuses the query;
-nothing is skipped when a pattern cannot be read.
+(fast: linear in the text), and one it reads as polynomial (``\d+ refund``, ``^\?+$``) on
+``re`` over texts short enough for that to be cheap; anything else (longer texts, other shapes,
+syntax the reader does not know) on the ``regex`` engine with a timeout per call and a time
+budget per batch. This fails closed: a call that times out raises :class:`SlowRegex` and the
+search refuses the query; nothing is skipped when a pattern cannot be read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol
 
 import regex
 
-from roamtui.history.search_regex import Node, bounded, foldable, parse
+from roamtui.history.search_regex import Node, bounded, foldable, parse, polynomial
 
 #: Seconds one call of the ``regex`` engine may take before the pattern is refused as too slow.
 CALL_TIMEOUT = 0.1
@@ -26,6 +27,8 @@ CALL_TIMEOUT = 0.1
 BATCH_BUDGET = 0.02
 #: Texts matched in one C-level pass, each call allowed BATCH_BUDGET / SLICE seconds.
 SLICE = 64
+#: Steps a search of a polynomial pattern may take at most to run on re, without a timeout.
+SHORT_STEPS = 100_000
 # Letters with a case in the regex engine's Unicode tables, which may be newer than Python's.
 _CASED = regex.compile(r"[\p{Cased}\p{Changes_When_Casemapped}\p{Changes_When_Casefolded}]")
 
@@ -62,7 +65,7 @@ class Runner:
     raises :class:`SlowRegex` and :meth:`spans` finds nothing, without trying again.
     """
 
-    __slots__ = ("_engine", "bounded", "pattern", "slow", "tree")
+    __slots__ = ("_engine", "_short", "bounded", "pattern", "slow", "tree")
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
@@ -71,8 +74,13 @@ class Runner:
         self.slow = False
         # Compiled by both: re (for the transcript's highlight) and regex (to run it here).
         self._engine: regex.Pattern[str] | None = None
+        self._short = -1  # texts this long at most run on re all the same
         if not self.bounded:
             self._engine = regex.compile(pattern.pattern, _regex_flags(pattern.flags))
+            shape = None if self.tree is None else polynomial(self.tree)
+            if shape is not None:  # each of n + 1 starts: cost * (n + 1) ** k steps at most
+                k, cost = shape
+                self._short = int((SHORT_STEPS / max(cost, 1)) ** (1 / (k + 1))) - 1
 
     def foldable(self, char: str) -> bool:
         """Whether this runner, ignoring case, takes ``char`` only for letters of the same
@@ -84,7 +92,7 @@ class Runner:
         return foldable(char) and (char.isascii() or _CASED.match(char) is None)
 
     def search(self, text: str, pos: int = 0) -> Match | None:
-        if self._engine is None:
+        if self._engine is None or len(text) <= self._short:
             return self.pattern.search(text, pos)
         if self.slow:
             raise SlowRegex
@@ -96,7 +104,7 @@ class Runner:
 
     def finditer(self, text: str, pos: int = 0) -> Iterator[Match]:
         """Every match from ``pos`` (SlowRegex when the pattern turns out too slow on ``text``)."""
-        if self._engine is None:
+        if self._engine is None or len(text) <= self._short:
             yield from self.pattern.finditer(text, pos)
             return
         if self.slow:
@@ -139,16 +147,22 @@ class Runner:
         found: list[int] = []
         began = time.perf_counter()
         done, total = 0, len(positions)
+        short = self._short
         while done < total:
             part = positions[done:done + SLICE]
             try:
-                # A slice in one C-level pass, each call allowed its share of the budget, so
-                # the slice never takes longer than the budget. (Arguments: string, pos,
-                # endpos, concurrent, partial, timeout.)
-                n = len(part)
-                hits = list(map(search, map(texts.__getitem__, part), repeat(None, n),
-                                repeat(None, n), repeat(None, n), repeat(False, n),
-                                repeat(BATCH_BUDGET / SLICE, n)))
+                # A slice in C-level passes: short texts on re, the others on the regex engine
+                # with each call allowed its share of the budget, so the slice never takes
+                # longer than the budget. (Arguments: string, pos, endpos, concurrent,
+                # partial, timeout.)
+                quick = list(map(short.__ge__, map(len, map(texts.__getitem__, part))))
+                mine = list(compress(part, quick))
+                hits = list(compress(mine, map(self.pattern.search, map(texts.__getitem__, mine))))
+                rest = [i for i, q in zip(part, quick, strict=True) if not q]
+                n = len(rest)
+                hits += compress(rest, map(search, map(texts.__getitem__, rest), repeat(None, n),
+                                           repeat(None, n), repeat(None, n), repeat(False, n),
+                                           repeat(BATCH_BUDGET / SLICE, n)))
             except TimeoutError:
                 # One of them needs longer: one by one, each with the whole timeout. Only the
                 # call that crosses the budget may exceed it, by one timeout at most.
@@ -159,14 +173,16 @@ class Runner:
                         found.append(i)
                     done += 1
                 continue
-            found.extend(compress(part, hits))
-            done += n
+            found.extend(sorted(hits))
+            done += len(part)
             if time.perf_counter() - began > BATCH_BUDGET:
                 break
         return found, done
 
     def _search_once(self, text: str) -> bool:
         assert self._engine is not None
+        if len(text) <= self._short:
+            return self.pattern.search(text) is not None
         try:
             return self._engine.search(text, timeout=CALL_TIMEOUT) is not None
         except TimeoutError:

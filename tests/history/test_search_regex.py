@@ -15,7 +15,17 @@ import pytest
 
 from roamtui.history import search_query, search_runner
 from roamtui.history.search import SearchIndex, SearchQuery, SearchQueryError, match_spans
-from roamtui.history.search_regex import Alt, Atom, Group, Lit, Repeat, Seq, bounded, parse
+from roamtui.history.search_regex import (
+    Alt,
+    Atom,
+    Group,
+    Lit,
+    Repeat,
+    Seq,
+    bounded,
+    parse,
+    polynomial,
+)
 from roamtui.history.search_runner import BATCH_BUDGET, CALL_TIMEOUT, SlowRegex, runner_for
 from roamtui.im.model import Message, message_obj, parse_message
 
@@ -121,6 +131,25 @@ def test_a_slow_regex_draws_no_highlight_and_costs_one_timeout() -> None:
     assert match_spans(HOSTILE, pattern) == []  # known slow: not tried again
     assert time.perf_counter() - began < CALL_TIMEOUT + 0.3
     assert match_spans("say aa", re.compile("(?x) a+ $")) == [(4, 6)]
+
+
+@pytest.mark.parametrize(("pattern", "shape"), [
+    (r"\d+ refund", (1, 8)), (r"^\?+$", (1, 3)), ("a.*b.*c", (2, 5)), ("(?:x)+y", (1, 2)),
+    ("(ab)+", None), ("(a+)b+", (2, 2)), ("(?:a|b)*", None),
+])
+def test_polynomial_shapes(pattern: str, shape: tuple[int, int] | None) -> None:
+    tree = parse(pattern, 0)
+    assert tree is not None and polynomial(tree) == shape
+
+
+def test_a_polynomial_regex_runs_on_re_over_short_texts_and_with_a_timeout_over_long_ones(
+) -> None:
+    runner = runner_for(re.compile(r"\d+ refund$", re.M))
+    assert not runner.bounded and 100 < runner._short < 1000
+    texts = ["order 12 refund", "x" * 5000 + " 12 refund", "12 refunds", "1" * 3000 + " refund"]
+    found, done = runner.select(texts, range(len(texts)))
+    assert (found, done) == ([0, 1, 3], 4)
+    assert [bool(runner.search(t)) for t in texts] == [True, True, False, True]
 
 
 def test_re_is_given_only_patterns_the_reader_checked_to_highlight() -> None:
