@@ -27,9 +27,9 @@ if str(REPO_ROOT) not in sys.path:
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
-from roamtui.factory import demo_app  # noqa: E402
 from roamtui.history.timeparse import format_time  # noqa: E402
 from roamtui.ui.app import RoamApp  # noqa: E402
+from roamtui.ui.factory import demo_app  # noqa: E402
 from roamtui.ui.screens.browse import BrowseScreen  # noqa: E402
 
 #: 2020-03-20 10:00 in Shanghai: the demo dataset ends here and the app's clock stands still.

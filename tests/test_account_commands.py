@@ -18,13 +18,8 @@ import keyring.backends.null
 import pytest
 from test_credentials import KEY, MemoryKeyring
 
-from roamtui.account_commands import (
-    add_login_arguments,
-    add_logout_arguments,
-    login,
-    logout,
-    profiles,
-)
+from roamtui.cli import build_parser
+from roamtui.cli.accounts import login, logout, profiles
 from roamtui.im.client import ImClient
 from roamtui.im.roam import API, RoamQuery, build_body
 from roamtui.im.usersig import UserSigError, sign, verify
@@ -37,15 +32,11 @@ APP = 1400000000
 
 
 def login_args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_login_arguments(parser)
-    return parser.parse_args(list(argv))
+    return build_parser().parse_args(["login", *argv])
 
 
 def logout_args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_logout_arguments(parser)
-    return parser.parse_args(list(argv))
+    return build_parser().parse_args(["logout", *argv])
 
 
 class Run:
@@ -70,7 +61,8 @@ def run_login(store: CredentialStore, stdin: str, *argv: str, **kw: object) -> R
 
 def run_profiles(store: CredentialStore) -> Run:
     run = Run()
-    run.code = profiles(argparse.Namespace(), stdout=run.out, stderr=run.err, store=store)
+    args = build_parser().parse_args(["profiles"])
+    run.code = profiles(args, stdout=run.out, stderr=run.err, store=store)
     return run
 
 
@@ -187,9 +179,8 @@ def test_login_rejects_an_unusable_usersig(
         (("--profile", "a:b", "--sdkappid", "1", "--identifier", "a"), KEY, "bad profile name"),
         (("--sdkappid", "1", "--identifier", "a", "--region", "moon"), KEY, "unknown region"),
         (("--sdkappid", "1", "--identifier", "a", "--tz", "Nowhere/X"), KEY, "unknown time zone"),
-        (("--sdkappid", "1", "--identifier", "a", "--max-rps", "999"), KEY, "max_rps must be"),
     ],
-    ids=["no-app", "no-admin", "bad-app", "no-secret", "bad-name", "region", "tz", "rps"],
+    ids=["no-app", "no-admin", "bad-app", "no-secret", "bad-name", "region", "tz"],
 )
 def test_login_usage_errors(
     store: CredentialStore, argv: tuple[str, ...], stdin: str, message: str
@@ -198,6 +189,16 @@ def test_login_usage_errors(
     assert run.code == 2
     assert message in run.err.getvalue()
     assert run.err.getvalue().count("\n") == 1
+
+
+def test_login_rates_beyond_the_service_limit_are_refused_by_the_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["login", "--sdkappid", "1", "--identifier", "a",
+                                   "--max-rps", "999"])
+    assert exit_info.value.code == 2
+    assert "calls per second must be from 1 to 200" in capsys.readouterr().err
 
 
 def test_login_without_a_keyring_keeps_the_profile_and_says_how_out(tmp_path: Path) -> None:
@@ -389,7 +390,8 @@ def test_login_check_against_the_sandbox_then_the_profile_connects(
     assert "it answered 90008" in run.out.getvalue()
 
     # The saved profile and keyring entry are all a command needs now.
-    resolved = resolve_connection(argparse.Namespace(profile="demo"), env={}, store=store)
+    browse = build_parser().parse_args(["browse", "--profile", "demo"])
+    resolved = resolve_connection(browse, env={}, store=store)
     assert resolved.connection.endpoint == sandbox.endpoint
     assert resolved.secret_source == "keyring"
     account, peer = Dataset(seed=0, messages=200).conversations[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roamtui import __version__
-from roamtui.cli import SUBCOMMANDS, _normalise_argv, build_parser, main
+from roamtui.cli.main import SUBCOMMANDS, _normalise_argv, build_parser, main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

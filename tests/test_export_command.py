@@ -17,8 +17,8 @@ import pytest
 from clikit import parse
 
 from roamtui import cli
+from roamtui.cli.export import run
 from roamtui.export.csv import csv_cell
-from roamtui.export_command import run
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
 from roamtui.sandbox.faults import Fault, FaultPlan
 

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from clikit import parse
 
-from roamtui.export_command import run
+from roamtui.cli.export import run
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
 
 T0 = 1_700_000_000

@@ -7,7 +7,6 @@ display for its prompt (ROAMTUI_TEST_SECRET_SERVICE=prompt). A plain `pytest` sk
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import uuid
@@ -17,7 +16,8 @@ import keyring
 import keyring.backends.SecretService
 import pytest
 
-from roamtui.account_commands import login, logout, profiles
+from roamtui.cli import build_parser
+from roamtui.cli.accounts import login, logout, profiles
 from roamtui.settings.config import Profile
 from roamtui.settings.credentials import CredentialError, CredentialStore, Secret, resolve_secret
 
@@ -79,23 +79,23 @@ def test_set_get_delete_round_trip(secret_service: CredentialStore) -> None:
 def test_login_profiles_logout_through_the_real_keyring(secret_service: CredentialStore) -> None:
     profile = unique_profile()
     out, err = io.StringIO(), io.StringIO()
-    args = argparse.Namespace(
-        profile=profile.name, sdkappid=str(profile.sdkappid), identifier=profile.identifier,
-        region=None, endpoint=None, usersig=False, check=False, api_fields=None, tz=None,
-        make_default=False,
-    )
+    args = build_parser().parse_args([
+        "login", "--profile", profile.name, "--sdkappid", str(profile.sdkappid),
+        "--identifier", profile.identifier,
+    ])
     assert login(args, stdin=io.StringIO(KEY + "\n"), stdout=out, stderr=err,
                  store=secret_service) == 0, err.getvalue()
     assert "keyring.backends.SecretService.Keyring" in out.getvalue()
 
     listing = io.StringIO()
-    assert profiles(argparse.Namespace(), stdout=listing, stderr=err, store=secret_service) == 0
+    listed = build_parser().parse_args(["profiles"])
+    assert profiles(listed, stdout=listing, stderr=err, store=secret_service) == 0
     row = next(line for line in listing.getvalue().splitlines() if profile.name in line)
     assert row.split()[-1] == "yes"
     assert KEY not in listing.getvalue() + out.getvalue() + err.getvalue()
 
     gone = io.StringIO()
-    ns = argparse.Namespace(profile=profile.name, forget=True)
+    ns = build_parser().parse_args(["logout", "--profile", profile.name, "--forget"])
     assert logout(ns, stdout=gone, stderr=err, store=secret_service) == 0
     assert "Removed the secret" in gone.getvalue()
     assert secret_service.get(profile) is None

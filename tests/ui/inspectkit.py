@@ -12,9 +12,9 @@ import httpx
 from textual.notifications import Notify
 from textual.pilot import Pilot
 
-from roamtui.factory import IN_PROCESS_ENDPOINT, make_app
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui.app import RoamApp
+from roamtui.ui.factory import IN_PROCESS_ENDPOINT, make_app
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.transcript import Transcript
 

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import httpx
 from textual.pilot import Pilot
 
-from roamtui.factory import IN_PROCESS_ENDPOINT, make_app
 from roamtui.im.client import Connection
 from roamtui.sandbox import Dataset, SandboxService, demo_connection
 from roamtui.settings.recent import RecentQueries
 from roamtui.ui.app import RoamApp
+from roamtui.ui.factory import IN_PROCESS_ENDPOINT, make_app
 
 #: 2020-03-20 10:00:00 in Asia/Shanghai: the end of every test dataset and "now" for the app.
 END = 1584669600

@@ -24,7 +24,7 @@ from shellkit import (
 from textual.binding import Binding
 from textual.widgets import Input, Select, Static
 
-from roamtui.factory import IN_PROCESS_ENDPOINT, run_demo, run_tui
+from roamtui.cli.browse import run_demo, run_tui
 from roamtui.history.timeparse import format_time
 from roamtui.im.client import Connection
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, demo_connection
@@ -32,6 +32,7 @@ from roamtui.settings.connection import Resolved
 from roamtui.settings.credentials import CredentialError
 from roamtui.ui.app import RoamApp
 from roamtui.ui.commands import RoamCommands
+from roamtui.ui.factory import IN_PROCESS_ENDPOINT
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.help import HelpScreen
 from roamtui.ui.screens.query import QueryScreen

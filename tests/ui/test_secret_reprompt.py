@@ -7,9 +7,9 @@ import pytest
 from shellkit import Sandbox, build_app, record_notices, settle
 from textual.widgets import Input
 
-from roamtui.factory import IN_PROCESS_ENDPOINT
 from roamtui.im.client import Connection
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY
+from roamtui.ui.factory import IN_PROCESS_ENDPOINT
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.query import QueryScreen
 from roamtui.ui.screens.secret_prompt import SecretPrompt

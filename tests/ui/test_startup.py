@@ -14,7 +14,7 @@ import pytest
 from shellkit import FailingTransport, build_app, make_sandbox, settle
 from textual.widgets import Input
 
-from roamtui.factory import _collection_held
+from roamtui.cli.browse import _collection_held
 from roamtui.ui.app import RoamApp
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.help import HelpScreen

@@ -1,13 +1,15 @@
 """`roamtui export ACCOUNT PEER --since T --until T [--format F] [-o FILE] [connection] [--tz Z]`.
 
-Every argument is checked before the first call (one line on stderr, exit 2), the output too:
-``-o`` onto a socket, a block device, a directory or a dangling symlink is refused then. The
-whole window is then fetched with the sliced concurrent fetch, with a progress line on stderr
-when stderr is a terminal. Only a complete window is written: to ``-o FILE`` through a temporary
-file renamed into place (a symlink is followed and stays a link), written through to a FIFO or
-a character device (never replaced by a file; see :mod:`roamtui.atomicfile`), or to stdout
-(UTF-8 whatever the locale). A summary goes to stderr. On failure: exit 1, one line with the
-error code and what to do, and no file.
+The export itself is the one job of :mod:`roamtui.export.job` (plan → fetch → provenance →
+digest → atomic write), the same the TUI's export dialog runs; this module adds what only a
+command line has. Every argument is checked before the first call (one line on stderr, exit 2),
+the output too: ``-o`` onto a socket, a block device, a directory or a dangling symlink is
+refused then. The whole window is fetched with the sliced concurrent fetch, with a progress
+line on stderr when stderr is a terminal. Only a complete window is written: to ``-o FILE``
+through a temporary file renamed into place (a symlink is followed and stays a link), written
+through to a FIFO or a character device (never replaced by a file; see
+:mod:`roamtui.atomicfile`), or to stdout (UTF-8 whatever the locale). A summary goes to stderr.
+On failure: exit 1, one line with the error code and what to do, and no file.
 
 SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`_SignalGuard`): exit status
 128+signum, one line on stderr, no traceback, and no hidden ``.NAME.XXXX.part`` left with the
@@ -35,7 +37,16 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from roamtui.atomicfile import TextSink
-from roamtui.export.formats import DEFAULT_FORMAT
+from roamtui.cli.options import (
+    TIME_HELP,
+    AddParser,
+    add_connection,
+    add_debug,
+    add_parties,
+    add_window,
+    one_of,
+)
+from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
 from roamtui.history.timeparse import TimeParseError, format_full, parse_window, resolve_zone
@@ -52,10 +63,29 @@ from roamtui.text import error_line
 if TYPE_CHECKING:
     import httpx
 
+SUBCOMMANDS = ("export",)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "roamtui export"
 #: Seconds between two redraws of the progress line.
 _REDRAW = 0.1
+
+
+def add_parsers(add: AddParser) -> None:
+    formats = "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values())
+    export = add(
+        "export",
+        help=f"write a whole window as {one_of(FORMATS)}",
+        description=f"Fetch the whole window and write it as evidence ({formats}). A summary "
+        "goes to stderr. Exit 0 only when the whole window was fetched. " + TIME_HELP,
+    )
+    add_parties(export, optional=False)
+    add_window(export, required=True)
+    export.add_argument("--format", choices=tuple(FORMATS), default=DEFAULT_FORMAT,
+                        help=f"default {DEFAULT_FORMAT}")
+    export.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
+    add_connection(export)
+    add_debug(export)
+    export.set_defaults(run=run)
 
 
 class UsageError(Exception):

@@ -1,0 +1,162 @@
+"""The options several subcommands share, and their help texts, made from the core's tables.
+
+Regions come from ``im.client.REGIONS``, the rate bounds from ``im.limiter`` (through
+``settings.defaults``), the field namings from ``im.roam.PARTY_FIELDS``, the window and page
+size from their one definition: a default changes in one place and the help follows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from roamtui.im.client import DEFAULT_REGION, REGIONS
+from roamtui.im.roam import PARTY_FIELDS
+from roamtui.settings.credentials import ENV_SECRET_KEY, ENV_USERSIG
+from roamtui.settings.defaults import (
+    DEFAULT_MAX_RPS,
+    DEFAULT_NAMING,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_WINDOW_DAYS,
+    FIELD_NAMINGS,
+    MAX_RPS,
+)
+
+#: ``sub.add_parser`` of the top-level parser: each command module adds its own subcommands.
+AddParser = Callable[..., argparse.ArgumentParser]
+
+
+class Adds(Protocol):
+    """A parser or an argument group: anything options are added to."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action: ...
+
+
+REGION_HELP = ", ".join(f"{name} (default)" if name == DEFAULT_REGION else name for name in REGIONS)
+NAMING_HELP = " or ".join(
+    "/".join(fields) + (" (default)" if name == DEFAULT_NAMING else "")
+    for name, fields in PARTY_FIELDS.items()
+)
+TIME_HELP = (
+    "Times: ISO 8601 ('2020-03-20 10:00', '2020-03-20T10:00:00+08:00'), Unix seconds "
+    "('@1584669600'), or relative ('now', 'today', 'yesterday', '-2h', '-30m', '-7d'). "
+    "Without a zone they are read in --tz (default: this machine's zone)."
+)
+DEFAULT_WINDOW_HELP = (
+    f" Default window: the last {DEFAULT_WINDOW_DAYS} days (the service's default retention)."
+)
+SECRET_HELP = (
+    "The secret comes from the profile's keyring entry (see 'roamtui login'), or from the "
+    f"environment: {ENV_SECRET_KEY} (the app's SDK secret key; roamtui signs short-lived admin "
+    f"UserSigs with it) or {ENV_USERSIG} (a ready UserSig). ROAMTUI_ENDPOINT, ROAMTUI_SDKAPPID "
+    "and ROAMTUI_IDENTIFIER may stand in for the flags."
+)
+
+
+def one_of(names: Iterable[str]) -> str:
+    """``a, b or c``."""
+    *rest, last = list(names)
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
+def rate(text: str) -> int:
+    value = _whole(text)
+    if not 1 <= value <= MAX_RPS:
+        raise argparse.ArgumentTypeError(f"calls per second must be from 1 to {MAX_RPS}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("expected a fraction between 0 and 1")
+    return value
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks (secrets stay redacted)"
+    )
+
+
+def add_tz(parser: argparse.ArgumentParser, help: str = "time zone, e.g. Asia/Shanghai or UTC"
+           ) -> None:
+    parser.add_argument("--tz", metavar="ZONE", help=help)
+
+
+def add_window(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--since", metavar="T", required=required, help="start of the window")
+    parser.add_argument("--until", metavar="T", required=required, help="end of the window")
+    add_tz(parser)
+
+
+def add_theme(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme, e.g. textual-dark, textual-light, ansi-dark, ansi-light "
+        "(also switchable from the command palette, ctrl+p)",
+    )
+
+
+def add_parties(parser: argparse.ArgumentParser, *, optional: bool) -> None:
+    nargs = "?" if optional else None
+    parser.add_argument(
+        "account", nargs=nargs, metavar="ACCOUNT", help="whose history is read (From_Account)"
+    )
+    parser.add_argument("peer", nargs=nargs, metavar="PEER", help="the other party (To_Account)")
+
+
+def add_rate_and_paging(parser: Adds, *, profile: bool = False) -> None:
+    """``--max-rps``, ``--page-size``, ``--api-fields``; for a profile (``login``) they say what
+    the profile keeps."""
+    whose = "the profile's " if profile else ""
+    parser.add_argument(
+        "--max-rps", type=rate, metavar="N",
+        help=f"{whose}calls per second (default {DEFAULT_MAX_RPS}, at most {MAX_RPS})",
+    )
+    parser.add_argument(
+        "--page-size", type=positive_int, metavar="N",
+        help=f"{whose}MaxCnt asked per call (default {DEFAULT_PAGE_SIZE})",
+    )
+    parser.add_argument(
+        "--api-fields", choices=FIELD_NAMINGS, help=f"{whose}body field names: {NAMING_HELP}"
+    )
+
+
+def add_connection(parser: argparse.ArgumentParser) -> None:
+    """Where to connect, as ``settings.connection.resolve_connection`` reads it."""
+    group = parser.add_argument_group("connection", SECRET_HELP)
+    group.add_argument("--profile", metavar="NAME", help="a profile saved by 'roamtui login'")
+    group.add_argument(
+        "--endpoint", metavar="URL", help=f"REST base URL, e.g. {REGIONS[DEFAULT_REGION]}"
+    )
+    group.add_argument("--region", metavar="R", help=REGION_HELP)
+    group.add_argument("--sdkappid", metavar="N", help="the app's SDKAppID")
+    group.add_argument("--identifier", metavar="ADMIN", help="an App admin account")
+    add_rate_and_paging(group)
