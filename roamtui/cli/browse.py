@@ -21,16 +21,14 @@ from roamtui.cli.options import (
     TIME_HELP,
     AddParser,
     add_connection,
+    add_dataset,
     add_debug,
     add_parties,
     add_theme,
     add_tz,
     add_window,
-    non_negative_int,
-    positive_int,
 )
 from roamtui.history.timeparse import TimeParseError, parse_window, resolve_zone
-from roamtui.sandbox.dataset import Dataset
 from roamtui.settings.config import ConfigError, load_config
 from roamtui.settings.connection import (
     NoConnectionGiven,
@@ -39,7 +37,7 @@ from roamtui.settings.connection import (
     resolve_connection,
 )
 from roamtui.settings.credentials import CredentialError
-from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL, default_of
+from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
 from roamtui.settings.recent import RecentQueries
 from roamtui.text import error_line
 
@@ -47,8 +45,6 @@ if TYPE_CHECKING:
     from roamtui.ui.app import RoamApp
 
 SUBCOMMANDS = ("browse", "demo")
-DEMO_MESSAGES: int = default_of(Dataset, "messages")
-DEMO_SEED: int = default_of(Dataset, "seed")
 
 
 def add_parsers(add: AddParser) -> None:
@@ -72,18 +68,7 @@ def add_parsers(add: AddParser) -> None:
         description="Start the embedded sandbox on 127.0.0.1 and open the TUI on one of its "
         "conversations. No account or network needed.",
     )
-    demo.add_argument(
-        "--messages", type=positive_int, default=DEMO_MESSAGES, metavar="N",
-        help=f"messages in the demo dataset (default {DEMO_MESSAGES})",
-    )
-    demo.add_argument(
-        "--latency-ms", type=non_negative_int, default=0, metavar="N",
-        help="added latency per call",
-    )
-    demo.add_argument(
-        "--seed", type=int, default=DEMO_SEED, metavar="S",
-        help=f"dataset seed (default {DEMO_SEED})",
-    )
+    add_dataset(demo)
     add_tz(demo)
     add_theme(demo)
     add_debug(demo)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from roamtui.im.client import DEFAULT_REGION, REGIONS
 from roamtui.im.roam import PARTY_FIELDS
+from roamtui.sandbox.dataset import Dataset
 from roamtui.settings.credentials import ENV_SECRET_KEY, ENV_USERSIG
 from roamtui.settings.defaults import (
     DEFAULT_MAX_RPS,
@@ -21,6 +22,7 @@ from roamtui.settings.defaults import (
     DEFAULT_WINDOW_DAYS,
     FIELD_NAMINGS,
     MAX_RPS,
+    default_of,
 )
 
 #: ``sub.add_parser`` of the top-level parser: each command module adds its own subcommands.
@@ -146,6 +148,23 @@ def add_rate_and_paging(parser: Adds, *, profile: bool = False) -> None:
     )
     parser.add_argument(
         "--api-fields", choices=FIELD_NAMINGS, help=f"{whose}body field names: {NAMING_HELP}"
+    )
+
+
+def add_dataset(parser: argparse.ArgumentParser) -> None:
+    """``--messages``, ``--seed``, ``--latency-ms`` of the embedded sandbox (demo, sandbox), the
+    defaults the generated dataset's own."""
+    messages, seed = default_of(Dataset, "messages"), default_of(Dataset, "seed")
+    parser.add_argument(
+        "--messages", type=positive_int, default=messages, metavar="N",
+        help=f"messages in the dataset (default {messages})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=seed, metavar="S", help=f"dataset seed (default {seed})"
+    )
+    parser.add_argument(
+        "--latency-ms", type=non_negative_int, default=0, metavar="N",
+        help="added latency per call",
     )
 
 

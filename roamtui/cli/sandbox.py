@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from roamtui.cli.options import AddParser, add_debug, fraction, non_negative_int, positive_int
-from roamtui.sandbox.dataset import Dataset
-from roamtui.settings.defaults import default_of
+from roamtui.cli.options import AddParser, add_dataset, add_debug, fraction, non_negative_int
 
 SUBCOMMANDS = ("sandbox",)
-MESSAGES: int = default_of(Dataset, "messages")
-SEED: int = default_of(Dataset, "seed")
 
 
 def add_parsers(add: AddParser) -> None:
@@ -24,17 +20,7 @@ def add_parsers(add: AddParser) -> None:
     sandbox.add_argument(
         "--port", type=non_negative_int, default=0, metavar="P", help="default: a free port"
     )
-    sandbox.add_argument(
-        "--messages", type=positive_int, default=MESSAGES, metavar="N",
-        help=f"messages in the dataset (default {MESSAGES})",
-    )
-    sandbox.add_argument(
-        "--seed", type=int, default=SEED, metavar="S", help=f"dataset seed (default {SEED})"
-    )
-    sandbox.add_argument(
-        "--latency-ms", type=non_negative_int, default=0, metavar="N",
-        help="added latency per call",
-    )
+    add_dataset(sandbox)
     sandbox.add_argument(
         "--fault-rate", type=fraction, default=0.0, metavar="F",
         help="share of calls that fail (0..1)",

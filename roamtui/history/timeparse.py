@@ -228,16 +228,6 @@ def format_time(ts: int, tz: tzinfo, fmt: str = "%H:%M:%S") -> str:
         return f"@{ts}"
 
 
-def format_clock(ts: int, tz: tzinfo) -> str:
-    """``10:40:05``: the transcript's time column."""
-    return format_time(ts, tz, "%H:%M:%S")
-
-
-def format_date(ts: int, tz: tzinfo) -> str:
-    """``2020-03-20 Friday``: the day separator row."""
-    return format_time(ts, tz, "%Y-%m-%d %A")
-
-
 def format_full(ts: int, tz: tzinfo) -> str:
     """``2020-03-20 10:40:05 +08:00``: unambiguous, for the inspector, headers and errors."""
     try:
@@ -249,16 +239,6 @@ def format_full(ts: int, tz: tzinfo) -> str:
     text = f"{'-' if offset < 0 else '+'}{minutes // 60:02}:{minutes % 60:02}"
     # Historical local mean times have odd seconds; keep them so the text reads back exactly.
     return f"{dt:%Y-%m-%d %H:%M:%S} {text}{f':{seconds:02}' if seconds else ''}"
-
-
-def local_date(ts: int, tz: tzinfo) -> date:
-    """The calendar day of ``ts`` in ``tz``."""
-    return _local(ts, tz).date()
-
-
-def day_start(ts: int, tz: tzinfo) -> int:
-    """Midnight (in ``tz``) of the day holding ``ts``."""
-    return _wall(_local(ts, tz).date(), time(0), tz)
 
 
 def add_days(ts: int, tz: tzinfo, days: int) -> int:
