@@ -44,17 +44,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import email.utils
 import json
 import logging
-import math
 import random
-import re
 import time
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -68,9 +63,16 @@ from roamtui.im.errors import (
     RoamError,
     ServiceError,
     TransportError,
-    spec_for,
 )
 from roamtui.im.limiter import DEFAULT_RATE, Grant, RateLimiter, shared_limiter
+from roamtui.im.reply import (
+    MAX_REPLY_BYTES,
+    Failure,
+    Reply,
+    describe,
+    read_reply,
+    verdict,
+)
 
 log = logging.getLogger(__name__)
 redact.install_log_filter(
@@ -104,32 +106,17 @@ SIG_RENEW_MARGIN = 300
 
 #: Whole exchange of one attempt (send + all of the body); the service's own timeout is 3 s.
 DEFAULT_TIMEOUT = 10.0
-#: Replies are capped near 13 KB by the service; anything past this is not the service talking.
-MAX_REPLY_BYTES = 4 * 1024 * 1024
-#: A real reply nests about 8 deep, plus 6 per level of merged forwards (the model reads 8).
-MAX_DEPTH = 100
-#: Codes that mean "too many calls": slow down and keep going instead of spending retries.
-RATE_LIMIT_CODES = frozenset({60007, 60011, 60018, 60019})
 #: Give up on rate limits only after this long without one successful call in the process.
 RATE_LIMIT_PATIENCE = 60.0
-#: Longest wait a Retry-After header may impose on one retry.
-RETRY_AFTER_CAP = 60.0
 # Rate-limited retries wait a short jittered moment on top of the (slowed) limiter.
 _RATE_LIMIT_BACKOFF_CAP = 2.0
 
-_DECIMAL = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: int() takes other scripts too
 _HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
     "Accept": "application/json",
     # Replies are ~13 KB: compression saves nothing, and a compressed reply could unpack to far
     # more than the size cap before a decoder returns (a "zip bomb").
     "Accept-Encoding": "identity",
-}
-#: Encodings decoded anyway when a server (or a proxy) compresses although identity was asked.
-_ZLIB_WBITS = {
-    "gzip": 16 + zlib.MAX_WBITS,
-    "x-gzip": 16 + zlib.MAX_WBITS,
-    "deflate": zlib.MAX_WBITS,
 }
 _READY_SIG_ADVICE = (
     "the given UserSig cannot be re-signed: get a new one (ROAMTUI_USERSIG), or give roamtui "
@@ -182,26 +169,6 @@ class ClientEvent:
     api: str
     attempt: int
     detail: str  # one redacted line
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    kind: Literal["service", "transport", "protocol"]
-    action: Action
-    message: str = ""  # already redacted
-    code: int = 0
-    info: str = ""
-    sig_generation: int = 0  # which UserSig the attempt used (never the UserSig itself)
-    rate_limited: bool = False  # "too many calls": slow down, retry on the time budget
-    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    reason: str
-    body: bytes
-    retry_after: str | None
 
 
 class ImClient:
@@ -317,7 +284,7 @@ class ImClient:
             finally:
                 if grant is not None:
                     grant.close()
-            if not isinstance(outcome, _Failure):
+            if not isinstance(outcome, Failure):
                 limiter.succeeded()
                 return outcome
             if outcome.action is Action.RESIGN and not resigned and self._conn.secret_key:
@@ -339,7 +306,7 @@ class ImClient:
                     if delay is None:
                         delay = self._backoff(throttled, _RATE_LIMIT_BACKOFF_CAP)
                     detail = (
-                        f"{_describe(outcome)}; slowing to {limiter.effective_rate:.3g} calls/s, "
+                        f"{describe(outcome)}; slowing to {limiter.effective_rate:.3g} calls/s, "
                         f"retry in {delay:.2f}s (rate limited {throttled}x; roamtui gives up "
                         f"after {self._patience:g}s without a successful call)"
                     )
@@ -352,7 +319,7 @@ class ImClient:
                 delay = outcome.retry_after
                 if delay is None:
                     delay = self._backoff(retried, self._backoff_cap)
-                detail = f"{_describe(outcome)}; retry {retried}/{self._max_retries}, {delay:.2f}s"
+                detail = f"{describe(outcome)}; retry {retried}/{self._max_retries}, {delay:.2f}s"
                 self._emit("retry", api, attempts, detail)
                 await self._sleep(delay)
                 continue
@@ -403,7 +370,7 @@ class ImClient:
 
     async def _attempt(
         self, api: str, payload: bytes, grant: Grant | None
-    ) -> dict[str, Any] | _Failure:
+    ) -> dict[str, Any] | Failure:
         sig = self._current_sig()
         generation = self._sig_generation
         secrets = (sig, self._conn.secret_key)
@@ -414,75 +381,42 @@ class ImClient:
                 exchanged = await self._exchange(self._url(api, sig), payload, grant)
         except (TimeoutError, httpx.TimeoutException):
             text = f"no complete reply within {self._timeout:g}s"
-            return _Failure("transport", Action.RETRY, text)
+            return Failure("transport", Action.RETRY, text)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             text = f"cannot call the endpoint ({type(exc).__name__}: {exc}); check the endpoint URL"
-            return _Failure("transport", Action.STOP, redact.safe_text(text, secrets))
+            return Failure("transport", Action.STOP, redact.safe_text(text, secrets))
         except httpx.HTTPError as exc:
             text = f"connection failed ({type(exc).__name__}: {exc or 'no detail'})"
-            return _Failure("transport", Action.RETRY, redact.safe_text(text, secrets))
+            return Failure("transport", Action.RETRY, redact.safe_text(text, secrets))
         except Exception as exc:  # a hostile reply must not escape the error contract
             text = f"unexpected failure while reading the reply ({type(exc).__name__})"
-            return _Failure("transport", Action.STOP, text)
+            return Failure("transport", Action.STOP, text)
         finally:
             self.calls_in_flight -= 1
-        if isinstance(exchanged, _Failure):
+        if isinstance(exchanged, Failure):
             return exchanged
         try:
-            verdict = _verdict(exchanged, secrets, self._clock)
+            outcome = verdict(exchanged, secrets, self._clock)
         except Exception as exc:  # the last line of defence: never leak, never crash
             text = f"reply could not be checked ({type(exc).__name__})"
-            return _Failure("protocol", Action.STOP, text)
-        if isinstance(verdict, _Failure) and verdict.kind == "service":
-            return dataclasses.replace(verdict, sig_generation=generation)
-        return verdict
+            return Failure("protocol", Action.STOP, text)
+        if isinstance(outcome, Failure) and outcome.kind == "service":
+            return dataclasses.replace(outcome, sig_generation=generation)
+        return outcome
 
-    async def _exchange(self, url: str, payload: bytes, grant: Grant | None) -> _Reply | _Failure:
+    async def _exchange(self, url: str, payload: bytes, grant: Grant | None) -> Reply | Failure:
         """Send, then read the body up to the size cap (the caller bounds the time)."""
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
             if grant is not None and event.endswith(".send_request_headers.complete"):
                 grant.sent()
 
-        cap = self._max_reply
         async with self._http.stream(
             "POST", url, content=payload, headers=_HEADERS, extensions={"trace": trace}
         ) as response:
-            declared = _content_length(response.headers.get("Content-Length"))
-            if declared is not None and declared > cap:
-                return _too_big(f"{declared:,} bytes", cap)
-            encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-            decoder = None
-            # A finished reply handed over in memory (a mock transport) was decoded already.
-            if encoding not in ("", "identity") and not response.is_stream_consumed:
-                wbits = _ZLIB_WBITS.get(encoding)
-                if wbits is None:
-                    name = redact.one_line(encoding, limit=20)
-                    text = f"reply refused: compressed as {name!r}, which was not asked for"
-                    return _Failure("transport", Action.STOP, text)
-                decoder = zlib.decompressobj(wbits)
-            body = bytearray()
-            # Raw bytes, decoded here in bounded steps: no chunk can unpack past the cap.
-            async for chunk in _raw_chunks(response):
-                if decoder is not None:
-                    try:
-                        chunk = decoder.decompress(chunk, cap + 1 - len(body))
-                    except zlib.error:
-                        text = f"unreadable reply (broken {encoding} compression)"
-                        return _Failure("transport", Action.RETRY, text)
-                    if decoder.unconsumed_tail:
-                        return _too_big(f"over {cap:,} bytes unpacked", cap)
-                body += chunk
-                if len(body) > cap:
-                    return _too_big(f"over {cap:,} bytes", cap)
-            return _Reply(
-                response.status_code,
-                response.reason_phrase,
-                bytes(body),
-                response.headers.get("Retry-After"),
-            )
+            return await read_reply(response, self._max_reply)
 
-    def _final_error(self, failure: _Failure, attempts: int) -> RoamError:
+    def _final_error(self, failure: Failure, attempts: int) -> RoamError:
         patience = ""
         if failure.rate_limited:
             patience = (
@@ -507,126 +441,6 @@ class ImClient:
         log.info("%s %s (attempt %d): %s", api, kind, n, event.detail)
         if self._on_event is not None:
             self._on_event(event)
-
-
-async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it came over the wire; a transport that handed over a finished reply (a mock
-    transport, the in-process sandbox) has it in memory already, decoded."""
-    if response.is_stream_consumed:
-        yield response.content
-        return
-    async for chunk in response.aiter_raw():
-        yield chunk
-
-
-def _too_big(size: str, cap: int) -> _Failure:
-    limit = f"{cap >> 20} MiB" if cap % (1 << 20) == 0 else f"{cap:,} bytes"
-    text = (
-        f"reply refused: {size}, more than the {limit} roamtui accepts (the service's "
-        "replies are about 13 KB); check the endpoint and any proxy in between"
-    )
-    return _Failure("transport", Action.STOP, text)
-
-
-def _content_length(value: str | None) -> int | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 20 else None
-
-
-def _retry_after(value: str | None, clock: Callable[[], float]) -> float | None:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), capped."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        seconds = float(value) if len(value) < 10 else RETRY_AFTER_CAP
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - clock()
-    if not math.isfinite(seconds):
-        return None
-    return min(RETRY_AFTER_CAP, max(0.0, seconds))
-
-
-def _verdict(
-    reply: _Reply, secrets: tuple[str | None, ...], clock: Callable[[], float]
-) -> dict[str, Any] | _Failure:
-    """Read one HTTP reply: the OK reply dict, or what went wrong and whether to retry."""
-    status, reason = reply.status, redact.one_line(reply.reason, limit=60)
-    if status == 429 or status >= 500:
-        text = f"HTTP {status} {reason} from the service"
-        wait = _retry_after(reply.retry_after, clock) if status in (429, 503) else None
-        return _Failure(
-            "transport",
-            Action.RETRY,
-            redact.safe_text(text, secrets),
-            rate_limited=status == 429,
-            retry_after=wait,
-        )
-    if status != 200:
-        text = f"HTTP {status} {reason}: check the endpoint URL and any proxy in between"
-        return _Failure("transport", Action.STOP, redact.safe_text(text, secrets))
-    try:
-        doc = json.loads(reply.body)
-    except RecursionError:
-        return _Failure("protocol", Action.STOP, "reply refused: JSON nested too deeply")
-    except ValueError:
-        # Not JSON, cut short, or not UTF-8: a proxy page or a dropped connection, worth a retry.
-        return _Failure("transport", Action.RETRY, "unreadable reply (not JSON, or cut short)")
-    if not isinstance(doc, dict):
-        return _Failure("transport", Action.RETRY, "unreadable reply (not a JSON object)")
-    if _deeper_than(doc, MAX_DEPTH):
-        return _Failure(
-            "protocol", Action.STOP, f"reply refused: JSON nested more than {MAX_DEPTH} deep"
-        )
-    code = doc.get("ErrorCode", 0)
-    if isinstance(code, str) and _DECIMAL.fullmatch(code.strip()):
-        code = int(code.strip())
-    if isinstance(code, bool) or not isinstance(code, int):
-        text = f"reply has an ErrorCode that is not a number ({type(code).__name__})"
-        return _Failure("protocol", Action.STOP, text)
-    action_status = doc.get("ActionStatus", "OK" if code == 0 else "FAIL")
-    if code == 0:
-        if action_status == "OK":
-            return doc
-        shown = str(action_status)[:20] if isinstance(action_status, str | int) else "?"
-        text = f"reply says ActionStatus {shown!r} without an error code"
-        return _Failure("protocol", Action.STOP, redact.safe_text(text, secrets))
-    info = doc.get("ErrorInfo")
-    info_text = redact.safe_text(info[:2000] if isinstance(info, str) else "", secrets, limit=200)
-    return _Failure(
-        "service",
-        spec_for(code).action,
-        code=code,
-        info=info_text,
-        rate_limited=code in RATE_LIMIT_CODES,
-    )
-
-
-def _deeper_than(value: dict[str, Any], limit: int) -> bool:
-    """Whether JSON containers nest more than ``limit`` deep (iterative: no recursion limit)."""
-    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
-def _describe(failure: _Failure) -> str:
-    if failure.kind == "service":
-        return f"{failure.code} {failure.info}".strip()
-    return failure.message
 
 
 def _is_loopback(url: str) -> bool:

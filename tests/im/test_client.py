@@ -29,7 +29,6 @@ from imfakes import (
 
 from roamtui.im import usersig
 from roamtui.im.client import (
-    RATE_LIMIT_CODES,
     REGIONS,
     ClientEvent,
     Connection,
@@ -45,6 +44,7 @@ from roamtui.im.errors import (
     TransportError,
 )
 from roamtui.im.limiter import Grant, RateLimiter
+from roamtui.im.reply import RATE_LIMIT_CODES
 
 BODY = {"From_Account": "user2", "To_Account": "user1", "MaxCnt": 100, "MinTime": 1, "MaxTime": 2}
 

@@ -16,8 +16,9 @@ import httpx
 import pytest
 from imfakes import API, FakeService, MakeClient, Sleeps, ok_reply
 
-from roamtui.im.client import DEFAULT_TIMEOUT, MAX_DEPTH, MAX_REPLY_BYTES, ClientEvent
+from roamtui.im.client import DEFAULT_TIMEOUT, ClientEvent
 from roamtui.im.errors import ProtocolError, RoamError, TransportError
+from roamtui.im.reply import MAX_DEPTH, MAX_REPLY_BYTES
 
 BODY = {"From_Account": "user2", "To_Account": "user1", "MaxCnt": 100, "MinTime": 1, "MaxTime": 2}
 # However a test goes wrong, it ends: a hang is reported as a failure within this.

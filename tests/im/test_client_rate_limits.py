@@ -15,9 +15,10 @@ import httpx
 import pytest
 from imfakes import API, FakeService, MakeClient, fail_reply, ok_reply
 
-from roamtui.im.client import RATE_LIMIT_CODES, RETRY_AFTER_CAP, ClientEvent
+from roamtui.im.client import ClientEvent
 from roamtui.im.errors import ServiceError, TransportError
 from roamtui.im.limiter import RateLimiter
+from roamtui.im.reply import RATE_LIMIT_CODES, RETRY_AFTER_CAP
 
 BODY = {"From_Account": "user2", "To_Account": "user1", "MaxCnt": 100, "MinTime": 1, "MaxTime": 2}
 WALL = 1_700_000_000.0
@@ -101,7 +102,7 @@ async def test_successes_elsewhere_keep_a_rate_limited_call_going(
             return fail_reply(60007)
         return ok_reply()
 
-    service = FakeService(answer)  # type: ignore[arg-type]
+    service = FakeService(answer)
     client = make_client(service, limiter=limiter, sleep=clock.sleep, rate_limit_patience=60)
     assert (await client.call(API, BODY))["ActionStatus"] == "OK"
     assert clock.now - 5000 >= 90
