@@ -60,3 +60,31 @@ def test_errors_are_one_line_without_traceback(
     assert len(err.strip().splitlines()) == 1
     assert "tomorrow-ish" in err
     assert "a-secret-that-must-not-show" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "a", "b", "--since=-2h", "--until=now", "--format", "csv", "--max-rps", "9"],
+        ["browse", "a", "b", "--profile", "work"],
+        ["login", "--sdkappid", "1", "--identifier", "admin", "--check"],
+        ["sandbox", "--port", "0"],
+    ],
+)
+def test_main_parses_one_subcommand_as_the_whole_parser_does(argv: list[str]) -> None:
+    whole, one = build_parser().parse_args(argv), build_parser([argv[0]]).parse_args(argv)
+    assert vars(whole) == vars(one)
+
+
+def test_the_version_needs_no_subcommand_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from roamtui.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('roamtui.cli.', 'httpx', 'textual')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "['roamtui.cli.main']"

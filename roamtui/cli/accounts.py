@@ -55,7 +55,6 @@ from roamtui.text import one_line
 if TYPE_CHECKING:
     import httpx
 
-SUBCOMMANDS = ("login", "logout", "profiles")
 DEFAULT_PROFILE = "default"
 #: Replies that can only come after the service accepted sdkappid, identifier and UserSig:
 #: the probe accounts do not exist (90008 for the reading side, 90003 for the peer).

@@ -44,7 +44,6 @@ from roamtui.text import error_line
 if TYPE_CHECKING:
     from roamtui.ui.app import RoamApp
 
-SUBCOMMANDS = ("browse", "demo")
 
 
 def add_parsers(add: AddParser) -> None:

@@ -63,7 +63,6 @@ from roamtui.text import error_line
 if TYPE_CHECKING:
     import httpx
 
-SUBCOMMANDS = ("export",)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "roamtui export"
 #: Seconds between two redraws of the progress line.

@@ -1,37 +1,49 @@
 """The command line: the one parser, and ``main``, which hands each subcommand to its module.
 
-Each command module names its subcommands (``SUBCOMMANDS``), adds them (``add_parsers``) and
-names the function that runs each (``set_defaults(run=...)``): :mod:`.browse` (``browse``,
-``demo``), :mod:`.export`, :mod:`.accounts` (``login``, ``logout``, ``profiles``),
-:mod:`.sandbox`; ``verify`` and ``peers`` will be two more. Textual is imported only by the
-subcommands that open the TUI. Every failure ends in one line on stderr; ``--debug`` adds the
-traceback, secrets redacted.
+:data:`COMMANDS` names each subcommand's module, which adds its subcommands to the parser
+(``add_parsers``) and names the function that runs each (``set_defaults(run=...)``):
+:mod:`.browse` (``browse``, ``demo``), :mod:`.export`, :mod:`.accounts` (``login``,
+``logout``, ``profiles``), :mod:`.sandbox`; ``verify`` and ``peers`` will be two more.
+
+``main`` builds the parser with the one subcommand it runs (``build_parser(only=...)``), so a
+command imports what it needs and no more: ``roamtui --version`` nothing, ``roamtui export``
+not Textual, ``roamtui demo`` not the export job. Every failure ends in one line on stderr;
+``--debug`` adds the traceback, secrets redacted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from roamtui import __version__
-from roamtui.cli import accounts, browse, export, sandbox
-from roamtui.cli.options import DEFAULT_WINDOW_HELP, TIME_HELP
 from roamtui.im.redact import scrub
 from roamtui.text import error_line
 
-#: Every command module, in the order their subcommands are listed.
-COMMANDS = (browse, export, accounts, sandbox)
+#: Every subcommand and the module that adds and runs it, in the order they are listed.
+COMMANDS: dict[str, str] = {
+    "browse": "roamtui.cli.browse",
+    "demo": "roamtui.cli.browse",
+    "export": "roamtui.cli.export",
+    "login": "roamtui.cli.accounts",
+    "logout": "roamtui.cli.accounts",
+    "profiles": "roamtui.cli.accounts",
+    "sandbox": "roamtui.cli.sandbox",
+}
 #: The subcommands' names, for telling ``roamtui ACCOUNT PEER`` from ``roamtui SUBCOMMAND``.
-SUBCOMMANDS: tuple[str, ...] = tuple(name for c in COMMANDS for name in c.SUBCOMMANDS)
+SUBCOMMANDS: tuple[str, ...] = tuple(COMMANDS)
 #: Options whose values may start with a dash (``--since -2h``).
 _TIME_OPTIONS = ("--since", "--until")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The one parser of ``roamtui``: every subcommand, as the commands and the tests use it."""
+def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The one parser of ``roamtui``: every subcommand (the tests, ``roamtui --help``), or only
+    the modules of the subcommands named in ``only`` (what ``main`` runs)."""
+    names = SUBCOMMANDS if only is None else tuple(only)
     parser = argparse.ArgumentParser(
         prog="roamtui",
         description=(
@@ -39,17 +51,29 @@ def build_parser() -> argparse.ArgumentParser:
             "(admin_getroammsg). Without a subcommand, 'roamtui [ACCOUNT PEER]' opens the TUI "
             "(the same as 'roamtui browse')."
         ),
-        epilog=(
-            f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each). "
-            + TIME_HELP
-            + DEFAULT_WINDOW_HELP
-        ),
     )
     parser.add_argument("--version", action="version", version=f"roamtui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
-    for command in COMMANDS:
-        command.add_parsers(sub.add_parser)
+    for module in dict.fromkeys(COMMANDS[name] for name in names):
+        importlib.import_module(module).add_parsers(sub.add_parser)
+    if names:
+        from roamtui.cli.options import DEFAULT_WINDOW_HELP, TIME_HELP
+
+        parser.epilog = (
+            f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each). "
+            + TIME_HELP
+            + DEFAULT_WINDOW_HELP
+        )
     return parser
+
+
+def _needed(args: Sequence[str]) -> Iterable[str] | None:
+    """The subcommands the parser needs for ``args`` (normalised): the one given, none for
+    ``--version``, every one for the top-level help."""
+    first = args[0] if args else "--help"
+    if first in COMMANDS:
+        return (first,)
+    return () if first == "--version" else None
 
 
 def _glue_dash_values(args: list[str]) -> list[str]:
@@ -84,8 +108,8 @@ def _report(exc: BaseException, debug: bool, err: TextIO) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_normalise_argv(sys.argv[1:] if argv is None else argv))
+    given = _normalise_argv(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_needed(given)).parse_args(given)
     debug = bool(getattr(args, "debug", False))
     try:
         code: int = args.run(args)

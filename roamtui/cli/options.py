@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from roamtui.im.client import DEFAULT_REGION, REGIONS
 from roamtui.im.roam import PARTY_FIELDS
-from roamtui.sandbox.dataset import Dataset
 from roamtui.settings.credentials import ENV_SECRET_KEY, ENV_USERSIG
 from roamtui.settings.defaults import (
     DEFAULT_MAX_RPS,
@@ -153,7 +152,9 @@ def add_rate_and_paging(parser: Adds, *, profile: bool = False) -> None:
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
     """``--messages``, ``--seed``, ``--latency-ms`` of the embedded sandbox (demo, sandbox), the
-    defaults the generated dataset's own."""
+    defaults the generated dataset's own (read here: only these two subcommands import it)."""
+    from roamtui.sandbox.dataset import Dataset
+
     messages, seed = default_of(Dataset, "messages"), default_of(Dataset, "seed")
     parser.add_argument(
         "--messages", type=positive_int, default=messages, metavar="N",

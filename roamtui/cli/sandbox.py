@@ -7,8 +7,6 @@ import argparse
 
 from roamtui.cli.options import AddParser, add_dataset, add_debug, fraction, non_negative_int
 
-SUBCOMMANDS = ("sandbox",)
-
 
 def add_parsers(add: AddParser) -> None:
     sandbox = add(
