@@ -353,6 +353,8 @@ async def test_a_pathological_regex_is_refused_and_the_app_never_freezes() -> No
         assert "too long" in p.bar.status_text and p.bar.status_kind == "error"
         assert p.transcript.highlight is None and p.counter == ""
         assert p.transcript.timeline.complete  # the whole window was searched
-        assert max(gaps) < 0.5, max(gaps)
+        # Unbounded, this pattern freezes the app for minutes; a loaded CI machine may delay a
+        # tick by a fraction of a second, so the bound only tells "froze" from "kept going".
+        assert max(gaps) < 2.0, max(gaps)
         await p.pilot.press("escape", "escape", "n")  # not brought back by n
         assert not p.bar.is_open

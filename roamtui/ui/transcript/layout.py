@@ -27,7 +27,8 @@ from roamtui.history.rows import DayRow, EdgeRow, GapRow, MessageRow
 from roamtui.history.search import match_spans
 from roamtui.im.model import Message, RelayElem
 from roamtui.ui import render
-from roamtui.ui.render import Line, RenderContext
+from roamtui.ui.render import RenderContext
+from roamtui.ui.runs import Line, Run, fit, runs_width
 from roamtui.ui.transcript.index import (
     DAY,
     EDGE,
@@ -57,7 +58,7 @@ def expand_refusal(msg: Message | None) -> str:
         if isinstance(elem, RelayElem) and not elem.messages:
             # The key is message content: untrusted, so made inert, and cut when long.
             key = render.safe_line(elem.json_msg_key, render.TEXT)
-            key = render.fit(key, 40) if cell_len(key) > 40 else key
+            key = fit(key, 40) if cell_len(key) > 40 else key
             return ("the forwarded messages are not included in this record"
                     + (f" (JsonMsgKey {key})" if key else ""))
     return "nothing to expand"
@@ -88,7 +89,7 @@ def simple_width(msg: Message) -> int:
     runs = render.body_runs(msg)
     if any("\n" in run.text for run in runs):
         return -1
-    return render.runs_width(runs)
+    return runs_width(runs)
 
 
 def banner(text: str, role: str, width: int, fill: str = " ") -> Line:
@@ -96,9 +97,9 @@ def banner(text: str, role: str, width: int, fill: str = " ") -> Line:
     text = f" {text} " if fill != " " else text
     room = width - cell_len(text)
     if room <= 0:
-        return (render.Run(render.fit(text, max(1, width)), role),)
+        return (Run(fit(text, max(1, width)), role),)
     left = room // 2
-    return (render.Run(fill * left + text + fill * (room - left), role),)
+    return (Run(fill * left + text + fill * (room - left), role),)
 
 
 def day_lines(day: date, width: int) -> list[Line]:
@@ -127,7 +128,7 @@ def gap_lines(row: GapRow, width: int, tz: tzinfo, *, older_edge: bool) -> list[
         reason = error_text(gap.error or "loading failed")
         room = max(render.MIN_TEXT_WIDTH, width - cell_len("⚠  — r to retry"))
         if cell_len(reason) > room:
-            reason = render.fit(reason, room)
+            reason = fit(reason, room)
         return [banner(f"⚠ {reason} — r to retry", render.ERROR, width)]
     if gap.state == "loading":
         what = "older messages" if older_edge else span_text(gap.min_time, gap.max_time, tz)

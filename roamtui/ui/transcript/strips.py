@@ -19,7 +19,7 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from roamtui.ui import render
-from roamtui.ui.render import Line
+from roamtui.ui.runs import Line
 from roamtui.ui.transcript.layout import TranscriptLayout
 
 STRIP_CACHE = 2048  # a few dozen screens of lines

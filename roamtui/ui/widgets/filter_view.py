@@ -33,7 +33,7 @@ from roamtui.history.search_session import SearchSession
 from roamtui.history.timeparse import format_time
 from roamtui.im.model import Message
 from roamtui.ui import render
-from roamtui.ui.render import Run
+from roamtui.ui.runs import Run, fit, runs_width
 
 #: Cells of body text kept before the first hit when the hit would be off the right edge.
 LEAD = 12
@@ -117,14 +117,14 @@ def match_body(msg: Message, matcher: Matcher | None, room: int) -> list[Run]:
 
 def crop_right(runs: Sequence[Run], cells: int) -> list[Run]:
     """The first ``cells`` cells of the runs (an ellipsis marks the cut)."""
-    if render.runs_width(runs) <= cells:
+    if runs_width(runs) <= cells:
         return list(runs)
     out: list[Run] = []
     used = 0
     for run in runs:
-        width = render.runs_width([run])
+        width = runs_width([run])
         if used + width >= cells:
-            out.append(Run(render.fit(run.text, cells - used), run.role))
+            out.append(Run(fit(run.text, cells - used), run.role))
             break
         out.append(run)
         used += width
@@ -359,11 +359,11 @@ class FilterView(ScrollView, can_focus=True):
             Run("  " if is_context else "▸ ", "fold"),
             Run(format_time(message.time, tz, "%Y-%m-%d %H:%M:%S"), "time"),
             Run(" ", ""),
-            Run(render.fit(render.safe_line(message.sender, sender_role), ctx.sender_width),
+            Run(fit(render.safe_line(message.sender, sender_role), ctx.sender_width),
                 sender_role),
             Run(" ", ""),
         ]
-        room = max(render.MIN_TEXT_WIDTH, width - render.runs_width(head))
+        room = max(render.MIN_TEXT_WIDTH, width - runs_width(head))
         if is_context:
             body = one_line(render.body_runs(message))
             return [Run(r.text, "context") for r in head + body]
