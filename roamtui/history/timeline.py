@@ -25,15 +25,7 @@ from datetime import tzinfo
 from typing import Literal
 
 from roamtui.history.layout import RowLayout
-from roamtui.history.rows import (
-    DayRow,
-    EdgeRow,
-    Gap,
-    GapRow,
-    MessageRow,
-    Row,
-    RowsChanged,
-)
+from roamtui.history.rows import DayRow, EdgeRow, Gap, GapRow, MessageRow, Row, RowsChanged
 from roamtui.history.segments import ChainRuns, GapBounds, Seg, Segment, Span
 from roamtui.im.errors import ProtocolError
 from roamtui.im.guard import PagingGuard

@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
+from roamtui.text import error_line
 from roamtui.ui import clipboard
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.transcript import Transcript
@@ -129,7 +130,7 @@ class BrowseScreen(Screen[None]):
     def _load_failed(self, event: LoadFailed) -> None:
         # str() of a RoamError is one redacted line with the code, meaning and advice;
         # markup=False because the service's ErrorInfo is text we do not control.
-        text = str(event.error).strip().splitlines()[0] if str(event.error).strip() else "failed"
+        text = error_line(event.error)
         error = event.error
         refused = isinstance(error, ServiceError) and error.code in CREDENTIAL_CODES
         if refused and cast("RoamApp", self.app).credentials_refused(self, text):
