@@ -194,6 +194,32 @@ def test_progress_line_only_on_a_terminal(dataset: Dataset) -> None:
     assert shown.rstrip("\n").split("\r")[-1].startswith("\x1b[K")  # cleared before the summary
 
 
+class FirstFails(httpx.AsyncBaseTransport):
+    """HTTP 502 for the first call, then the sandbox."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.calls = inner, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls == 1:
+            return httpx.Response(502, content=b"<html>Bad Gateway</html>")
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.usefixtures("secret_env")
+def test_a_retry_is_said_on_the_terminal_not_in_silence(dataset: Dataset) -> None:
+    err = TTY()
+    flaky = FirstFails(service(dataset).mock_transport())
+    code = run(args(dataset), transport=flaky, stdout=io.StringIO(), stderr=err)
+    assert code == 0, err.getvalue()
+    assert "retrying: HTTP 502" in err.getvalue()
+    plain = io.StringIO()  # off a terminal: only the summary line
+    flaky = FirstFails(service(dataset).mock_transport())
+    assert run(args(dataset), transport=flaky, stdout=io.StringIO(), stderr=plain) == 0
+    assert "retrying" not in plain.getvalue() and plain.getvalue().count("\n") == 1
+
+
 @pytest.mark.usefixtures("secret_env")
 def test_default_stdout_gets_utf8_bytes(
     dataset: Dataset, capfdbinary: pytest.CaptureFixture[bytes]

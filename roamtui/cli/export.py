@@ -23,12 +23,10 @@ import argparse
 import asyncio
 import contextlib
 import io
-import math
 import os
 import signal
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from roamtui.cli.options import (
     add_window,
     one_of,
 )
+from roamtui.cli.progress import ProgressLine
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
@@ -65,8 +64,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "roamtui export"
-#: Seconds between two redraws of the progress line.
-_REDRAW = 0.1
 
 
 def add_parsers(add: AddParser) -> None:
@@ -126,33 +123,6 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
     except (TimeParseError, ValueError) as exc:  # ExportRefused is a ValueError
         raise UsageError(error_line(exc)) from None
     return ExportPlan(resolved, job)
-
-
-class _ProgressLine:
-    """One self-overwriting line on a terminal, redrawn at most every ``_REDRAW`` seconds."""
-
-    def __init__(self, err: TextIO, label: str) -> None:
-        self._err = err
-        self._label = label
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, p: FetchProgress) -> None:
-        now = time.monotonic()
-        if now - self._last < _REDRAW and p.covered_seconds < p.total_seconds:
-            return
-        self._last = now
-        self._err.write(
-            f"\r{self._label}: {p.messages:,} messages · {p.calls:,} pages · "
-            f"{math.floor(p.fraction * 100)}% of the window\x1b[K"  # 100% only when it is
-        )
-        self._err.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        if self._shown:
-            self._err.write("\r\x1b[K")
-            self._err.flush()
 
 
 class Interrupted(SystemExit):
@@ -255,7 +225,8 @@ async def _fetch(
     were made even when the fetch fails."""
     if guard is not None:
         guard.watch(asyncio.current_task())
-    client = plan.resolved.client(transport=transport)
+    announce = progress.retrying if isinstance(progress, ProgressLine) else None
+    client = plan.resolved.client(transport=transport, on_event=announce)
     try:
         return await plan.job.fetch(client, progress)
     finally:
@@ -310,7 +281,7 @@ def run(
         return EXIT_USAGE
     q = plan.job.query
     tty = getattr(err, "isatty", None)
-    progress = _ProgressLine(err, f"fetching {q.account} ⇄ {q.peer}") if tty and tty() else None
+    progress = ProgressLine(err, f"fetching {q.account} ⇄ {q.peer}") if tty and tty() else None
     digest = Digest()
     with _SignalGuard() as guard:
         try:
@@ -339,7 +310,7 @@ def _run(
     stdout: TextIO | None,
     err: TextIO,
     now: datetime | None,
-    progress: _ProgressLine | None,
+    progress: ProgressLine | None,
     guard: _SignalGuard,
     digest: Digest,
 ) -> int:

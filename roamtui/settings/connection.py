@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from roamtui.history.timeparse import TimeParseError, resolve_zone
-from roamtui.im.client import REGIONS, Connection, ImClient, endpoint_for
+from roamtui.im.client import REGIONS, ClientEvent, Connection, ImClient, endpoint_for
 from roamtui.im.roam import FieldNaming, RoamQuery
 from roamtui.settings.config import Config, ConfigError, Profile, load_config
 from roamtui.settings.credentials import (
@@ -110,9 +110,17 @@ class Resolved:
             secret_source="given" if has_secret else None,
         )
 
-    def client(self, *, transport: httpx.AsyncBaseTransport | None = None) -> ImClient:
-        """A client for this connection, at this rate, on the process-wide limiter."""
-        return ImClient(self.connection, max_rps=self.max_rps, transport=transport)
+    def client(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_event: Callable[[ClientEvent], None] | None = None,
+    ) -> ImClient:
+        """A client for this connection, at this rate, on the process-wide limiter;
+        ``on_event`` hears of each retry while a call goes on."""
+        return ImClient(
+            self.connection, max_rps=self.max_rps, transport=transport, on_event=on_event
+        )
 
     def query(self, account: str, peer: str, min_time: int, max_time: int) -> RoamQuery:
         """The conversation and window asked with this connection's page size and naming."""

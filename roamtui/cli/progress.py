@@ -1,0 +1,52 @@
+"""The progress line of `roamtui export` on a terminal: one line that overwrites itself.
+
+It shows the messages, pages and share of the window fetched, and, while a call is tried again,
+why (a slow or failing service is never silence). Off a terminal nothing is drawn: stderr then
+holds only the one summary or error line.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TextIO
+
+from roamtui.im.client import ClientEvent
+from roamtui.im.roam import FetchProgress
+
+#: Seconds between two redraws of the line.
+_REDRAW = 0.1
+
+class ProgressLine:
+    """One self-overwriting line on a terminal, redrawn at most every ``_REDRAW`` seconds."""
+
+    def __init__(self, err: TextIO, label: str) -> None:
+        self._err = err
+        self._label = label
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, p: FetchProgress) -> None:
+        now = time.monotonic()
+        if now - self._last < _REDRAW and p.covered_seconds < p.total_seconds:
+            return
+        self._last = now
+        self._err.write(
+            f"\r{self._label}: {p.messages:,} messages · {p.calls:,} pages · "
+            f"{math.floor(p.fraction * 100)}% of the window\x1b[K"  # 100% only when it is
+        )
+        self._err.flush()
+        self._shown = True
+
+    def retrying(self, event: ClientEvent) -> None:
+        """A call is being tried again: say why on the line, so a slow service is not silence."""
+        if event.kind != "retry":
+            return
+        self._err.write(f"\r{self._label}: retrying: {event.detail}\x1b[K")
+        self._err.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._err.write("\r\x1b[K")
+            self._err.flush()
