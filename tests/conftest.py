@@ -9,6 +9,17 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
+from hypothesis import Phase, settings
+
+# These machines are noisy (two cores, often shared): a property test checks what happens, never
+# how fast, so no example has a deadline; and a failure is reported as found, without the
+# "explain" phase, whose line tracing made one failing example run past the suite's timeout.
+settings.register_profile(
+    "roamtui",
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+settings.load_profile("roamtui")
 
 _ENV_TO_CLEAR = (
     "ROAMTUI_SECRET_KEY",

@@ -193,7 +193,12 @@ def test_run_rejects_bad_options() -> None:
 
 
 def test_ctrl_c_exits_zero_without_a_traceback() -> None:
-    code = "import sys; from roamtui.sandbox.serve import run; sys.exit(run(0, 200, 1, 0, 0.0))"
+    # A runner may start the tests with SIGINT ignored (a background job of a shell), and the
+    # child would inherit that: give it the default Ctrl+C, as a terminal does.
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from roamtui.sandbox.serve import run; sys.exit(run(0, 200, 1, 0, 0.0))"
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
