@@ -25,14 +25,13 @@ from typing import Any
 
 import httpx
 import pytest
-from clikit import parse
+from clikit import REPO, isolated_env, parse
 
 from roamtui.cli.export import run
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
 
 T0 = 1_700_000_000
 SECRET = "s3cr3t-key-of-the-output-tests-0123456789"
-REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -230,27 +229,7 @@ def test_a_symlink_to_a_directory_is_refused_before_any_call(
 
 
 def child_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ROAMTUI_", "XDG_"))
-    }
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        ROAMTUI_CONFIG=str(home / "config.toml"),
-        ROAMTUI_SECRET_KEY=SECRET,
-        ROAMTUI_ENDPOINT=endpoint,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=str(REPO),
-    )
-    return env
+    return isolated_env(tmp_path / "home", ROAMTUI_SECRET_KEY=SECRET, ROAMTUI_ENDPOINT=endpoint)
 
 
 def spawn(

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from clikit import REPO, isolated_env
+
 from roamtui.sandbox import ROAM_PATH, ListStore, SandboxService
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "hostile-stand-in-secret-key-0123456789abcdef"
 SDKAPPID = 1400000123
 ADMIN = "admin"
@@ -521,26 +522,7 @@ class Outcome:
 
 def child_env(home: Path) -> dict[str, str]:
     """A private HOME, config, XDG dirs and a failing keyring: nothing of the user's is touched."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ROAMTUI_", "XDG_")) and "proxy" not in key.lower()
-    }
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        ROAMTUI_CONFIG=str(home / "config.toml"),
-        ROAMTUI_SECRET_KEY=SECRET,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        PYTHONPATH=str(REPO),
-        NO_PROXY="127.0.0.1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return isolated_env(home, ROAMTUI_SECRET_KEY=SECRET)
 
 
 #: The child may use at most this much address space, so that a client without a reply-size
