@@ -78,7 +78,12 @@ def add_parsers(add: AddParser) -> None:
     add_window(export, required=True)
     export.add_argument("--format", choices=tuple(FORMATS), default=DEFAULT_FORMAT,
                         help=f"default {DEFAULT_FORMAT}")
-    export.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
+    export.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="output file (default: stdout): a regular file is written whole or not at all "
+        "(mode 0600); a FIFO or device is written through; a symlink is followed and kept; "
+        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file",
+    )
     add_connection(export)
     add_debug(export)
     export.set_defaults(run=run)
