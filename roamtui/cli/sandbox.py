@@ -1,9 +1,11 @@
 """`roamtui sandbox`: serve the embedded stand-in of admin_getroammsg on 127.0.0.1 and print its
-endpoint, the demo credentials and its conversations (``roamtui.sandbox.serve``)."""
+endpoint, the demo credentials and its conversations (``roamtui.sandbox.serve``), then the same
+connection as ``export ROAMTUI_…=`` lines to paste into another shell."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from roamtui.cli.options import AddParser, add_dataset, add_debug, fraction, non_negative_int
 
@@ -13,7 +15,9 @@ def add_parsers(add: AddParser) -> None:
         "sandbox",
         help="serve the embedded stand-in of the IM service",
         description="Serve a local stand-in of admin_getroammsg on 127.0.0.1 and print its "
-        "endpoint, demo credentials and conversations as 'key: value' lines. Ctrl+C stops it.",
+        "endpoint, demo credentials and conversations as 'key: value' lines, then the same "
+        "connection as 'export ROAMTUI_...=' lines: paste them into another shell and "
+        "'roamtui CUSTOMER AGENT' or 'roamtui export ...' talk to this sandbox. Ctrl+C stops it.",
     )
     sandbox.add_argument(
         "--port", type=non_negative_int, default=0, metavar="P", help="default: a free port"
@@ -27,6 +31,24 @@ def add_parsers(add: AddParser) -> None:
     sandbox.set_defaults(run=run)
 
 
+def export_lines(endpoint: str) -> list[str]:
+    """The sandbox's connection as POSIX shell exports, each value quoted for the shell."""
+    from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY
+    from roamtui.settings.connection import ENV_ENDPOINT, ENV_IDENTIFIER, ENV_SDKAPPID
+    from roamtui.settings.credentials import ENV_SECRET_KEY
+
+    values = {
+        ENV_ENDPOINT: endpoint,
+        ENV_SDKAPPID: str(DEMO_SDKAPPID),
+        ENV_IDENTIFIER: DEMO_ADMIN,
+        ENV_SECRET_KEY: DEMO_SECRET_KEY,  # the demo key: printed on purpose, it protects nothing
+    }
+    return [
+        "# paste into another shell to use this sandbox (roamtui CUSTOMER AGENT, roamtui export):",
+        *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
     from roamtui.sandbox.serve import run as serve
 
@@ -36,4 +58,5 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
+        then=export_lines,
     )

@@ -1,8 +1,10 @@
 """`roamtui sandbox`: serve the stand-in in the foreground and tell scripts how to reach it.
 
 Prints `key: value` lines (endpoint, sdkappid, identifier, secret_key — the demo key is printed
-on purpose, it protects nothing — then one `conversation:` line per pair), then serves until
-Ctrl+C or SIGTERM and exits 0 without a traceback.
+on purpose, it protects nothing — then one `conversation:` line per pair), then the lines the
+caller adds (the command line adds ready-to-paste `export ROAMTUI_…=` lines: the variable names
+belong to `settings`, a floor above this one), then serves until Ctrl+C or SIGTERM and exits 0
+without a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TextIO
 
@@ -66,8 +68,11 @@ def run(
     *,
     err: TextIO | None = None,
     stop: threading.Event | None = None,
+    then: Callable[[str], Sequence[str]] | None = None,
 ) -> int:
-    """Serve until Ctrl+C / SIGTERM (or `stop` is set); return the process exit status."""
+    """Serve until Ctrl+C / SIGTERM (or `stop` is set); return the process exit status.
+
+    `then(endpoint)` gives lines printed after the description (the shell exports)."""
     err = sys.stderr if err is None else err
     problem = _invalid(messages, latency_ms, fault_rate, port)
     if problem:
@@ -87,7 +92,7 @@ def run(
     try:
         if on_main:
             previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
-        for line in describe(dataset, endpoint):
+        for line in [*describe(dataset, endpoint), *(then(endpoint) if then else ())]:
             print(line, file=out)
         print("serving: press Ctrl+C to stop", file=out)
         out.flush()

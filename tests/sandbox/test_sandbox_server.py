@@ -156,7 +156,7 @@ def test_run_prints_key_value_lines_serves_and_stops_cleanly() -> None:
     )
     worker.start()
     assert out.ready.wait(60)
-    lines = [line.split(": ", 1) for line in out.getvalue().splitlines()]
+    lines = [line.split(": ", 1) for line in out.getvalue().splitlines() if ": " in line]
     fields = dict(pair for pair in lines if pair[0] != "conversation")
     conversations = [value for key, value in lines if key == "conversation"]
     assert fields["sdkappid"] == str(DEMO_SDKAPPID) and fields["identifier"] == DEMO_ADMIN
