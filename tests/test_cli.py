@@ -88,3 +88,28 @@ def test_the_version_needs_no_subcommand_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "['roamtui.cli.main']"
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [(["profile"], "profiles"), (["login2", "x"], "login"), (["exprot", "a"], "export"),
+     (["sandbx", "--port", "0"], "sandbox"), (["demos"], "demo")],
+)
+def test_a_typod_subcommand_says_did_you_mean_in_one_line(
+    argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"did you mean 'roamtui {meant}'?" in err
+    assert f"roamtui browse {argv[0]} PEER" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["profile", "cust_0001"], ["login2", "agent_alice"], ["demo_user"], ["alice", "bob"],
+     ["browse", "profile", "x"], ["--version"]],
+)
+def test_an_account_close_to_a_subcommand_is_still_browsed(argv: list[str]) -> None:
+    from roamtui.cli.main import typo_of
+
+    assert typo_of(argv) is None

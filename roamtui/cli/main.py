@@ -8,13 +8,17 @@
 ``main`` builds the parser with the one subcommand it runs (``build_parser(only=...)``), so a
 command imports what it needs and no more: ``roamtui --version`` nothing, ``roamtui export``
 not Textual, ``roamtui demo`` not the export job. Every failure ends in one line on stderr;
-``--debug`` adds the traceback, secrets redacted.
+``--debug`` adds the traceback, secrets redacted. A first word close to a subcommand with no
+account-like PEER after it (``roamtui profile``, ``roamtui login2 x``) is taken for a typo:
+"did you mean …", one line, exit 2 (:func:`typo_of`), never a TUI on an account of that name.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -36,6 +40,11 @@ COMMANDS: dict[str, str] = {
 }
 #: The subcommands' names, for telling ``roamtui ACCOUNT PEER`` from ``roamtui SUBCOMMAND``.
 SUBCOMMANDS: tuple[str, ...] = tuple(COMMANDS)
+#: How close a first word must be to a subcommand (difflib's ratio) to be taken for a typo of it:
+#: `profile`, `login2`, `exprot` and `sandbx` are (0.83 and up); `demo_user` is not (0.62).
+TYPO_CUTOFF = 0.8
+#: A PEER that looks like an account: an id with a digit, `_`, `@`, `-` or `.` in it, 3+ long.
+_ACCOUNT_LIKE = re.compile(r"(?=.*[\d_@.\-]).{3,}")
 #: Options whose values may start with a dash (``--since -2h``).
 _TIME_OPTIONS = ("--since", "--until")
 
@@ -60,7 +69,9 @@ def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
         from roamtui.cli.options import DEFAULT_WINDOW_HELP, TIME_HELP
 
         parser.epilog = (
-            f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each). "
+            f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each; "
+            "a first word close to one, with no account-like PEER after it, is taken for a "
+            "typo of it: 'roamtui browse NAME PEER' browses an account named so). "
             + TIME_HELP
             + DEFAULT_WINDOW_HELP
         )
@@ -101,6 +112,23 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
     return ["browse", *args]
 
 
+def typo_of(args: Sequence[str]) -> str | None:
+    """The subcommand ``args[0]`` probably misspells, or None.
+
+    Only when the first word is close to a subcommand and no PEER after it looks like an
+    account: ``roamtui profile`` and ``roamtui login2 x`` are typos, ``roamtui profile
+    cust_0001`` is the TUI on an account named ``profile`` (``roamtui browse …`` always is).
+    """
+    first = args[0] if args else ""
+    if not first or first.startswith("-") or first in SUBCOMMANDS:
+        return None
+    close = difflib.get_close_matches(first, SUBCOMMANDS, n=1, cutoff=TYPO_CUTOFF)
+    if not close:
+        return None
+    peer = args[1] if len(args) > 1 and not args[1].startswith("-") else ""
+    return None if _ACCOUNT_LIKE.fullmatch(peer) else close[0]
+
+
 def _report(exc: BaseException, debug: bool, err: TextIO) -> None:
     if debug:
         err.write(scrub("".join(traceback.format_exception(exc))))
@@ -108,7 +136,15 @@ def _report(exc: BaseException, debug: bool, err: TextIO) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    given = _normalise_argv(sys.argv[1:] if argv is None else argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    meant = typo_of(raw)
+    if meant is not None:
+        sys.stderr.write(
+            f"roamtui: {raw[0]!r} is not a subcommand; did you mean 'roamtui {meant}'? "
+            f"(to browse an account of that name: roamtui browse {raw[0]} PEER)\n"
+        )
+        return 2
+    given = _normalise_argv(raw)
     args = build_parser(_needed(given)).parse_args(given)
     debug = bool(getattr(args, "debug", False))
     try:
