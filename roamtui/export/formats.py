@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from roamtui.atomicfile import TextSink
-from roamtui.export import csv, jsonl, txt
+from roamtui.export import csv, html, jsonl, txt
 from roamtui.export.provenance import ExportMeta
 from roamtui.im.model import Message
 
@@ -36,6 +36,8 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
     Format("csv", "a provenance block, then one row per message, for spreadsheets",
            csv.write_csv),
     Format("txt", "a provenance header, then one line per message, for people", txt.write_txt),
+    Format("html", "one self-contained page to open in any browser, offline: provenance, "
+           "the chat by day, recalled badges, search", html.write_html),
 )})
 DEFAULT_FORMAT = next(iter(FORMATS))
 

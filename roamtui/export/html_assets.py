@@ -1,0 +1,161 @@
+"""The HTML transcript's own style sheet and script, and the Content-Security-Policy that allows
+exactly these two and nothing else.
+
+Both are constants so their SHA-256 can be named in the policy (``'sha256-…'``): a browser runs
+only an inline ``<style>``/``<script>`` whose bytes hash to one of them. Message text is escaped
+by the writer (:mod:`roamtui.export.html`), but should an escape ever fail, injected markup could
+still not run a script, load an image, submit a form or reach the network: ``default-src 'none'``
+and no ``'unsafe-inline'``. Inline ``style=""`` attributes are refused too, so the writer colours
+parties with classes (``p0`` … ``p7``), never with style attributes.
+
+The page is whole without the script: the recalled-only filter is a checkbox that CSS alone
+reads (``:has``), and the search box is only shown once the script has run (the browser's own
+find works in any case).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+#: Party colours (light, dark): the queried account, the peer, then others in forwards.
+PARTY_COLOURS: tuple[tuple[str, str], ...] = (
+    ("#1f5fa8", "#7fb4ff"),
+    ("#a3461a", "#ffa36b"),
+    ("#2f7d32", "#8fdc8f"),
+    ("#7b3fa0", "#d4a2ff"),
+    ("#8a6d00", "#f0d060"),
+    ("#00707a", "#6fe0ea"),
+    ("#a0225a", "#ff8ab8"),
+    ("#555555", "#bbbbbb"),
+)
+
+
+def _party_css() -> str:
+    light = "".join(f".p{i} .who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
+                    for i, (c, _) in enumerate(PARTY_COLOURS))
+    dark = "".join(f".p{i} .who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
+                   for i, (_, c) in enumerate(PARTY_COLOURS))
+    return f"{light}\n@media (prefers-color-scheme: dark){{{dark}}}\n"
+
+
+STYLE = """
+:root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1b;--dim:#666;--line:#ddd;--badge:#b00020;
+--hit:#ffe27a;--ph:#555;--card:#f6f6f6}
+@media (prefers-color-scheme: dark){:root{--bg:#16181c;--fg:#e6e6e6;--dim:#9a9a9a;--line:#333;
+--badge:#ff6b7d;--hit:#7a6300;--ph:#b8b8b8;--card:#1f2227}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,
+"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC",sans-serif}
+header,main,footer{max-width:60rem;margin:0 auto;padding:0 1rem}
+header h1{font-size:1.25rem;margin:1rem 0 .5rem}
+table.prov{border-collapse:collapse;font-size:.85rem;margin-bottom:.75rem}
+table.prov th{text-align:left;font-weight:600;padding:.1rem .8rem .1rem 0;color:var(--dim);
+vertical-align:top;white-space:nowrap}
+table.prov td{padding:.1rem .8rem .1rem 0;overflow-wrap:anywhere}
+.complete{color:#2f7d32;font-weight:700}
+.partial-word{color:#b00020;font-weight:700}
+.partial{background:#b00020;color:#fff;font-weight:700;padding:.5rem .8rem;border-radius:.3rem;
+margin:.5rem 0}
+.tools{position:sticky;top:0;z-index:1;background:var(--bg);border-bottom:1px solid var(--line);
+padding:.4rem 0;display:flex;gap:1rem;align-items:center;flex-wrap:wrap;font-size:.9rem}
+.tools input[type=search]{font:inherit;padding:.15rem .4rem;min-width:14rem}
+#rt-count{color:var(--dim)}
+h2.day{font-size:.85rem;font-weight:600;color:var(--dim);text-align:center;margin:1.2rem 0 .4rem;
+border-bottom:1px solid var(--line);line-height:0;padding:0}
+h2.day span{background:var(--bg);padding:0 .6rem}
+.msg{border-left:3px solid var(--line);padding:.15rem 0 .15rem .6rem;margin:.25rem 0;
+content-visibility:auto;contain-intrinsic-size:auto 3.2em}
+.msg:target{background:var(--hit)}
+.meta{font-size:.8rem;color:var(--dim)}
+.meta a.t{color:var(--dim);text-decoration:none;font-variant-numeric:tabular-nums}
+.meta a.t:hover{text-decoration:underline}
+.who{font-weight:600;margin:0 .35rem}
+.badge{color:#fff;background:var(--badge);border-radius:.25rem;padding:0 .3rem;font-size:.75rem;
+font-weight:700;text-transform:uppercase}
+.read{color:#2f7d32;font-size:.75rem;margin-left:.35rem}
+.body{white-space:pre-wrap;overflow-wrap:anywhere}
+.recalled .body{opacity:.75}
+.ph{color:var(--ph);font-style:italic}
+.url{font-family:ui-monospace,monospace;font-size:.8rem;color:var(--dim);overflow-wrap:anywhere}
+.cc{font-size:.8rem;color:var(--dim);font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+.none{color:var(--dim);font-style:italic}
+details.fwd{background:var(--card);border-radius:.3rem;padding:.2rem .5rem;margin:.2rem 0}
+details.fwd summary{cursor:pointer}
+details.fwd ol{margin:.3rem 0;padding-left:1.2rem}
+.problems{color:var(--badge);font-size:.8rem}
+footer{border-top:1px solid var(--line);margin-top:1.5rem;padding:.6rem 1rem 2rem;
+font-size:.85rem;color:var(--dim)}
+body:has(#rt-recalled:checked) .msg:not(.recalled){display:none}
+body:has(#rt-recalled:checked) h2.day{display:none}
+.rt-miss{display:none}
+.rt-hit{outline:2px solid var(--badge)}
+@media print{
+.tools{display:none}
+body{background:#fff;color:#000;font-size:10.5pt}
+.msg{content-visibility:visible;break-inside:avoid;border-left-color:#999}
+.msg:target{background:none}
+details.fwd{background:none;border:1px solid #ccc}
+details.fwd:not([open])>*:not(summary){display:block}
+.partial{border:3px solid #b00020;background:none;color:#b00020}
+.badge{border:1px solid #b00020;color:#b00020;background:none}
+a{color:#000;text-decoration:none}
+.rt-miss{display:block}
+}
+""" + _party_css()
+
+# The search: a word or phrase, case-insensitive, over each message's text (placeholders,
+# URLs and forwarded messages included). Texts are read once, on the first search; Enter and
+# Shift+Enter step through the hits.
+SCRIPT = """
+(function(){
+"use strict";
+var box=document.getElementById("rt-search"),out=document.getElementById("rt-count"),
+form=document.getElementById("rt-find");
+if(!box||!out||!form){return;}
+form.hidden=false;
+var msgs=Array.prototype.slice.call(document.querySelectorAll("article.msg")),
+texts=null,hits=[],at=-1,timer=0;
+function run(){
+  var q=box.value.trim().toLowerCase();
+  if(texts===null){texts=msgs.map(function(m){return m.textContent.toLowerCase();});}
+  hits=[];at=-1;
+  for(var i=0;i<msgs.length;i++){
+    var hit=q===""||texts[i].indexOf(q)!==-1;
+    msgs[i].classList.toggle("rt-miss",!hit);
+    msgs[i].classList.remove("rt-hit");
+    if(hit&&q!==""){hits.push(msgs[i]);}
+  }
+  out.textContent=q===""?"":hits.length+" of "+msgs.length+" messages";
+}
+function step(back){
+  if(!hits.length){return;}
+  if(at>=0){hits[at].classList.remove("rt-hit");}
+  at=(at+(back?hits.length-1:1))%hits.length;
+  hits[at].classList.add("rt-hit");
+  hits[at].scrollIntoView({block:"center"});
+  out.textContent=(at+1)+"/"+hits.length+" ("+hits.length+" of "+msgs.length+" messages)";
+}
+box.addEventListener("input",function(){clearTimeout(timer);timer=setTimeout(run,150);});
+box.addEventListener("keydown",function(e){
+  if(e.key==="Enter"){e.preventDefault();clearTimeout(timer);
+    if(hits.length===0){run();}step(e.shiftKey);}
+  else if(e.key==="Escape"){box.value="";run();}
+});
+})();
+"""
+
+
+def _sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+#: No network, no plugins, no frames, no forms; only this page's own style and script.
+CSP = (
+    "default-src 'none'; "
+    f"style-src {_sha256_source(STYLE)}; "
+    f"script-src {_sha256_source(SCRIPT)}; "
+    "img-src 'none'; media-src 'none'; font-src 'none'; connect-src 'none'; "
+    "object-src 'none'; frame-src 'none'; child-src 'none'; worker-src 'none'; "
+    "manifest-src 'none'; form-action 'none'; base-uri 'none'"
+)
