@@ -17,9 +17,9 @@ line`
 text`                                                  zero-width joiners of emoji are kept
 :func:`json_       raw JSON in the clipboard and in    ``\\u202e``: the same JSON value, inert
 escape`            jsonl exports
-:func:`file_       csv and txt exports                 ``␛``, ``␡``, ``<U+202E>`` (ASCII), U+FFFD
-text`                                                  for a lone surrogate; line breaks and tabs
-                                                       as the caller says
+:func:`file_       csv and txt exports                 ``␛``, ``␡``, ``<U+202E>``, ``<U+200B>``
+text`                                                  (ASCII), U+FFFD for a lone surrogate; line
+                                                       breaks and tabs as the caller says
 :func:`one_line`   errors, logs, account listings      ``\\u001b``; line breaks become spaces,
                                                        runs of spaces one, bounded length
 =================  ==================================  ===========================================
@@ -70,8 +70,10 @@ _SCREEN = re.compile(
 _PASTE = re.compile(f"[{C0}{C1}{BIDI_MARKS}{BIDI_CONTROLS}{SEPARATORS}{SURROGATES}]")
 # What a line splitter cuts JSON text at, and what UTF-8 cannot encode.
 _JSON_LINE = re.compile(f"[\u0085{SEPARATORS}{SURROGATES}]")
-# Exports for people: every control, separators, bidi controls, surrogates.
-_FILE = re.compile(f"[\x00-\x1f{C1}{SEPARATORS}{BIDI_CONTROLS}{SURROGATES}]")
+# Exports for people: every control, separators, surrogates and, as on screen, every format
+# character: bidi controls, and the zero-width ones that hide inside a look-alike link
+# (``pay\u200bpal.com``).
+_FILE = re.compile(f"[\x00-\x1f{C1}{SEPARATORS}{FORMAT_CHARS}{SURROGATES}]")
 
 
 # -- stand-ins -------------------------------------------------------------------------------------
@@ -162,10 +164,12 @@ def json_escape(text: str, *, line_safe_only: bool = False) -> str:
 
 
 def file_text(text: str, newline: str = "\n", tab: str = "\t") -> str:
-    """``text`` for a csv cell or a txt line: controls, bidi controls, surrogates made visible.
+    """``text`` for a csv cell or a txt line: controls, format characters, surrogates visible.
 
     Line breaks (and U+2028/U+2029) become ``newline``, tabs ``tab``; every other control its
-    control picture (ESC -> ␛), a bidi control ``<U+202E>``, a lone surrogate U+FFFD.
+    control picture (ESC -> ␛), a format character (bidi control, zero-width space or joiner,
+    BOM, soft hyphen, tag: the characters the screen shows as ``⟨U+…⟩``) ``<U+200B>``, a lone
+    surrogate U+FFFD.
     """
 
     def show(m: re.Match[str]) -> str:

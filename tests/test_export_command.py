@@ -18,11 +18,12 @@ from clikit import parse
 
 from roamtui import cli
 from roamtui.cli.export import run
-from roamtui.export.csv import csv_cell
+from roamtui.export.csv import CSV_COLUMNS, csv_cell
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxServer, SandboxService
 from roamtui.sandbox.faults import Fault, FaultPlan
 
 T0 = 1_700_000_000
+KEY, CONTENT = CSV_COLUMNS.index("msg_key"), CSV_COLUMNS.index("content")
 SECRET = "s3cr3t-key-of-this-test-0123456789abcdef"
 USERSIG_LIKE = re.compile(r"e[AFJN][A-Za-z0-9*_+/=-]{100,}")
 QUICK_FAULTS = (Fault.HTTP_502, Fault.ERROR_91000, Fault.TRUNCATED)  # no slow replies: no waiting
@@ -151,17 +152,19 @@ def test_csv_equals_the_dataset_and_reads_with_csv_module(dataset: Dataset, outd
     expected = expected_objects(dataset)
     assert meta["# completeness"] == ["complete"]
     assert meta["# messages"] == [str(len(expected))]
-    assert [r[6] for r in table] == [o["MsgKey"] for o in expected]
+    assert [r[KEY] for r in table] == [o["MsgKey"] for o in expected]
     assert [r[4] == "RECALLED" for r in table] == [bool(o["MsgFlagBits"] & 8) for o in expected]
+    read = CSV_COLUMNS.index("read")
+    assert [r[read] == "READ" for r in table] == [o.get("IsPeerRead") == 1 for o in expected]
     assert [(r[1], r[2], r[3]) for r in table] == [
         (str(o["MsgTimeStamp"]), o["From_Account"], o["To_Account"]) for o in expected
     ]
     for r, o in zip(table, expected, strict=True):
         body = o.get("MsgBody") or []
         if len(body) == 1 and body[0]["MsgType"] == "TIMTextElem":
-            assert r[5] == csv_cell(body[0]["MsgContent"]["Text"])  # hostile text defused
+            assert r[CONTENT] == csv_cell(body[0]["MsgContent"]["Text"])  # hostile text defused
         elif not body:
-            assert r[5].startswith("(")
+            assert r[CONTENT].startswith("(")
     assert_no_secret(err.getvalue(), target.read_text(encoding="utf-8"))
 
 
@@ -173,11 +176,17 @@ def test_txt_to_stdout_has_one_line_per_message(dataset: Dataset) -> None:
     assert code == 0, err.getvalue()
     header, _, body = out.getvalue().partition("=" * 78 + "\n")
     expected = expected_objects(dataset)
-    lines = body.splitlines()
+    # A message's own line starts with its time; its forwarded messages follow, indented.
+    lines = [line for line in body.splitlines() if not line.startswith(" ")]
     assert len(lines) == len(expected)
     for line, obj in zip(lines, expected, strict=True):
         assert obj["MsgKey"] in line
         assert ("RECALLED" in line) == bool(obj["MsgFlagBits"] & 8)
+        assert ("  READ  " in line) == (obj.get("IsPeerRead") == 1)
+    forwarded = sum(len(m["MsgContent"].get("MsgList") or []) for o in expected
+                    for m in o.get("MsgBody") or [] if m["MsgType"] == "TIMRelayElem")
+    shown = sum(1 for x in body.splitlines() if x.lstrip().startswith("│"))
+    assert forwarded and shown >= forwarded
     assert "Completeness:" in header and "complete" in header
     assert "→ stdout" in err.getvalue()
 
@@ -375,7 +384,7 @@ def test_cli_export_against_a_sandbox_server(
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     table = rows[rows.index([]) + 2 :]
-    assert [r[6] for r in table] == [o["MsgKey"] for o in expected_objects(dataset)]
+    assert [r[KEY] for r in table] == [o["MsgKey"] for o in expected_objects(dataset)]
     assert captured.out == ""
     assert_no_secret(captured.err, target.read_text(encoding="utf-8"))
 

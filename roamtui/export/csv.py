@@ -2,10 +2,14 @@
 encoding (read it with ``encoding="utf-8-sig"``).
 
 A metadata block of rows whose first cell starts with ``#`` (``# account``, ``cust_1001``), one
-empty row, then the table: a header row (:data:`CSV_COLUMNS`) and one row per message. Message
-text is untrusted: controls, bidi controls and lone surrogates are made visible
-(:func:`roamtui.text.file_text`), and any cell a spreadsheet would run as a formula
-(``= + - @``, tab, CR first) gets a leading ``'``.
+empty row, then the table: a header row (:data:`CSV_COLUMNS`) and one row per message.
+``read`` is ``READ`` when the receiver sent a read receipt (IsPeerRead). ``content`` is the
+text with placeholders; a merged forward's messages follow inside the same cell, one line each
+behind a ``│`` per level, with their date, time and sender (:mod:`roamtui.export.body`).
+Message text is untrusted: controls, bidi controls, zero-width and other invisible format
+characters and lone surrogates are made visible (:func:`roamtui.text.file_text`:
+``pay<U+200B>pal.com``, as the transcript shows them), and any cell a spreadsheet would run as
+a formula (``= + - @``, tab, CR first) gets a leading ``'``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,18 @@ import csv
 from collections.abc import Iterable
 
 from roamtui.atomicfile import TextSink
-from roamtui.export.provenance import RECALLED_MARK, ExportMeta, header_rows, message_rows
+from roamtui.export.provenance import (
+    READ_MARK,
+    RECALLED_MARK,
+    ExportMeta,
+    header_rows,
+    message_rows,
+)
 from roamtui.im.model import Message
 from roamtui.text import file_text
 
-CSV_COLUMNS = ("time", "unix_time", "sender", "receiver", "recalled", "content", "msg_key")
+CSV_COLUMNS = ("time", "unix_time", "sender", "receiver", "recalled", "read", "content",
+               "msg_key")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,7 +51,8 @@ def write_csv(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     for row in rows:
         writer.writerow([
             row.time, row.unix_time, csv_cell(row.sender), csv_cell(row.receiver),
-            RECALLED_MARK if row.recalled else "", csv_cell(row.content), csv_cell(row.key),
+            RECALLED_MARK if row.recalled else "", READ_MARK if row.read else "",
+            csv_cell(row.full_text), csv_cell(row.key),
         ])
     return len(rows)
 

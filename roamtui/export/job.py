@@ -237,8 +237,10 @@ class ExportJob:
             await timeline.load_all(progress)
         messages = list(timeline.messages())
         complete = timeline.complete
-        calls = getattr(timeline.client, "calls_started", timeline.calls)
-        return Fetched(messages, timeline.calls, int(calls), complete,
+        # The timeline's own calls, as the status bar counts them: the client is shared by
+        # every timeline of the session (`p` reads the other side on it), so its counter
+        # would add the other side's calls, and the first side's again after a second `p`.
+        return Fetched(messages, timeline.calls, timeline.calls, complete,
                        seconds=time.monotonic() - started,
                        note="" if complete else PARTIAL_NOTE)
 

@@ -9,28 +9,31 @@ txt layouts, so both tell a reader the same things in the same words.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from roamtui import __version__
+from roamtui.export.body import content, forwarded_lines
 from roamtui.history.timeparse import zone_name
-from roamtui.im.model import Message
+from roamtui.im.model import Message, RelayElem
 from roamtui.im.roam import API
 
 if TYPE_CHECKING:
     from roamtui.im.client import Connection
 
 RECALLED_MARK = "RECALLED"
-_RECALLED_EMPTY = "(recalled; the service returned no content)"
-_NO_CONTENT = "(no content)"
+#: The receiver sent a read receipt for the message (IsPeerRead).
+READ_MARK = "READ"
 _KIND_NAMES = {
     "TIMTextElem": "text", "TIMLocationElem": "location", "TIMFaceElem": "face",
     "TIMCustomElem": "custom", "TIMSoundElem": "voice", "TIMImageElem": "image",
     "TIMFileElem": "file", "TIMVideoFileElem": "video", "TIMRelayElem": "merged forward",
 }
+_NO_NAMES: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,12 @@ class ExportMeta:
     complete: bool  # every page of the window was fetched
     source: str = ""  # endpoint, SDKAppID and admin: where the records came from
     note: str = ""  # why the window is partial, when it is
+    #: Display names (nicknames) by account, when known; an account not here shows as itself.
+    names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
+
+    def display(self, account: str) -> str:
+        """The name a person knows ``account`` by: its nickname when known, else the account."""
+        return self.names.get(account) or account
 
 
 def source_of(connection: Connection | None) -> str:
@@ -74,8 +83,16 @@ class MessageRow:
     sender: str
     receiver: str
     recalled: bool
-    content: str
+    read: bool  # IsPeerRead: the receiver sent a read receipt
+    content: str  # the content (text and placeholders), line breaks kept
     key: str
+    #: The messages its merged forwards carry, one indented line each (see export.body).
+    forwarded: tuple[str, ...] = ()
+
+    @property
+    def full_text(self) -> str:
+        """The content, then the forwarded messages on lines of their own."""
+        return "\n".join((self.content, *self.forwarded))
 
 
 def iso_time(ts: int, tz: tzinfo) -> str:
@@ -86,10 +103,8 @@ def iso_time(ts: int, tz: tzinfo) -> str:
         return f"@{ts}"
 
 
-def _content(msg: Message) -> str:
-    if not msg.elements:
-        return _RECALLED_EMPTY if msg.recalled else _NO_CONTENT
-    return msg.text()
+def _forwards(msg: Message) -> bool:
+    return any(isinstance(e, RelayElem) for e in msg.elements)
 
 
 def _kind_name(kind: str) -> str:
@@ -103,8 +118,9 @@ def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageR
     for msg in messages:
         for e in msg.elements:
             kinds[_kind_name(e.kind)] += 1
+        forwarded = tuple(forwarded_lines(msg, tz)) if _forwards(msg) else ()
         rows.append(MessageRow(iso_time(msg.time, tz), msg.time, msg.sender, msg.receiver,
-                               msg.recalled, _content(msg), msg.key))
+                               msg.recalled, msg.is_peer_read, content(msg), msg.key, forwarded))
     return rows, kinds
 
 
@@ -113,6 +129,18 @@ def _kinds_text(kinds: Counter[str]) -> str:
     parts = [f"text {text}"] if text else []
     parts.extend(f"{name} {n}" for name, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
     return ", ".join(parts) or "none"
+
+
+def _in_zones(label: str, times: tuple[int, int], tz: tzinfo, zone: str) -> list[list[str]]:
+    """The UTC row, and the zone's row only when it reads differently (not for UTC itself)."""
+    utc = [iso_time(t, UTC) for t in times]
+    local = [iso_time(t, tz) for t in times]
+    return [[f"{label} UTC", *utc]] + ([[f"{label} {zone}", *local]] if local != utc else [])
+
+
+def _once(label: str, utc: str, local: str) -> list[str]:
+    """One value when the zone reads as UTC, else both (``X = Y`` in txt)."""
+    return [label, utc] if local == utc else [label, utc, local]
 
 
 def header_rows(
@@ -128,14 +156,14 @@ def header_rows(
         ["export", f"roamtui {__version__}, {API}"],
         ["account", meta.account],
         ["peer", meta.peer],
-        ["window UTC", iso_time(meta.min_time, UTC), iso_time(meta.max_time, UTC)],
-        [f"window {zone}", iso_time(meta.min_time, meta.tz), iso_time(meta.max_time, meta.tz)],
-        ["fetched at", iso_time(meta.fetched_at, UTC), iso_time(meta.fetched_at, meta.tz)],
+        *_in_zones("window", (meta.min_time, meta.max_time), meta.tz, zone),
+        _once("fetched at", iso_time(meta.fetched_at, UTC), iso_time(meta.fetched_at, meta.tz)),
         ["pages", str(meta.pages)],
         ["calls", str(meta.calls)],
         ["completeness", state],
         ["messages", str(len(rows))],
         ["recalled", str(recalled)],
+        ["read receipts", str(sum(1 for row in rows if row.read))],
         ["elements by type", _kinds_text(kinds)],
     ]
     if meta.source:

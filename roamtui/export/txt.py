@@ -1,7 +1,12 @@
 """``txt``: for people. A provenance header, a rule, then one line per message with fixed
 columns: time in the chosen zone (ISO 8601), sender → receiver, MsgKey, ``RECALLED`` mark,
-content. Line breaks inside a message show as ``⏎``, tabs as ``␉``, every other control,
-bidi control or lone surrogate made visible (:func:`roamtui.text.file_text`).
+``READ`` mark (the receiver sent a read receipt: IsPeerRead), content. The messages a merged
+forward carries follow on lines of their own under the content column, behind a ``│`` per
+level, each with its date, time and sender (:mod:`roamtui.export.body`).
+
+Line breaks inside a message show as ``⏎``, tabs as ``␉``; every other control, bidi control,
+zero-width or other invisible format character and lone surrogate is made visible
+(:func:`roamtui.text.file_text`: ``pay<U+200B>pal.com``), as the transcript shows them.
 """
 
 from __future__ import annotations
@@ -9,10 +14,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from roamtui.atomicfile import TextSink
-from roamtui.export.provenance import RECALLED_MARK, ExportMeta, header_rows, message_rows
+from roamtui.export.provenance import (
+    READ_MARK,
+    RECALLED_MARK,
+    ExportMeta,
+    header_rows,
+    message_rows,
+)
 from roamtui.history.timeparse import zone_name
 from roamtui.im.model import Message
 from roamtui.text import file_text
+
+TITLE = "Conversation export (read-only copy of Tencent Cloud IM roaming messages)"
+
+
+def _inline(text: str) -> str:
+    return file_text(text, " ⏎ ", "␉")
 
 
 def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> int:
@@ -20,14 +37,15 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     rows, kinds = message_rows(messages, meta.tz)
     fields = header_rows(meta, rows, kinds)
     width = max(len(row[0]) for row in fields) + 2
-    out.write("Conversation export (read-only copy of Tencent Cloud IM roaming messages)\n")
+    out.write(TITLE + "\n")
     for label, *values in fields:
         out.write(f"{(label[0].upper() + label[1:] + ':').ljust(width)}")
         joint = " .. " if label.startswith("window") else " = "
-        out.write(joint.join(file_text(v, " ⏎ ", "␉") for v in values) + "\n")
+        out.write(joint.join(_inline(v) for v in values) + "\n")
     zone = zone_name(meta.tz)
     out.write(f"{'Columns:'.ljust(width)}time ({zone}) · sender → receiver · MsgKey · "
-              f"{RECALLED_MARK} mark · content\n")
+              f"{RECALLED_MARK} mark · {READ_MARK} mark (read receipt) · content; "
+              "forwarded messages indented below\n")
     out.write("=" * 78 + "\n")
     if not rows:
         out.write("(no messages in this window)\n")
@@ -38,12 +56,16 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     party_w = max(len(p) for p in parties)
     key_w = max(len(k) for k in keys)
     mark_w = len(RECALLED_MARK) if any(x.recalled for x in rows) else 0
+    read_w = len(READ_MARK) if any(x.read for x in rows) else 0
     for row, party, key in zip(rows, parties, keys, strict=True):
-        mark = (RECALLED_MARK if row.recalled else "").ljust(mark_w)
         cols = [row.time, party.ljust(party_w), key.ljust(key_w)]
         if mark_w:
-            cols.append(mark)
-        cols.append(file_text(row.content, " ⏎ ", "␉"))
-        out.write("  ".join(cols).rstrip() + "\n")
+            cols.append((RECALLED_MARK if row.recalled else "").ljust(mark_w))
+        if read_w:
+            cols.append((READ_MARK if row.read else "").ljust(read_w))
+        lead = "  ".join(cols) + "  "
+        out.write((lead + _inline(row.content)).rstrip() + "\n")
+        margin = " " * len(lead)
+        for line in row.forwarded:
+            out.write((margin + _inline(line)).rstrip() + "\n")
     return len(rows)
-

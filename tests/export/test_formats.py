@@ -24,6 +24,7 @@ from roamtui.text import file_text as visible
 
 T0 = 1_584_669_600  # 2020-03-20 02:00:00 UTC, 10:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CONTENT = CSV_COLUMNS.index("content")
 
 
 def obj(i: int, text: str | None = "hello", **extra: Any) -> dict[str, Any]:
@@ -115,18 +116,18 @@ def test_csv_reads_back_with_the_stdlib_reader() -> None:
     assert [r[-1] for r in rows] == [o["MsgKey"] for o in objs]
     assert [r[4] for r in rows] == ["", "RECALLED", "", "", "", "", "", "RECALLED", ""]
     assert rows[0][:4] == ["2020-03-20T10:01:00+08:00", str(T0 + 60), "cust_1001", "agent_alice"]
-    assert rows[3][5] == "line one\nline two\twith tab"  # a quoted multi-line cell
-    assert rows[5][5] == "是的，订单 E7294868771"
-    assert rows[6][5] == "[file invoice.pdf 120 KB]"
-    assert rows[1][5] == "(recalled; the service returned no content)"
-    assert rows[7][5] == "recalled but kept"
+    assert rows[3][CONTENT] == "line one\nline two\twith tab"  # a quoted multi-line cell
+    assert rows[5][CONTENT] == "是的，订单 E7294868771"
+    assert rows[6][CONTENT] == "[file invoice.pdf 120 KB]"
+    assert rows[1][CONTENT] == "(recalled; the service returned no content)"
+    assert rows[7][CONTENT] == "recalled but kept"
 
 
 def test_csv_defuses_formulas_and_shows_controls() -> None:
     _, messages = sample()
     _, _, rows = read_csv(render(write_csv, messages, meta()))
-    assert rows[2][5] == "'=HYPERLINK(\"http://evil\")"
-    assert rows[4][5] == "␛[2J␛[31mred␇ <U+202E>gnp.exe"
+    assert rows[2][CONTENT] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[4][CONTENT] == "␛[2J␛[31mred␇ <U+202E>gnp.exe"
     for cell in ("=1+2", "+1", "-2", "@SUM(A1)", "\tx"):
         assert csv_cell(cell).startswith("'")
     assert csv_cell("2020-03-20") == "2020-03-20" and csv_cell("hello") == "hello"
