@@ -13,7 +13,7 @@ import contextlib
 import gc
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, TextIO
 
 from roamtui.cli.options import (
@@ -28,7 +28,7 @@ from roamtui.cli.options import (
     add_tz,
     add_window,
 )
-from roamtui.history.timeparse import TimeParseError, parse_window, resolve_zone
+from roamtui.history.timeparse import TimeParseError, parse_time, parse_window, resolve_zone
 from roamtui.settings.config import ConfigError, load_config
 from roamtui.settings.connection import (
     NoConnectionGiven,
@@ -65,13 +65,37 @@ def add_parsers(add: AddParser) -> None:
         "demo",
         help="the TUI over the embedded sandbox, no credentials",
         description="Start the embedded sandbox on 127.0.0.1 and open the TUI on one of its "
-        "conversations. No account or network needed.",
+        "conversations. No account or network needed. The dataset's content and order depend "
+        "only on --seed and --messages; its times end now, or at --fixed-time.",
     )
     add_dataset(demo)
+    demo.add_argument(
+        "--fixed-time", nargs="?", const=FIXED_DEMO_TIME, default=None, metavar="T",
+        help="stop the demo's clock at T (default with no T: "
+        f"{FIXED_DEMO_TIME}): the dataset ends there and 'now' is T, so every time on screen "
+        "and in exports is the same run after run (screenshots). Without it the content and "
+        "order are fixed by --seed and --messages, and the times end at the moment you start.",
+    )
     add_tz(demo)
     add_theme(demo)
     add_debug(demo)
     demo.set_defaults(run=run_demo)
+
+
+#: Where `roamtui demo --fixed-time` stops the clock without a T: 2024-05-06 18:00:00 UTC.
+FIXED_DEMO_TIME = "@1715018400"
+
+
+def demo_clock(fixed: str | None, tz: tzinfo) -> Callable[[], float] | None:
+    """The demo's clock: None (the wall clock) unless ``--fixed-time``, then one that always
+    says T (read in ``tz`` like every time on the command line). StartError when T is bad."""
+    if fixed is None:
+        return None
+    try:
+        at = parse_time(fixed, tz, datetime.now(tz))
+    except (TimeParseError, ValueError) as exc:
+        raise StartError(f"--fixed-time: {error_line(exc)}") from None
+    return lambda: float(at)
 
 
 class StartError(Exception):
@@ -201,6 +225,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
     try:
         tz = resolve_zone(getattr(args, "tz", None))
         theme = _check_theme(getattr(args, "theme", None))
+        clock = demo_clock(getattr(args, "fixed_time", None), tz)
     except (TimeParseError, ValueError, StartError) as exc:
         return _fail(error_line(exc), err)
     from roamtui.ui.factory import demo_app
@@ -211,6 +236,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         seed=getattr(args, "seed", None),
         tz=tz,
         theme=theme,
+        clock=clock,
         on_started=resume,
     ) as app:
         return _run(app)
