@@ -38,7 +38,7 @@ from roamtui.settings.connection import (
 )
 from roamtui.settings.credentials import CredentialError
 from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
-from roamtui.settings.recent import RecentQueries
+from roamtui.settings.recent import ENV_RECENT, recent_store
 from roamtui.text import error_line
 
 if TYPE_CHECKING:
@@ -58,6 +58,13 @@ def add_parsers(add: AddParser) -> None:
     add_window(browse, required=False)
     add_connection(browse)
     add_theme(browse)
+    browse.add_argument(
+        "--no-history", action="store_true",
+        help="neither read nor save the query screen's recent queries this run (they hold "
+        f"customer IDs; by default in the user state dir's roamtui/recent.json, or where "
+        f"{ENV_RECENT}=PATH says; {ENV_RECENT}=off or 'recent = false' in the config "
+        "keeps none at all)",
+    )
     add_debug(browse)
     browse.set_defaults(run=run_tui)
 
@@ -150,8 +157,10 @@ def prepare_tui(
         raise StartError(error_line(exc)) from None
     locked = names_connection(args)
     profiles: list[str] = []
+    config = None
     with contextlib.suppress(ConfigError):
-        profiles = load_config().names()
+        config = load_config()
+        profiles = config.names()
 
     def resolve_profile(name: str) -> Resolved:
         return resolve_connection(argparse.Namespace(**{**vars(args), "profile": name}))
@@ -166,7 +175,7 @@ def prepare_tui(
         until=until,
         profiles=profiles,
         resolve_profile=None if locked else resolve_profile,
-        recent=RecentQueries(),
+        recent=recent_store(no_history=bool(getattr(args, "no_history", False)), config=config),
         theme=_check_theme(getattr(args, "theme", None)),
         on_started=on_started,
     )

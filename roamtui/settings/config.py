@@ -60,6 +60,9 @@ class Config:
     profiles: tuple[Profile, ...] = ()
     default: str | None = None
     exists: bool = field(default=False, compare=False)
+    #: Recent queries of the query screen: False keeps none, a string is the file's path,
+    #: None the state dir (``settings.recent``).
+    recent: bool | str | None = None
 
     def names(self) -> list[str]:
         return [p.name for p in self.profiles]
@@ -141,7 +144,7 @@ def _describe_toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     )
 
 
-_TOP_KEYS = ("default", "profiles")
+_TOP_KEYS = ("default", "recent", "profiles")
 _PROFILE_KEYS = (
     "sdkappid", "identifier", "region", "endpoint", "api_fields", "tz", "max_rps", "page_size",
 )
@@ -156,6 +159,11 @@ def _parse(path: Path, doc: dict[str, object]) -> Config:
     default = doc.get("default")
     if default is not None and not isinstance(default, str):
         raise ConfigError(f"{path}: 'default' must be a string naming a profile")
+    recent = doc.get("recent")
+    if recent is not None and not (recent is False or (isinstance(recent, str) and recent)):
+        raise ConfigError(
+            f"{path}: 'recent' must be false (keep no recent queries) or a file path string"
+        )
     tables = doc.get("profiles", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: 'profiles' must be a table of [profiles.NAME] tables")
@@ -169,7 +177,10 @@ def _parse(path: Path, doc: dict[str, object]) -> Config:
             f"{path}: default = {default!r} names no profile "
             f"(known: {', '.join(tables) or 'none'})"
         )
-    return Config(path=path, profiles=tuple(profiles), default=default, exists=True)
+    return Config(
+        path=path, profiles=tuple(profiles), default=default, exists=True,
+        recent=cast(bool | str | None, recent),
+    )
 
 
 def _parse_profile(path: Path, name: str, table: Mapping[str, object]) -> Profile:
@@ -245,6 +256,10 @@ def dumps(config: Config) -> str:
     lines = [_HEADER]
     if config.default is not None:
         lines.append(f"default = {toml_string(config.default)}\n")
+    if config.recent is False:
+        lines.append("recent = false\n")
+    elif isinstance(config.recent, str):
+        lines.append(f"recent = {toml_string(config.recent)}\n")
     for p in config.profiles:
         lines.append(f"\n[profiles.{_toml_key(p.name)}]\n")
         lines.append(f"sdkappid = {int(p.sdkappid)}\n")

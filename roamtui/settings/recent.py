@@ -1,4 +1,8 @@
-"""Recent queries of the query screen, kept in platformdirs' user state dir.
+"""Recent queries of the query screen, kept in platformdirs' user state dir (or elsewhere, or not).
+
+Where (:func:`recent_store`): ``--no-history`` keeps none this run; else ``$ROAMTUI_RECENT`` (a
+file path, or ``off``); else the config's top-level ``recent`` (``false`` or a path); else
+``<user state dir>/roamtui/recent.json``. ``ROAMTUI_CONFIG`` moves only the config file.
 
 Only what the agent typed is stored (profile name, the two accounts, the window as typed and
 the zone): never a secret, never message content. The file is rewritten atomically with mode
@@ -9,15 +13,20 @@ behind, and a broken or foreign file is read as empty rather than stopping the a
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import platformdirs
 
 from roamtui.atomicfile import write_atomically
-from roamtui.settings.config import APP_NAME
+from roamtui.settings.config import APP_NAME, Config
 from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
 
+ENV_RECENT = "ROAMTUI_RECENT"
+#: Values of ``$ROAMTUI_RECENT`` that keep no recent queries.
+OFF = frozenset({"off", "none", "no", "false", "0"})
 FILE_NAME = "recent.json"
 FORMAT_VERSION = 1
 DEFAULT_LIMIT = 20
@@ -27,6 +36,33 @@ _FIELDS = ("account", "peer", "since", "until", "tz", "profile")
 def default_path() -> Path:
     """`<user state dir>/roamtui/recent.json` (XDG_STATE_HOME on Linux)."""
     return platformdirs.user_state_path(APP_NAME) / FILE_NAME
+
+
+def recent_path(
+    *, no_history: bool = False, config: Config | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Path | None:
+    """Where recent queries are kept, or None to keep none (see the module docstring)."""
+    if no_history:
+        return None
+    given = env.get(ENV_RECENT, "").strip()
+    if given:
+        return None if given.lower() in OFF else Path(given).expanduser()
+    setting = config.recent if config is not None else None
+    if setting is False:
+        return None
+    if isinstance(setting, str):
+        return Path(setting).expanduser()
+    return default_path()
+
+
+def recent_store(
+    *, no_history: bool = False, config: Config | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> RecentQueries | None:
+    """The recent-queries file to use, or None (nothing read, nothing written)."""
+    path = recent_path(no_history=no_history, config=config, env=env)
+    return None if path is None else RecentQueries(path)
 
 
 @dataclass(frozen=True, slots=True)
