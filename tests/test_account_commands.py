@@ -201,12 +201,25 @@ def test_login_rates_beyond_the_service_limit_are_refused_by_the_parser(
     assert "calls per second must be from 1 to 200" in capsys.readouterr().err
 
 
-def test_login_without_a_keyring_keeps_the_profile_and_says_how_out(tmp_path: Path) -> None:
-    run = run_login(CredentialStore(keyring.backends.fail.Keyring()), KEY, *WORK_ARGS)
+class NoReading(io.StringIO):
+    """A terminal nobody should be asked to type into."""
+
+    def isatty(self) -> bool:
+        raise AssertionError("the secret was asked for")
+
+    def readline(self, size: int | None = -1) -> str:
+        raise AssertionError("the secret was asked for")
+
+
+def test_login_without_a_keyring_never_asks_for_the_secret(tmp_path: Path) -> None:
+    run = Run()
+    run.code = login(login_args(*WORK_ARGS, "--check"), stdin=NoReading(), stdout=run.out,
+                     stderr=run.err, store=CredentialStore(keyring.backends.fail.Keyring()))
     assert run.code == 1
     err = run.err.getvalue()
-    assert "was saved, but its secret was NOT stored" in err
-    assert "ROAMTUI_SECRET_KEY" in err and "dbus-run-session" in err
+    assert err.count("\n") == 1 and "the secret was not asked for" in err
+    assert "ROAMTUI_SECRET_KEY" in err and "dbus-run-session" in err and "…'" in err
+    assert "Saved profile 'work'" in run.out.getvalue()
     assert load_config().profile("work") == work()
     assert files_containing(tmp_path, KEY) == []
 
@@ -279,6 +292,13 @@ def test_login_check_refused_saves_nothing(store: CredentialStore, kr: MemoryKey
     err = run.err.getvalue()
     assert "Check: the service refused the request: 70009" in err
     assert "nothing was saved" in err
+
+    # A key that does not even look like one: the warning defers to the check, one story.
+    run = run_login(store, "z" * 40, *WORK_ARGS, "--check",
+                    transport=httpx.MockTransport(FakeService()))
+    err = run.err.getvalue()
+    assert run.code == 1 and "--check will tell" in err and "nothing was saved" in err
+    assert "anyway" not in err and "Saved" not in run.out.getvalue()
     assert "0" * 64 not in run.text
     assert kr.entries == {}
     assert not load_config().exists

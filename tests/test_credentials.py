@@ -25,6 +25,7 @@ from roamtui.settings.credentials import (
     resolve_secret,
     secret_from_env,
 )
+from roamtui.text import error_line
 
 KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 WORK = Profile(name="work", sdkappid=1400000000, identifier="administrator")
@@ -122,6 +123,8 @@ def _message(fn: Callable[[], object]) -> CredentialError:
         fn()
     text = str(info.value)
     assert "\n" not in text
+    # Shown whole as the one error line (never cut with "…"), even with a long profile name.
+    assert error_line(info.value) == text and len(text) <= 370  # room for "roamtui export: "
     # Every failure names the ways out: the env vars, a Secret Service, the backend variable.
     assert "ROAMTUI_SECRET_KEY" in text
     assert "dbus-run-session" in text
@@ -270,3 +273,23 @@ def test_no_profile_means_env_only(tmp_path: Path) -> None:
     found = resolve_secret(None, env={}, store=CredentialStore(MemoryKeyring()))
     assert found.secret is None
     assert found.missing_reason is not None and "ROAMTUI_SECRET_KEY" in found.missing_reason
+
+
+def test_export_with_a_profile_and_no_keyring_says_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from roamtui.cli.main import main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.customer-support-mainland]\nsdkappid = 1400000000\n'
+                      'identifier = "administrator"\n')
+    monkeypatch.setenv("ROAMTUI_CONFIG", str(config))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    for name in ("ROAMTUI_SECRET_KEY", "ROAMTUI_USERSIG", "ROAMTUI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    code = main(["export", "a", "b", "--profile", "customer-support-mainland",
+                 "--since", "-1h", "--until", "now", "-o", str(tmp_path / "out.jsonl")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.rstrip().endswith("or a secure PYTHON_KEYRING_BACKEND.")  # not cut with "…"
+    assert "dbus-run-session -- sh -c 'gnome-keyring-daemon" in err

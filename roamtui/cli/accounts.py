@@ -134,9 +134,19 @@ def login(
         config = load_config(env=env)
         profile = _profile_from_args(args, config)
         kind: SecretKind = "usersig" if getattr(args, "usersig", False) else "secret_key"
+    except (_UsageError, ConfigError, CredentialError) as exc:
+        _say(stderr, f"roamtui login: {exc}")
+        return 2
+    try:
+        # Before the secret is asked for: typing it only to hear it cannot be kept is worse.
+        store.check_secure()
+    except CredentialError as exc:
+        return _save_without_secret(config, profile, args, stdout, stderr, exc)
+    checking = bool(getattr(args, "check", False))
+    try:
         value = _read_secret(stdin, stderr, kind)
         redact.register(value)
-        _validate_secret(profile, kind, value, stderr)
+        _validate_secret(profile, kind, value, stderr, checking=checking)
     except (_UsageError, ConfigError, CredentialError) as exc:
         _say(stderr, f"roamtui login: {exc}")
         return 2
@@ -145,7 +155,7 @@ def login(
     else:
         _say(stdout, f"The UserSig is well-formed and made for {_who(profile)}.")
 
-    if getattr(args, "check", False):
+    if checking:
         ok, verdict = asyncio.run(_check(profile, kind, value, transport))
         _say(stdout if ok else stderr, f"Check: {verdict}")
         if not ok:
@@ -181,6 +191,28 @@ def login(
         f"as {SERVICE} / {entry_name(profile)}.",
     )
     return 0
+
+
+def _save_without_secret(
+    config: Config, profile: Profile, args: argparse.Namespace, stdout: TextIO, stderr: TextIO,
+    problem: CredentialError,
+) -> int:
+    """No secure keyring: keep the profile (it holds no secret) and say how to give the secret
+    instead; the secret is never asked for, so it is typed nowhere it cannot be kept."""
+    try:
+        config = config.with_profile(profile, make_default=bool(getattr(args, "make_default", 0)))
+        path = save_config(config)
+    except ConfigError as exc:
+        _say(stderr, f"roamtui login: {exc}")
+        return 1
+    mark = " (default)" if config.default == profile.name else ""
+    _say(stdout, f"Saved profile {profile.name!r}{mark} to {path}.")
+    _say(
+        stderr,
+        f"roamtui login: the secret was not asked for, it could not be kept: {problem} "
+        f"Until a keyring works, use the profile with {ENV_SECRET_KEY} or {ENV_USERSIG} set.",
+    )
+    return 1
 
 
 def _kind_text(kind: SecretKind) -> str:
@@ -259,7 +291,9 @@ def _read_secret(stdin: TextIO, stderr: TextIO, kind: SecretKind) -> str:
     return value
 
 
-def _validate_secret(profile: Profile, kind: SecretKind, value: str, stderr: TextIO) -> None:
+def _validate_secret(
+    profile: Profile, kind: SecretKind, value: str, stderr: TextIO, *, checking: bool
+) -> None:
     if kind == "secret_key":
         # Signing then verifying proves the key works with this SDKAppID and identifier locally.
         try:
@@ -268,10 +302,13 @@ def _validate_secret(profile: Profile, kind: SecretKind, value: str, stderr: Tex
         except UserSigError as exc:
             raise _UsageError(f"cannot sign a UserSig with this key ({exc.code})") from None
         if _CONSOLE_KEY.fullmatch(value) is None:
+            # With --check the call below decides; without, it is saved and the warning stays.
+            then = ("--check will tell whether the service takes it" if checking
+                    else "saving it anyway; --check would ask the service")
             _say(
                 stderr,
-                "warning: this does not look like the console's secret key (64 hex characters); "
-                "saving it anyway — check it with --check",
+                "warning: this does not look like the console's secret key (64 hex "
+                f"characters); {then}",
             )
         return
     try:

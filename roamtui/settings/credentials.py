@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, cast, get_args
 
+from roamtui.text import one_line
+
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
@@ -38,13 +40,15 @@ FailureKind = Literal[
 ]
 
 #: The ways out, appended to every keyring failure so the user always knows what to do next.
+#: Kept short enough that the longest failure stays one whole line (`text.one_line`'s 400
+#: characters) with the command's prefix: a cut recipe is worse than none.
 WAYS_OUT = (
-    f"Ways out: set {ENV_SECRET_KEY} (or {ENV_USERSIG}) in the environment; "
-    "or start and unlock a Secret Service, e.g. `dbus-run-session -- sh -c "
-    "'gnome-keyring-daemon --unlock --components=secrets; roamtui …'` "
-    "(it reads the keyring password from stdin: type it, then Ctrl+D); "
-    f"or choose a secure keyring backend with {ENV_KEYRING_BACKEND}."
+    f"Ways out: set {ENV_SECRET_KEY} or {ENV_USERSIG}; or a keyring: "
+    "dbus-run-session -- sh -c 'gnome-keyring-daemon --unlock --components=secrets; roamtui …' "
+    f"(its password on stdin, then Ctrl+D); or a secure {ENV_KEYRING_BACKEND}."
 )
+#: Characters of $PYTHON_KEYRING_BACKEND quoted in the bad-backend message.
+_DETAIL = 60
 
 
 class CredentialError(Exception):
@@ -104,13 +108,13 @@ def _insecure_reason(backend: KeyringBackend) -> str | None:
     if module.startswith("keyring.backends.null"):
         return "the null backend stores nothing"
     if module.startswith("keyrings.alt"):
-        return "keyrings.alt backends keep secrets in files, which is not secure storage"
+        return "keyrings.alt backends keep secrets in files"
     try:
         priority = float(backend.priority)
     except Exception:  # a backend's priority property raises when it is not viable
         return "the backend reports itself as not usable"
     if priority < 1:
-        return f"its priority is {priority:g}, below keyring's threshold for secure storage"
+        return f"priority {priority:g} < 1"
     return None
 
 
@@ -148,11 +152,12 @@ class CredentialStore:
 
             return keyring.get_keyring()
         except (ImportError, AttributeError, ValueError, RuntimeError) as exc:
-            where = f"{ENV_KEYRING_BACKEND}={chosen!r}" if chosen else "the keyring configuration"
+            where = (f"{ENV_KEYRING_BACKEND}={one_line(chosen, _DETAIL)!r}" if chosen
+                     else "the keyring configuration")
             raise CredentialError(
                 "bad-backend",
                 f"the keyring backend chosen by {where} cannot be loaded "
-                f"({type(exc).__name__}: {exc}). {WAYS_OUT}",
+                f"({type(exc).__name__}). {WAYS_OUT}",
             ) from None
 
     def check_secure(self) -> KeyringBackend:
@@ -161,15 +166,14 @@ class CredentialStore:
         if type(backend).__module__ == "keyring.backends.fail":
             raise CredentialError(
                 "no-backend",
-                "no OS keyring is available (no Secret Service on D-Bus, no other backend); "
-                f"nothing can be stored or read there. {WAYS_OUT}",
+                f"no OS keyring is available (no Secret Service on D-Bus). {WAYS_OUT}",
             )
         reason = _insecure_reason(backend)
         if reason is not None:
             raise CredentialError(
                 "insecure",
-                f"warning: the keyring backend {backend_label(backend)} is not secure storage "
-                f"({reason}); roamtui will neither store nor read secrets there. {WAYS_OUT}",
+                f"the keyring backend {backend_label(backend)} is not secure storage "
+                f"({reason}). {WAYS_OUT}",
             )
         return backend
 
@@ -219,13 +223,13 @@ class CredentialStore:
             raise CredentialError(
                 "locked",
                 "the OS keyring is locked and could not be unlocked (wrong password, or the "
-                f"unlock was refused). Unlock it, e.g. `gnome-keyring-daemon --unlock`. {WAYS_OUT}",
+                f"unlock was refused). {WAYS_OUT}",
             ) from None
         except keyring.errors.InitError:
             raise CredentialError(
                 "dismissed",
-                "the OS keyring could not be opened: its unlock prompt was dismissed or cannot be "
-                f"shown (no display). Unlock the keyring before starting roamtui. {WAYS_OUT}",
+                "the OS keyring could not be opened: its unlock prompt was dismissed or cannot "
+                f"be shown (no display). {WAYS_OUT}",
             ) from None
         except keyring.errors.NoKeyringError:
             raise CredentialError(
