@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from roamtui.im.model import Message, message_obj, parse_message
+from tests.bench.table import Goal, format_table, normalise
 
 BUDGET = 1024
 _EN = "Hello, my order #{i} has not arrived yet, can you check?"
@@ -62,17 +63,16 @@ def parse_micros(n: int, pick: Callable[[int], str]) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
-def main(messages: int = 100_000) -> list[tuple[str, str, str, str]]:
-    """Rows (benchmark, figure, target, verdict) for tests/bench/run.py."""
-    rows: list[tuple[str, str, str, str]] = []
+def main(messages: int = 100_000) -> list[tuple[str, str, str, str] | Goal]:
+    """Rows for tests/bench/run.py."""
+    rows: list[tuple[str, str, str, str] | Goal] = []
     for name, pick in MIXES.items():
         # The mixed case is the headline at full size; the others are linear, so a fifth will do.
         n = messages if name == "half/half" else max(messages // 5, 1)
         loaded, searched = memory_per_message(n, pick)
-        verdict = "pass" if searched <= BUDGET else "FAIL"
-        rows.append((f"model memory {name} ({n:,} msgs)",
-                     f"{loaded:.0f} B/msg loaded, {searched:.0f} B/msg +search",
-                     f"<= {BUDGET} B/msg", verdict))
+        rows.append(Goal(f"model memory {name} ({n:,} msgs), +search",
+                         f"{loaded:.0f} B/msg loaded, {searched:.0f} B/msg +search", searched,
+                         BUDGET, "B"))
     rows.append(("model parse_message (typical, half/half)",
                  f"{parse_micros(min(messages, 20_000), MIXES['half/half']):.1f} µs/msg",
                  "-", "info"))
@@ -82,5 +82,4 @@ def main(messages: int = 100_000) -> list[tuple[str, str, str, str]]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
-    for row in main(parser.parse_args().messages):
-        print("  ".join(row))
+    print(format_table(normalise(main(parser.parse_args().messages))))

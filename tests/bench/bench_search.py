@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from roamtui.history.search import SearchIndex, SearchQuery, match_spans
 from roamtui.im.model import Message, parse_message
 from roamtui.sandbox import Dataset
+from tests.bench.table import Goal, format_table, normalise
 
-Row = tuple[str, str, str, str]
-TARGET_MS = 50.0
+Row = tuple[str, str, str, str] | Goal
+TARGET_MS = 33.0  # issue 18: two frames, for every query
 SCREEN = 60  # message rows highlighted per keystroke
 REPEAT = 5
 TYPING = ("r", "re", "ref", "refu", "refun", "refund")
@@ -80,10 +81,6 @@ def index_memory(messages: Sequence[Message]) -> float:
     return used / len(fresh)
 
 
-def verdict(ms: float) -> str:
-    return "pass" if ms <= TARGET_MS else "FAIL"
-
-
 def run(messages: int = 100_000) -> list[Row]:
     """Rows (benchmark, figure, target, verdict) for tests/bench/run.py."""
     loaded = load(messages)
@@ -105,17 +102,16 @@ def run(messages: int = 100_000) -> list[Row]:
     catch_up = (time.perf_counter() - started) * 1000
     typed = typing(index)
     worst = max(t for t, _ in typed) * 1000
-    rows.append((
-        f"search typing 'r'..'refund' ({len(index):,} msgs)",
+    rows.append(Goal(
+        f"search typing 'r'..'refund' ({len(index):,} msgs), worst",
         f"median {statistics.median(t for t, _ in typed) * 1000:.1f} ms, worst {worst:.1f} ms "
-        f"({typed[0][1]:,} → {typed[-1][1]:,} matches)",
-        f"<= {TARGET_MS:.0f} ms", verdict(worst),
-    ))
+        f"({typed[0][1]:,} → {typed[-1][1]:,} matches)", worst, TARGET_MS, "ms"))
     for text, regex in COLD:
         seconds, found = cold(index, text, regex)
         kind = "regex" if regex else "literal"
-        rows.append((f"search cold {kind} {text!r}", f"{seconds * 1000:.1f} ms ({found:,} matches)",
-                     f"<= {TARGET_MS:.0f} ms", verdict(seconds * 1000)))
+        rows.append(Goal(f"search cold {kind} {text!r}",
+                         f"{seconds * 1000:.1f} ms ({found:,} matches)", seconds * 1000,
+                         TARGET_MS, "ms"))
     rows.append(("search: first search + catch-up after 1,000 more loaded",
                  f"{catch_up:.1f} ms", "-", "info"))
     return rows
@@ -124,5 +120,4 @@ def run(messages: int = 100_000) -> list[Row]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
-    for row in run(parser.parse_args().messages):
-        print("  ".join(row))
+    print(format_table(normalise(run(parser.parse_args().messages))))

@@ -4,10 +4,15 @@
     python tests/bench/run.py  [--only SUBSTRING] [--strict] [--list]
 
 A benchmark module is any ``tests/bench/bench_*.py`` with a ``run()`` (or else ``main()``),
-sync or async, callable without arguments, that returns rows
-``(benchmark, figure, target, verdict)``; ``verdict`` is a bool or a short word. Benchmarks
-print figures, they do not assert: the machine is too noisy for that, so the exit status is
-non-zero only when a module crashed, or with ``--strict`` when a target was missed.
+sync or async, callable without arguments, that returns rows: a ``tests.bench.table.Goal``
+for each figure held to a goal (printed with the goal and the figure as a share of it), a
+plain ``(benchmark, figure, target, verdict)`` for the others. All rows come from one run of
+every module, so a ratio's two sides saw the same machine. Benchmarks print figures, they do
+not assert: the machine is too noisy for that, so the exit status is non-zero only when a
+module crashed, or with ``--strict`` when a goal was missed.
+
+To add a row: return one more ``Goal`` from a module's ``run()``; to add a benchmark: a new
+``bench_*.py`` with a ``run()``. ``--only`` picks modules by name.
 """
 
 from __future__ import annotations
@@ -19,14 +24,11 @@ import inspect
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent.parent
-
-Row = tuple[str, str, str, str]
-HEADER: Row = ("benchmark", "figure", "target", "verdict")
 
 
 def _ensure_importable() -> None:
@@ -34,6 +36,10 @@ def _ensure_importable() -> None:
     root = str(REPO_ROOT)
     if root not in sys.path:
         sys.path.insert(0, root)
+
+
+_ensure_importable()
+from tests.bench.table import Line, format_table, missed, normalise  # noqa: E402
 
 
 def discover(only: str | None = None) -> list[str]:
@@ -44,35 +50,7 @@ def discover(only: str | None = None) -> list[str]:
     return [f"tests.bench.{name}" for name in names]
 
 
-def _verdict(value: object) -> str:
-    if isinstance(value, bool):
-        return "pass" if value else "FAIL"
-    return str(value)
-
-
-def normalise(rows: Iterable[Sequence[object]]) -> list[Row]:
-    out: list[Row] = []
-    for row in rows:
-        if len(row) != 4:
-            raise ValueError(f"a benchmark row needs 4 fields, got {len(row)}: {row!r}")
-        name, figure, target, verdict = row
-        out.append((str(name), str(figure), str(target), _verdict(verdict)))
-    return out
-
-
-def format_table(rows: Sequence[Row]) -> str:
-    """A plain text table, one benchmark row per line."""
-    table = [HEADER, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-
-    def line(row: Row) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(HEADER), rule, *(line(row) for row in rows)]).rstrip()
-
-
-def run_module(name: str) -> list[Row]:
+def run_module(name: str) -> list[Line]:
     """Import one benchmark module and run its entry point; a crash becomes an error row."""
     short = name.rsplit(".", 1)[-1]
     try:
@@ -80,16 +58,16 @@ def run_module(name: str) -> list[Row]:
         # run() first: a module may also keep a main(argv) of its own for the command line.
         entry = getattr(module, "run", None) or getattr(module, "main", None)
         if entry is None:
-            return [(short, "-", "-", "error: no run() or main()")]
+            return [(short, "-", "-", "-", "error: no run() or main()")]
         result = entry()
         if inspect.isawaitable(result):
             result = asyncio.run(_await(result))
         if result is None:
-            return [(short, "-", "-", "error: returned no rows")]
+            return [(short, "-", "-", "-", "error: returned no rows")]
         return normalise(result)
     except Exception as exc:  # a broken benchmark must not hide the others' figures
         traceback.print_exc(file=sys.stderr)
-        return [(short, "-", "-", f"error: {type(exc).__name__}")]
+        return [(short, "-", "-", "-", f"error: {type(exc).__name__}")]
 
 
 async def _await(awaitable: object) -> object:
@@ -110,16 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not names:
         print("no benchmark modules found", file=sys.stderr)
         return 1
-    rows: list[Row] = []
+    rows: list[Line] = []
     started = time.perf_counter()
     for name in names:
         print(f"== {name}", file=sys.stderr, flush=True)
         rows.extend(run_module(name))
     print(format_table(rows))
     print(f"({len(names)} modules, {time.perf_counter() - started:.1f} s)")
-    crashed = any(row[3].startswith("error") for row in rows)
-    missed = any(row[3] == "FAIL" for row in rows)
-    return 1 if crashed or (args.strict and missed) else 0
+    crashed = any(row[4].startswith("error") for row in rows)
+    short = missed(rows)
+    if short:
+        print(f"goals missed: {', '.join(short)}")
+    return 1 if crashed or (args.strict and short) else 0
 
 
 if __name__ == "__main__":
