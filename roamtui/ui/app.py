@@ -282,8 +282,11 @@ class RoamApp(App[int]):
             query = resolved.query(t.account, t.peer, t.min_time, t.max_time)
             return self.session.make_timeline(client, query, t.tz)
 
+        # No query screen under it: opened by `roamtui ACCOUNT PEER`, so `q` quits.
+        from_command_line = not any(_is_query_screen(screen) for screen in self.screen_stack)
         return BrowseScreen(
-            target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock
+            target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock,
+            from_command_line=from_command_line,
         )
 
     def _client_of(self, resolved: Resolved) -> ImClient:

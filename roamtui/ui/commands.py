@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -67,8 +68,16 @@ def _describe(action: str, description: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _refused(node: DOMNode, binding: Binding) -> bool:
+    """Whether `node` refuses the binding's action now (``check_action`` says False): one key
+    bound to two actions (`q`: quit or back) is listed as the one it does."""
+    _, name, params = parse_action(binding.action)
+    return node.check_action(name, params) is False
+
+
 def _node_bindings(node: DOMNode) -> dict[str, Binding]:
-    """Key → binding declared by `node`'s class and its bases (subclasses override)."""
+    """Key → binding declared by `node`'s class and its bases (subclasses override); of one
+    class's bindings of a key, the first that `node` does not refuse."""
     merged: dict[str, Binding] = {}
     keep_textual = isinstance(node, App | Screen)
     # Most derived first, so the class's own keys come before the ones it inherits.
@@ -77,7 +86,11 @@ def _node_bindings(node: DOMNode) -> dict[str, Binding]:
         # are noise in roamtui's help; a screen's (tab focus) and the app's (ctrl+q) are not.
         if not keep_textual and base.__module__.startswith("textual."):
             continue
-        for binding in Binding.make_bindings(base.__dict__.get("BINDINGS", [])):
+        own = list(Binding.make_bindings(base.__dict__.get("BINDINGS", [])))
+        for binding in own:
+            twin = sum(b.key == binding.key for b in own) > 1
+            if twin and _refused(node, binding):
+                continue
             merged.setdefault(binding.key, binding)
     return merged
 

@@ -64,7 +64,8 @@ class SearchPane(Vertical):
         Binding("ampersand", "toggle_filter", "Filter"),
         *(Binding(key, f"jump({kind!r}, {forward})", label, show=False)
           for key, kind, forward, label in KIND_KEYS),
-        Binding("escape", "escape", "Stop fetching / leave filter / close search", show=False),
+        Binding("escape", "escape", "Stop fetching / leave filter / close search / back",
+                show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

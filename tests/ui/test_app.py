@@ -181,10 +181,13 @@ async def test_help_lists_every_binding_of_the_app_screen_and_transcript(sandbox
         for binding in bindings:
             if binding.system and not binding.description:
                 continue
+            if binding.action == "back":  # opened from the command line: q quits, Esc goes back
+                continue
             for key in _keys_of(binding, app):
                 assert key in shown, f"{key} ({binding.description}) missing from help"
             assert binding.description in shown
         assert "goto TIME" in shown  # the : commands too
+        assert "close search / back" in shown
         assert "IsPeerRead" in shown and "⟲ recalled" in shown  # the marks legend
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)
@@ -222,21 +225,41 @@ async def test_themes_cycle_through_dark_light_and_ansi(sandbox: Sandbox) -> Non
         assert seen == ["textual-dark", "textual-light", "ansi-dark", "ansi-light", "textual-dark"]
 
 
-async def test_q_goes_back_to_the_query_screen_prefilled_and_q_there_quits(
+async def test_q_quits_a_transcript_opened_from_the_command_line(sandbox: Sandbox) -> None:
+    app = build_app(sandbox)  # as `roamtui ACCOUNT PEER` opens it
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+
+async def test_esc_goes_back_there_q_stays_text_and_the_form_has_a_quit_button(
     sandbox: Sandbox,
 ) -> None:
     app = build_app(sandbox)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("q")
+        await pilot.press("escape")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, QueryScreen)
         assert screen.query_one("#account", Input).value == sandbox.account
         assert screen.query_one("#peer", Input).value == sandbox.peer
         assert "Open transcript" in str(screen.query_one("#open").render())
-        screen.query_one("#recent").focus()
+        field = screen.query_one("#peer", Input)
+        field.focus()
+        await pilot.press("end", "q")
+        assert field.value == sandbox.peer + "q" and app.is_running  # q typed is text
+        await pilot.press("backspace", "ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)  # opened from the form: q goes back to it
         await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QueryScreen) and app.is_running
+        assert "Quit" in str(app.screen.query_one("#quit").render())
+        await pilot.click("#quit")
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
 

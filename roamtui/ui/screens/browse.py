@@ -57,11 +57,17 @@ ERROR_NOTICE_SECONDS = 8
 
 
 class BrowseScreen(Screen[None]):
-    """One conversation. `q` goes back to the query screen; `p` reads the other side."""
+    """One conversation. `q` quits when the transcript was opened from the command line (as in
+    less or lnav) and goes back to the query screen when opened from it; Esc always goes back
+    (once the find bar, filter view or a fetch has nothing left to close); `p` reads the other
+    side."""
 
     HELP_GROUP = "Transcript screen"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # One key, two actions: check_action keeps the one that applies (the footer says which).
+        Binding("q", "quit_app", "Quit"),
         Binding("q", "back", "Back"),
+        Binding("escape", "back", "Back", show=False),
         Binding("p", "swap_sides", "Swap sides"),
         Binding("colon", "command_line", "Command"),
         Binding("t", "goto_prompt", "Go to time"),
@@ -77,8 +83,11 @@ class BrowseScreen(Screen[None]):
         make_timeline: TimelineFactory,
         profile: str | None,
         clock: Callable[[], float],
+        from_command_line: bool = False,
     ) -> None:
         super().__init__()
+        #: Opened by `roamtui ACCOUNT PEER` with no query screen under it: `q` quits.
+        self.from_command_line = from_command_line
         self.target = target
         self.make_timeline = make_timeline
         self.profile = profile
@@ -175,9 +184,18 @@ class BrowseScreen(Screen[None]):
         if message is not None:
             clipboard.copy_message_key(self.app, message)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit_app":  # refused: `q` falls through to its other binding, back
+            return self.from_command_line
+        return True
+
     def action_back(self) -> None:
         """Back to the query screen (the transcript and its fetches are dropped)."""
         cast("RoamApp", self.app).back_to_query()
+
+    def action_quit_app(self) -> None:
+        """`q` on a transcript opened from the command line: quit, as less and lnav do."""
+        self.app.exit()
 
     def action_swap_sides(self) -> None:
         """Read the other party's stored history of the same conversation, at the same time."""
@@ -225,8 +243,8 @@ class BrowseScreen(Screen[None]):
         """Carry out one `:` command."""
         if command.verb == "goto":
             self.goto(command.argument)
-        elif command.verb == "quit":
-            self.action_back()
+        elif command.verb == "quit":  # `:q` does what `q` does
+            self.action_quit_app() if self.from_command_line else self.action_back()
         elif command.verb == "exit":
             self.app.exit()
         elif command.verb == "help":

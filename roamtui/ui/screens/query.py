@@ -190,6 +190,8 @@ class QueryScreen(Screen[None]):
             yield Static("", id="window-preview", markup=False)
             with Horizontal(id="query-buttons"):
                 yield Button("Open transcript", variant="primary", id="open", compact=True)
+                # The way out in plain sight: `q` types a q into the fields, so it cannot be it.
+                yield Button("Quit (ctrl+q)", id="quit", compact=True)
         yield Static(Content.assemble(("Recent queries", "bold")), id="recent-title")
         yield OptionList(id="recent")
         yield KeyFooter()
@@ -354,6 +356,10 @@ class QueryScreen(Screen[None]):
                 (")", "$text-muted"),
             )
         )
+
+    @on(Button.Pressed, "#quit")
+    def _quit_pressed(self) -> None:
+        self.app.exit()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#open")

@@ -22,7 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("swap", "read the other party's side of the conversation (same as p)"),
     ("theme NAME", "switch theme: textual-dark, textual-light, ansi-dark, ansi-light, …"),
     ("help", "the key and command list (same as ? or F1)"),
-    ("q, quit", "back to the query screen (same as q)"),
+    ("q, quit", "the same as q: quit when opened from the command line, else back"),
     ("exit", "quit roamtui"),
 )
 
