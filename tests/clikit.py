@@ -45,6 +45,7 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
         XDG_DATA_HOME=str(home / ".local/share"),
         XDG_STATE_HOME=str(home / ".local/state"),
         XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_RUNTIME_DIR=str(home / ".runtime"),  # the local shared budget's file
         ROAMTUI_CONFIG=str(home / "config.toml"),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
         PYTHONPATH=str(REPO),

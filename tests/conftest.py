@@ -29,6 +29,7 @@ _ENV_TO_CLEAR = (
     "ROAMTUI_IDENTIFIER",
     "ROAMTUI_CONFIG",
     "ROAMTUI_MARKS",
+    "ROAMTUI_RATE_STORE",
 )
 
 
@@ -36,7 +37,9 @@ _ENV_TO_CLEAR = (
 def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point platformdirs (XDG) at a temporary home and clear the credential env vars."""
     home = tmp_path / "home"
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    names = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+             "XDG_RUNTIME_DIR")  # the runtime dir holds the local shared budget
+    for name in names:
         path = home / name.lower()
         path.mkdir(parents=True)
         monkeypatch.setenv(name, str(path))

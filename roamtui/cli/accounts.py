@@ -50,6 +50,7 @@ from roamtui.settings.credentials import (
     entry_name,
 )
 from roamtui.settings.defaults import DEFAULT_NAMING, FIELD_NAMINGS, MAX_RPS, PAGE_SIZE_LIMIT
+from roamtui.settings.rate_store import RateStoreError, validate_rate_store
 from roamtui.text import one_line
 
 if TYPE_CHECKING:
@@ -257,6 +258,11 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
     tz = getattr(args, "tz", None) or (old.tz if old else None)
     max_rps = getattr(args, "max_rps", None) or (old.max_rps if old else None)
     page_size = getattr(args, "page_size", None) or (old.page_size if old else None)
+    rate_store = getattr(args, "rate_store", None) or (old.rate_store if old else None)
+    try:
+        rate_store = validate_rate_store(rate_store, "--rate-store") if rate_store else None
+    except RateStoreError as exc:
+        raise _UsageError(str(exc)) from None
     return Profile(
         name=name,
         sdkappid=sdkappid,
@@ -269,6 +275,7 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
         else parse_bounded_int(max_rps, "max_rps", 1, MAX_RPS, "--max-rps"),
         page_size=None if page_size is None
         else parse_bounded_int(page_size, "page_size", 1, PAGE_SIZE_LIMIT, "--page-size"),
+        rate_store=rate_store,
     )
 
 

@@ -44,7 +44,7 @@ from roamtui.cli.options import (
     add_window,
     one_of,
 )
-from roamtui.cli.progress import ProgressLine
+from roamtui.cli.progress import ProgressLine, announcer, budget_text
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
@@ -53,6 +53,7 @@ from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.model import Message
 from roamtui.im.roam import FetchProgress
+from roamtui.im.sharing import Usage
 from roamtui.settings.config import ConfigError
 from roamtui.settings.connection import Resolved, resolve_connection
 from roamtui.settings.credentials import CredentialError
@@ -225,17 +226,20 @@ async def _fetch(
     calls: list[int],
     progress: Callable[[FetchProgress], None] | None,
     guard: _SignalGuard | None = None,
+    err: TextIO | None = None,
+    usage: list[Usage] | None = None,
 ) -> Fetched:
     """The job's fetch on a client of the resolved connection; ``calls`` learns how many calls
-    were made even when the fetch fails."""
+    were made even when the fetch fails, ``usage`` the budget in force at the end."""
     if guard is not None:
         guard.watch(asyncio.current_task())
-    announce = progress.retrying if isinstance(progress, ProgressLine) else None
-    client = plan.resolved.client(transport=transport, on_event=announce)
+    client = plan.resolved.client(transport=transport, on_event=announcer(progress, err, _PROG))
     try:
         return await plan.job.fetch(client, progress)
     finally:
         calls[0] = client.calls_started
+        if usage is not None:
+            usage.append(client.limiter.usage())
         await client.aclose()
 
 
@@ -322,8 +326,9 @@ def _run(
     debug = bool(getattr(args, "debug", False))
     job = plan.job
     calls = [0]
+    usage: list[Usage] = []
     try:
-        fetched = asyncio.run(_fetch(plan, transport, calls, progress, guard))
+        fetched = asyncio.run(_fetch(plan, transport, calls, progress, guard, err, usage))
     except RoamError as exc:
         if progress is not None:
             progress.clear()
@@ -354,7 +359,7 @@ def _run(
         return EXIT_FAILED
     finally:
         guard.committed()
-    _summary(plan, fetched, size, sha256, err)
+    _summary(plan, fetched, size, sha256, err, usage[0] if usage else None)
     if guard.signum is not None:
         # Came while the rename was being committed: the export above is whole.
         err.write(
@@ -364,7 +369,9 @@ def _run(
     return EXIT_OK
 
 
-def _summary(plan: ExportPlan, fetched: Fetched, size: int, sha256: str, err: TextIO) -> None:
+def _summary(
+    plan: ExportPlan, fetched: Fetched, size: int, sha256: str, err: TextIO, usage: Usage | None
+) -> None:
     job = plan.job
     q = job.query
     retried = f" ({fetched.retries} retried)" if fetched.retries else ""
@@ -373,7 +380,8 @@ def _summary(plan: ExportPlan, fetched: Fetched, size: int, sha256: str, err: Te
         f"{_PROG}: {len(fetched.messages)} messages, {fetched.recalled} recalled, "
         f"{fetched.pages} pages, {fetched.calls} calls{retried}, {fetched.seconds:.1f} s; window "
         f"{format_full(q.min_time, job.tz)} .. {format_full(q.max_time, job.tz)} complete; "
-        f"{job.format.name} → {target} ({size:,} bytes, sha256 {sha256})\n"
+        f"{job.format.name} → {target} ({size:,} bytes, sha256 {sha256})"
+        f"{budget_text(fetched, usage)}\n"
     )
     if not fetched.messages:
         # The service answers an unknown peer or an expired window with an empty, complete page.

@@ -23,6 +23,7 @@ from roamtui.settings.defaults import (
     MAX_RPS,
     default_of,
 )
+from roamtui.settings.rate_store import RATE_STORE_HELP
 
 #: ``sub.add_parser`` of the top-level parser: each command module adds its own subcommands.
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -148,6 +149,7 @@ def add_rate_and_paging(parser: Adds, *, profile: bool = False) -> None:
     parser.add_argument(
         "--api-fields", choices=FIELD_NAMINGS, help=f"{whose}body field names: {NAMING_HELP}"
     )
+    parser.add_argument("--rate-store", metavar="STORE", help=f"{whose}{RATE_STORE_HELP}")
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from roamtui.im.client import ClientEvent
 from roamtui.im.roam import FetchProgress
+from roamtui.im.sharing import Usage
+
+if TYPE_CHECKING:
+    from roamtui.export.job import Fetched
 
 #: Seconds between two redraws of the line.
 _REDRAW = 0.1
@@ -50,3 +55,32 @@ class ProgressLine:
         if self._shown:
             self._err.write("\r\x1b[K")
             self._err.flush()
+
+
+def announcer(
+    progress: Callable[[FetchProgress], None] | None, err: TextIO | None, prog: str
+) -> Callable[[ClientEvent], None]:
+    """Retries go to the progress line (a terminal only); a change of budget is always one
+    line on stderr: the user learns that the sharing stopped, or came back."""
+
+    def announce(event: ClientEvent) -> None:
+        if event.kind == "budget":
+            if err is not None:
+                if isinstance(progress, ProgressLine):
+                    progress.clear()
+                err.write(f"{prog}: note: {event.detail}\n")
+        elif isinstance(progress, ProgressLine):
+            progress.retrying(event)
+
+    return announce
+
+
+def budget_text(fetched: Fetched, usage: Usage | None) -> str:
+    """``; budget local shared 50/s, this export got 31/s`` (and the rate when backed off)."""
+    if usage is None:
+        return ""
+    got = fetched.calls / fetched.seconds if fetched.seconds > 0 else 0.0
+    text = f"; budget {usage.label} {usage.rate:g}/s, this export got {got:.0f}/s"
+    if usage.backed_off:
+        text += f", backed off to {usage.effective:.3g}/s"
+    return text

@@ -57,22 +57,10 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from roamtui.im import redact, usersig
-from roamtui.im.errors import (
-    Action,
-    ProtocolError,
-    RoamError,
-    ServiceError,
-    TransportError,
-)
+from roamtui.im.errors import Action, ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.limiter import DEFAULT_RATE, Grant, RateLimiter, shared_limiter
-from roamtui.im.reply import (
-    MAX_REPLY_BYTES,
-    Failure,
-    Reply,
-    describe,
-    read_reply,
-    verdict,
-)
+from roamtui.im.reply import MAX_REPLY_BYTES, Failure, Reply, describe, read_reply, verdict
+from roamtui.im.sharing import SharedSpec
 
 log = logging.getLogger(__name__)
 redact.install_log_filter(
@@ -165,7 +153,7 @@ class Connection:
 class ClientEvent:
     """Something worth telling the user about while a call is still going on."""
 
-    kind: Literal["retry", "resign", "failed"]
+    kind: Literal["retry", "resign", "failed", "budget"]
     api: str
     attempt: int
     detail: str  # one redacted line
@@ -185,6 +173,7 @@ class ImClient:
         rate_limit_patience: float = RATE_LIMIT_PATIENCE,
         transport: httpx.AsyncBaseTransport | None = None,
         limiter: RateLimiter | None = None,
+        share: SharedSpec | None = None,
         backoff_base: float = 0.25,
         backoff_cap: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -207,7 +196,7 @@ class ImClient:
         self._max_retries = max_retries
         self._max_reply = max_reply_bytes
         self._patience = rate_limit_patience
-        self._limiter = limiter if limiter is not None else shared_limiter(max_rps)
+        self._limiter = limiter if limiter is not None else shared_limiter(max_rps, share)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
@@ -262,6 +251,9 @@ class ImClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        close_loop = getattr(self._limiter, "aclose_loop", None)  # stand-in limiters have none
+        if close_loop is not None:
+            await close_loop()
 
     async def call(self, api: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``api`` (e.g. ``v4/openim/admin_getroammsg``); return the OK reply."""
@@ -279,6 +271,8 @@ class ImClient:
                 grant = None
             else:
                 grant.hold()  # counted as "may arrive any moment" until httpx has written it
+                for notice in limiter.take_notices():
+                    self._emit("budget", api, attempts, notice)
             try:
                 outcome = await self._attempt(api, payload, grant)
             finally:
@@ -408,7 +402,11 @@ class ImClient:
         """Send, then read the body up to the size cap (the caller bounds the time)."""
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
-            if grant is not None and event.endswith(".send_request_headers.complete"):
+            if grant is None:
+                return
+            if event.endswith(".send_request_headers.started"):
+                await grant.on_time()  # a shared slot missed (busy loop, new connection): renew
+            elif event.endswith(".send_request_headers.complete"):
                 grant.sent()
 
         async with self._http.stream(
@@ -434,7 +432,9 @@ class ImClient:
             return TransportError(message, attempts=attempts)
         return ProtocolError(failure.message)
 
-    def _emit(self, kind: Literal["retry", "resign", "failed"], api: str, n: int, d: str) -> None:
+    def _emit(
+        self, kind: Literal["retry", "resign", "failed", "budget"], api: str, n: int, d: str
+    ) -> None:
         event = ClientEvent(kind, api, n, redact.safe_text(d, (self._sig, self._conn.secret_key)))
         # INFO, not WARNING: with no logging configured, Python prints warnings to stderr,
         # which would scribble over the TUI and double the CLI's own one-line error.

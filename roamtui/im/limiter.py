@@ -34,6 +34,23 @@ the sustained throughput (a window fetch at 200/s measured 194/s before, 191/s a
 
 It holds no asyncio primitive (only a thread lock around plain state), so one instance can serve
 every event loop of the process, in turn or at once.
+
+**Shared budgets** (:meth:`RateLimiter.share`): the slots may come from a budget shared with the
+user's other roamtui processes (:class:`~roamtui.im.budget.FileBudget`, on by default) or the
+team's (:class:`~roamtui.im.budget_redis.RedisBudget`). The shared budget only replaces the
+spacing of the reservations; the log of written requests above still bounds this process's own
+arrivals at ``rate``, so no fallback, switch or late write can make one process exceed its rate.
+A request that reaches the socket more than :data:`LATE` after its shared slot (a busy event
+loop) takes a new slot first (:meth:`Grant.on_time`): between processes, a late call would
+bunch up with the next process's, and nothing else would see it. When the preferred budget
+cannot be reached the limiter falls back (Redis → local → in-process) with one notice, and
+tries the preferred one again every :data:`~roamtui.im.sharing.RETRY_AFTER` s.
+
+Why the AIMD halving stays per process: the quota is the app's, so a 60007 answers every busy
+process of the team within the same second and each halves its own rate; their reservations
+then weigh double in the shared budget, and the team as a whole halves. A shared "halved" flag
+would let one process's stale answer slow a whole team, and one that crashed while halved would
+leave everyone slow with no one to climb back.
 """
 
 from __future__ import annotations
@@ -43,7 +60,10 @@ import bisect
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+
+from roamtui.im.sharing import BudgetChain, SharedSpec, Usage
 
 DEFAULT_RATE = 50.0
 MAX_RATE = 200.0
@@ -60,6 +80,10 @@ INCREASE = 2.0
 _POLL = 0.005
 # A grant left open this long (a caller that forgot to close it) no longer blocks anyone.
 _OPEN_LIMIT = 60.0
+#: A request written later than this after its shared slot takes a new slot first.
+LATE = 0.008
+# How far back "calls/s this process got" looks.
+_USAGE_SPAN = 5.0
 
 
 class Grant:
@@ -70,15 +94,24 @@ class Grant:
     ``epoch`` is the limiter's generation when it was granted, for :meth:`RateLimiter.rate_limited`.
     """
 
-    __slots__ = ("_limiter", "closed", "epoch", "granted_at", "held", "stamp")
+    __slots__ = ("_limiter", "closed", "epoch", "granted_at", "held", "shared", "slot", "stamp")
 
-    def __init__(self, limiter: RateLimiter, epoch: int, granted_at: float) -> None:
+    def __init__(
+        self, limiter: RateLimiter, epoch: int, granted_at: float, slot: float | None = None
+    ) -> None:
         self._limiter = limiter
         self.epoch = epoch
         self.granted_at = granted_at
         self.stamp: float | None = granted_at  # when it was (or counts as) written; None: held
         self.held = False
         self.closed = False
+        #: The start of its slot in a shared budget (None: the in-process spacing).
+        self.slot = slot
+
+    async def on_time(self) -> None:
+        """Just before the request is written: a slot of a shared budget missed by more than
+        :data:`LATE` is replaced by a new one (waited for here)."""
+        await self._limiter._on_time(self)
 
     def hold(self) -> None:
         """The request is not written yet: count it as arriving now until :meth:`sent`."""
@@ -116,7 +149,10 @@ class RateLimiter:
         self._cap = math.floor(DEFAULT_RATE)
         self._epoch = 0
         self._last_success = -math.inf
+        self._chain: BudgetChain | None = None
+        self._granted: deque[float] = deque()  # grant times of the last _USAGE_SPAN seconds
         self.cuts = 0  # how many times the effective rate was cut (for reports)
+        self.renewed = 0  # shared slots missed and taken again (for reports)
         self.rate = rate
 
     # -- configuration and state ---------------------------------------------------------------
@@ -172,6 +208,70 @@ class RateLimiter:
         self._interval = _SPAN / value
         self._cap = max(1, math.floor(value))
 
+    # -- shared budgets --------------------------------------------------------------------------
+
+    def share(self, spec: SharedSpec | None) -> None:
+        """Draw slots from the budgets of ``spec`` (None: this process's own, in-process)."""
+        with self._lock:
+            if (self._chain.spec if self._chain is not None else None) == spec:
+                return
+            old, self._chain = self._chain, None
+            if spec is not None:
+                self._chain = BudgetChain(spec, clock=self._clock)
+        if old is not None:
+            old.close()
+
+    def take_notices(self) -> list[str]:
+        """What the budgets had to say since last asked (a fallback, a return): each once."""
+        chain = self._chain
+        return chain.take_notices() if chain is not None else []
+
+    def usage(self) -> Usage:
+        """The budget in force, the rates, and the calls/s this process got lately."""
+        with self._lock:
+            now = self._clock()
+            self._prune_granted(now)
+            got = len(self._granted) / _USAGE_SPAN
+            chain = self._chain
+            label = chain.label if chain is not None else "in-process"
+            return Usage(label, self._rate, self._effective, got)
+
+    def _prune_granted(self, now: float) -> None:
+        granted = self._granted
+        while granted and granted[0] <= now - _USAGE_SPAN:
+            granted.popleft()
+
+    async def aclose_loop(self) -> None:
+        """Close what the shared budget opened for the running event loop (Redis connections)."""
+        chain = self._chain
+        if chain is not None:
+            await chain.aclose_loop()
+
+    async def _reserve_shared(self, chain: BudgetChain) -> float | None:
+        wait = await chain.reserve(self._interval)
+        if wait is None:
+            # No shared budget reachable: the in-process spacing, after the switch's pause.
+            with self._lock:
+                self._next = max(self._next, chain.resume_at)
+            return None
+        with self._lock:
+            # After a cut, this process waits out its respacing whatever the shared budget says.
+            return max(self._clock() + wait, self._next)
+
+    async def _on_time(self, grant: Grant) -> None:
+        chain = self._chain
+        if grant.slot is None or chain is None:
+            return
+        while self._clock() - grant.slot > LATE:
+            slot = await self._reserve_shared(chain)
+            if slot is None:
+                return
+            self.renewed += 1
+            grant.slot = slot
+            wait = slot - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+
     # -- AIMD ------------------------------------------------------------------------------------
 
     def succeeded(self) -> None:
@@ -206,7 +306,7 @@ class RateLimiter:
             self._next = slot + self._interval
             return slot
 
-    def _try_grant(self, slot: float) -> Grant | float:
+    def _try_grant(self, slot: float, shared: bool = False) -> Grant | float:
         """A grant, or how long to wait before asking again."""
         with self._lock:
             now = self._clock()
@@ -224,8 +324,10 @@ class RateLimiter:
                     wait = max(wait, _POLL)
             if wait > 0:
                 return wait
-            grant = Grant(self, self._epoch, now)
+            grant = Grant(self, self._epoch, now, slot if shared else None)
             bisect.insort(stamps, now)
+            self._granted.append(now)
+            self._prune_granted(now)
             return grant
 
     def _update(self, grant: Grant, event: str) -> None:
@@ -257,8 +359,10 @@ class RateLimiter:
 
     async def acquire(self) -> Grant:
         """Wait until one more call may start; return its grant (counted as started now)."""
-        slot = self._reserve()
-        while not isinstance(outcome := self._try_grant(slot), Grant):
+        chain = self._chain
+        shared = None if chain is None else await self._reserve_shared(chain)
+        slot = self._reserve() if shared is None else shared
+        while not isinstance(outcome := self._try_grant(slot, shared is not None), Grant):
             await self._sleep(outcome)
         return outcome
 
@@ -267,12 +371,15 @@ _shared: RateLimiter | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_limiter(rate: float = DEFAULT_RATE) -> RateLimiter:
-    """The process-wide limiter, its configured rate set to ``rate`` (AIMD state is kept)."""
+def shared_limiter(rate: float = DEFAULT_RATE, share: SharedSpec | None = None) -> RateLimiter:
+    """The process-wide limiter, its configured rate set to ``rate`` (AIMD state is kept) and
+    its slots drawn from the budgets of ``share`` (None: in-process)."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = RateLimiter(rate)
         elif _shared.rate != rate:
             _shared.rate = rate
-        return _shared
+        limiter = _shared
+    limiter.share(share)
+    return limiter

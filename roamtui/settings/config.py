@@ -50,6 +50,7 @@ class Profile:
     tz: str | None = None
     max_rps: int | None = None
     page_size: int | None = None
+    rate_store: str | None = None  # "local", "process" or a Redis URL (settings.rate_store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ def _describe_toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
 _TOP_KEYS = ("default", "recent", "profiles")
 _PROFILE_KEYS = (
     "sdkappid", "identifier", "region", "endpoint", "api_fields", "tz", "max_rps", "page_size",
+    "rate_store",
 )
 
 
@@ -227,6 +229,7 @@ def _parse_profile(path: Path, name: str, table: Mapping[str, object]) -> Profil
         tz=cast(str | None, get("tz", str)),
         max_rps=cast(int | None, get("max_rps", int)),
         page_size=cast(int | None, get("page_size", int)),
+        rate_store=cast(str | None, get("rate_store", str)),
     )
 
 
@@ -264,7 +267,7 @@ def dumps(config: Config) -> str:
         lines.append(f"\n[profiles.{_toml_key(p.name)}]\n")
         lines.append(f"sdkappid = {int(p.sdkappid)}\n")
         lines.append(f"identifier = {toml_string(p.identifier)}\n")
-        for key in ("region", "endpoint", "tz"):
+        for key in ("region", "endpoint", "tz", "rate_store"):
             value = getattr(p, key)
             if value is not None:
                 lines.append(f"{key} = {toml_string(value)}\n")

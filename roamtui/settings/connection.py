@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 from roamtui.history.timeparse import TimeParseError, resolve_zone
 from roamtui.im.client import REGIONS, ClientEvent, Connection, ImClient, endpoint_for
 from roamtui.im.roam import FieldNaming, RoamQuery
+from roamtui.im.sharing import SharedSpec
 from roamtui.settings.config import Config, ConfigError, Profile, load_config
 from roamtui.settings.credentials import (
     CredentialError,
@@ -38,6 +39,17 @@ from roamtui.settings.defaults import (
     FIELD_NAMINGS,
     MAX_RPS,
     PAGE_SIZE_LIMIT,
+)
+from roamtui.settings.rate_store import (
+    DEFAULT_RATE_STORE,
+    ENV_RATE_STORE,
+    PROCESS,
+    RateStoreError,
+    shared_spec,
+    validate_rate_store,
+)
+from roamtui.settings.rate_store import (
+    describe as describe_store,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +86,9 @@ class Resolved:
     #: Why no secret was found (the TUI prompts with it; other commands report it and stop).
     missing_secret: str | None = None
     secret_source: SecretSource | None = field(default=None)
+    #: "local", "process" or a Redis URL, and the budgets it means (None: in-process).
+    rate_store: str = PROCESS
+    share: SharedSpec | None = None
 
     def __repr__(self) -> str:
         c = self.connection
@@ -81,6 +96,7 @@ class Resolved:
             f"Resolved(endpoint={c.endpoint!r}, sdkappid={c.sdkappid}, "
             f"identifier={c.identifier!r}, profile={self.profile_name!r}, naming={self.naming!r}, "
             f"tz={self.tz!r}, max_rps={self.max_rps}, page_size={self.page_size}, "
+            f"rate_store={describe_store(self.rate_store)!r}, "
             f"secret={self.secret_source or 'missing'})"
         )
 
@@ -116,10 +132,11 @@ class Resolved:
         transport: httpx.AsyncBaseTransport | None = None,
         on_event: Callable[[ClientEvent], None] | None = None,
     ) -> ImClient:
-        """A client for this connection, at this rate, on the process-wide limiter;
-        ``on_event`` hears of each retry while a call goes on."""
+        """A client for this connection, at this rate, on the process-wide limiter drawing from
+        this connection's shared budget; ``on_event`` hears of each retry while a call goes on."""
         return ImClient(
-            self.connection, max_rps=self.max_rps, transport=transport, on_event=on_event
+            self.connection, max_rps=self.max_rps, transport=transport, on_event=on_event,
+            share=self.share,
         )
 
     def query(self, account: str, peer: str, min_time: int, max_time: int) -> RoamQuery:
@@ -334,6 +351,14 @@ def resolve_connection(
         layers.pick("page_size"), "page_size", 1, PAGE_SIZE_LIMIT, DEFAULT_PAGE_SIZE
     )
     endpoint = _endpoint(layers)
+    store_pick = layers.pick("rate_store", ENV_RATE_STORE)
+    try:
+        rate_store = (
+            validate_rate_store(str(store_pick[0]), store_pick[1])
+            if store_pick else DEFAULT_RATE_STORE
+        )
+    except RateStoreError as exc:
+        raise ConnectionConfigError(str(exc)) from None
 
     # The keyring entry is named by the effective SDKAppID and identifier: a key belongs to one app.
     ref = None if profile is None else replace(profile, sdkappid=sdkappid, identifier=identifier)
@@ -355,4 +380,6 @@ def resolve_connection(
         page_size=page_size,
         missing_secret=lookup.missing_reason,
         secret_source=secret.source if secret else None,
+        rate_store=rate_store,
+        share=shared_spec(rate_store, sdkappid, env),
     )
