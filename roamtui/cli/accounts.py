@@ -50,7 +50,7 @@ from roamtui.settings.credentials import (
     entry_name,
 )
 from roamtui.settings.defaults import DEFAULT_NAMING, FIELD_NAMINGS, MAX_RPS, PAGE_SIZE_LIMIT
-from roamtui.settings.rate_store import RateStoreError, validate_rate_store
+from roamtui.settings.rate_store import kept_rate_store
 from roamtui.text import one_line
 
 if TYPE_CHECKING:
@@ -80,12 +80,10 @@ def add_parsers(add: AddParser) -> None:
     where.add_argument("--endpoint", metavar="URL", help="REST base URL instead of a region")
     login_p.add_argument("--usersig", action="store_true",
                          help="the secret given is a ready UserSig, not the secret key")
-    login_p.add_argument("--check", action="store_true",
-                         help="make one real call to check the credentials")
+    login_p.add_argument("--check", action="store_true", help="check with one real call")
     add_tz(login_p, "the profile's default time zone")
     add_rate_and_paging(login_p, profile=True)
-    login_p.add_argument("--make-default", action="store_true",
-                         help="make this the default profile")
+    login_p.add_argument("--make-default", action="store_true", help="make it the default")
     add_debug(login_p)
     login_p.set_defaults(run=login)
 
@@ -95,8 +93,7 @@ def add_parsers(add: AddParser) -> None:
         description="Remove the profile's secret from the OS keyring.",
     )
     logout_p.add_argument("--profile", metavar="NAME", help="default: the default profile")
-    logout_p.add_argument("--forget", action="store_true",
-                          help="also remove the profile from the config file")
+    logout_p.add_argument("--forget", action="store_true", help="also drop it from the config")
     add_debug(logout_p)
     logout_p.set_defaults(run=logout)
 
@@ -258,11 +255,6 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
     tz = getattr(args, "tz", None) or (old.tz if old else None)
     max_rps = getattr(args, "max_rps", None) or (old.max_rps if old else None)
     page_size = getattr(args, "page_size", None) or (old.page_size if old else None)
-    rate_store = getattr(args, "rate_store", None) or (old.rate_store if old else None)
-    try:
-        rate_store = validate_rate_store(rate_store, "--rate-store") if rate_store else None
-    except RateStoreError as exc:
-        raise _UsageError(str(exc)) from None
     return Profile(
         name=name,
         sdkappid=sdkappid,
@@ -275,7 +267,7 @@ def _profile_from_args(args: argparse.Namespace, config: Config) -> Profile:
         else parse_bounded_int(max_rps, "max_rps", 1, MAX_RPS, "--max-rps"),
         page_size=None if page_size is None
         else parse_bounded_int(page_size, "page_size", 1, PAGE_SIZE_LIMIT, "--page-size"),
-        rate_store=rate_store,
+        rate_store=kept_rate_store(getattr(args, "rate_store", None), old),
     )
 
 

@@ -44,7 +44,6 @@ from roamtui.settings.rate_store import (
     DEFAULT_RATE_STORE,
     ENV_RATE_STORE,
     PROCESS,
-    RateStoreError,
     shared_spec,
     validate_rate_store,
 )
@@ -352,13 +351,10 @@ def resolve_connection(
     )
     endpoint = _endpoint(layers)
     store_pick = layers.pick("rate_store", ENV_RATE_STORE)
-    try:
-        rate_store = (
-            validate_rate_store(str(store_pick[0]), store_pick[1])
-            if store_pick else DEFAULT_RATE_STORE
-        )
-    except RateStoreError as exc:
-        raise ConnectionConfigError(str(exc)) from None
+    rate_store = (
+        validate_rate_store(str(store_pick[0]), store_pick[1])
+        if store_pick else DEFAULT_RATE_STORE
+    )
 
     # The keyring entry is named by the effective SDKAppID and identifier: a key belongs to one app.
     ref = None if profile is None else replace(profile, sdkappid=sdkappid, identifier=identifier)

@@ -24,7 +24,7 @@ import platformdirs
 
 from roamtui.im.budget_redis import check_url
 from roamtui.im.sharing import SharedSpec
-from roamtui.settings.config import APP_NAME
+from roamtui.settings.config import APP_NAME, ConfigError, Profile
 
 ENV_RATE_STORE = "ROAMTUI_RATE_STORE"
 LOCAL, PROCESS = "local", "process"
@@ -37,7 +37,7 @@ RATE_STORE_HELP = (
 )
 
 
-class RateStoreError(ValueError):
+class RateStoreError(ConfigError):
     """A rate store setting that cannot be used; ``str()`` is one line."""
 
 
@@ -51,6 +51,13 @@ def validate_rate_store(value: str, where: str) -> str:
     except ValueError as exc:
         raise RateStoreError(f"{exc} (from {where})") from None
     return text
+
+
+def kept_rate_store(flag: str | None, old: Profile | None) -> str | None:
+    """What a profile keeps (``roamtui login``): ``--rate-store`` (checked) over what it had."""
+    if flag:
+        return validate_rate_store(flag, "--rate-store")
+    return old.rate_store if old is not None else None
 
 
 def describe(store: str) -> str:
