@@ -30,16 +30,18 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from roamtui.atomicfile import Target, TextSink, UnsupportedTarget, resolve_target, write_atomically
 from roamtui.export.formats import Format, format_named
 from roamtui.export.provenance import ExportMeta, source_of
-from roamtui.im.roam import FetchProgress, RoamQuery, fetch_window
+from roamtui.im.errors import RoamError
+from roamtui.im.profile import Nicknames
+from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery, fetch_window
 
 if TYPE_CHECKING:
     from roamtui.im.client import Connection, ImClient
@@ -118,6 +120,8 @@ class Fetched:
     seconds: float = 0.0
     #: Why the window is partial, when it is.
     note: str = ""
+    #: account -> nickname of the parties that have one (portrait_get), for the headers.
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def recalled(self) -> int:
@@ -206,10 +210,15 @@ class ExportJob:
         return cls(query, tz, chosen, output, source_of(connection))
 
     async def fetch(
-        self, client: ImClient, progress: Callable[[FetchProgress], None] | None = None
+        self,
+        client: ImClient,
+        progress: Callable[[FetchProgress], None] | None = None,
+        *,
+        names: Nicknames | None = None,
     ) -> Fetched:
         """The whole window with the sliced concurrent fetch (a RoamError if it cannot be had
-        whole). The caller owns ``client`` and closes it."""
+        whole), and the parties' nicknames (through ``names`` when given). The caller owns
+        ``client`` and closes it."""
         pages = 0
 
         def on_progress(p: FetchProgress) -> None:
@@ -220,8 +229,9 @@ class ExportJob:
 
         started = time.monotonic()
         messages = await fetch_window(client, self.query, progress=on_progress)
+        nicknames = await self.display_names(client, names)
         return Fetched(messages, pages, client.calls_started, True, client.retries,
-                       time.monotonic() - started)
+                       time.monotonic() - started, names=nicknames)
 
     async def from_timeline(
         self,
@@ -229,28 +239,52 @@ class ExportJob:
         *,
         load_rest: bool,
         progress: Callable[..., None] | None = None,
+        names: Nicknames | None = None,
     ) -> Fetched:
         """What the transcript holds, after loading the rest of the window when asked (a
-        RoamError if that fails). A snapshot: the transcript may go on loading meanwhile."""
+        RoamError if that fails), with the parties' nicknames (``names``: the app's cache). A
+        snapshot: the transcript may go on loading meanwhile."""
         started = time.monotonic()
         if load_rest and not timeline.complete:
             await timeline.load_all(progress)
         messages = list(timeline.messages())
-        complete = timeline.complete
+        complete = timeline.complete  # of this snapshot, before anything else is awaited
+        client = timeline.client
+        nicknames: dict[str, str] = {}
+        if names is not None or hasattr(client, "call"):
+            nicknames = await self.display_names(cast("RoamCaller", client), names)
         # The timeline's own calls, as the status bar counts them: the client is shared by
         # every timeline of the session (`p` reads the other side on it), so its counter
         # would add the other side's calls, and the first side's again after a second `p`.
         return Fetched(messages, timeline.calls, timeline.calls, complete,
                        seconds=time.monotonic() - started,
-                       note="" if complete else PARTIAL_NOTE)
+                       note="" if complete else PARTIAL_NOTE, names=nicknames)
 
-    def provenance(self, fetched: Fetched, fetched_at: int) -> ExportMeta:
-        """The provenance every format writes (csv and txt headers)."""
+    async def display_names(
+        self, client: RoamCaller, cache: Nicknames | None = None
+    ) -> dict[str, str]:
+        """The two parties' nicknames (portrait_get, through ``cache`` when given): account ->
+        nickname for those that have one. A failed lookup gives none: the export names the
+        parties by account then, it does not fail for a courtesy."""
+        names = cache if cache is not None else Nicknames(client)
+        parties = (self.query.account, self.query.peer)
+        try:
+            await names.resolve(parties)
+        except RoamError:
+            return {}
+        return names.names(parties)
+
+    def provenance(
+        self, fetched: Fetched, fetched_at: int, names: Mapping[str, str] | None = None
+    ) -> ExportMeta:
+        """The provenance every format writes (csv and txt headers); ``names`` (else the
+        fetch's own) maps accounts to nicknames for "nickname (account)" in headers."""
         q = self.query
         return ExportMeta(
             account=q.account, peer=q.peer, min_time=q.min_time, max_time=q.max_time,
             tz=self.tz, fetched_at=fetched_at, pages=fetched.pages, calls=fetched.calls,
             complete=fetched.complete, source=self.source, note=fetched.note,
+            names=dict(fetched.names if names is None else names),
         )
 
     def write(

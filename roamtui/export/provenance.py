@@ -20,6 +20,7 @@ from roamtui import __version__
 from roamtui.export.body import content, forwarded_lines
 from roamtui.history.timeparse import zone_name
 from roamtui.im.model import Message, RelayElem
+from roamtui.im.profile import party_label
 from roamtui.im.roam import API
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ _NO_NAMES: Mapping[str, str] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class ExportMeta:
-    """Provenance printed in the csv and txt headers."""
+    """Provenance printed in the csv and txt headers (and the other formats' own)."""
 
     account: str  # whose history was read (From_Account / Operator_Account)
     peer: str
@@ -52,11 +53,16 @@ class ExportMeta:
     source: str = ""  # endpoint, SDKAppID and admin: where the records came from
     note: str = ""  # why the window is partial, when it is
     #: Display names (nicknames) by account, when known; an account not here shows as itself.
+    #: Untrusted text (portrait_get): each writer makes it inert for its format.
     names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
 
     def display(self, account: str) -> str:
         """The name a person knows ``account`` by: its nickname when known, else the account."""
         return self.names.get(account) or account
+
+    def party(self, account: str) -> str:
+        """``nickname (account)`` for headers, or the account when its nickname is not known."""
+        return party_label(self.names.get(account, ""), account)
 
 
 def source_of(connection: Connection | None) -> str:
@@ -154,8 +160,8 @@ def header_rows(
         state += " — messages may be missing" + (f" ({meta.note})" if meta.note else "")
     fields = [
         ["export", f"roamtui {__version__}, {API}"],
-        ["account", meta.account],
-        ["peer", meta.peer],
+        ["account", meta.party(meta.account)],
+        ["peer", meta.party(meta.peer)],
         *_in_zones("window", (meta.min_time, meta.max_time), meta.tz, zone),
         _once("fetched at", iso_time(meta.fetched_at, UTC), iso_time(meta.fetched_at, meta.tz)),
         ["pages", str(meta.pages)],

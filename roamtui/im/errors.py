@@ -41,6 +41,8 @@ _RESIGNED = (
 )
 _ADMIN = "use an App admin account as identifier (IM console > App admin)"
 _NOT_READ = "not expected for a read-only query; report it with --debug output"
+_MISSING = "check the spelling of the account ID (case-sensitive) and that it exists in this app"
+_NO_PROFILE = "nicknames are shown as account IDs; allow the admin to read Tag_Profile_IM_Nick"
 
 _TABLE: tuple[tuple[int, str, str, Action], ...] = (
     # §3.1 REST public codes
@@ -171,6 +173,20 @@ _TABLE: tuple[tuple[int, str, str, Action], ...] = (
     (20004, "network error inside the service", _INTERNAL, _R),
     (20005, "internal service error", _INTERNAL, _R),
     (10002, "internal service error", _INTERNAL, _R),
+    # v4/profile/portrait_get (docs/profile-and-contacts.md); per account in ResultCode too
+    (40001, "profile request could not be read", _BUG, _X),
+    (40002, "profile request without To_Account", _BUG, _X),
+    (40003, "the account does not exist (profile)", _MISSING, _X),
+    (40004, "the profile request needs an App admin", _ADMIN, _X),
+    (40006, "profile service internal error", _INTERNAL, _R),
+    (40007, "no permission to read these profile fields", _NO_PROFILE, _X),
+    (40009, "the profile field (Tag) does not exist", _BUG, _X),
+    # v4/recentcontact/get_list
+    (50001, "the account was never imported (conversation list)", _MISSING, _X),
+    (50002, "conversation list request parameters are wrong", _BUG, _X),
+    (50003, "the conversation list needs an App admin", _ADMIN, _X),
+    (50004, "conversation list internal error", _INTERNAL, _R),
+    (50005, "conversation list network timeout", _INTERNAL, _R),
 )
 
 #: Codes that say the credentials themselves were refused (after the one re-signing): asking

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from roamtui.im.usersig import UserSigError, sign, verify
+from roamtui.sandbox.directory import ApiError, DirectoryApi
 from roamtui.sandbox.faults import Fault, FaultPlan, TokenBucket
+from roamtui.sandbox.people import Directory
 from roamtui.sandbox.store import Conversation, MessageStore
 
 if TYPE_CHECKING:
@@ -114,6 +116,8 @@ class SandboxService:
         slow_reply_s: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        directory: Directory | None = None,
+        contacts_page: int = 100,
     ) -> None:
         if page_cap_bytes < 1:
             raise ValueError("page_cap_bytes must be positive")
@@ -133,6 +137,10 @@ class SandboxService:
         self._ok = 0
         self._codes: Counter[int] = Counter()
         self._fault_counts: Counter[str] = Counter()
+        # portrait_get and recentcontact/get_list (sandbox.directory): same URL checks, quota
+        # and faults as admin_getroammsg, their own bodies.
+        self.directory = Directory.for_store(store) if directory is None else directory
+        self.directory_api = DirectoryApi(self.directory, page_size=contacts_page)
 
     def __repr__(self) -> str:  # never shows the secret key
         return f"SandboxService(sdkappid={self.sdkappid}, admins={sorted(self.admins)!r})"
@@ -141,7 +149,8 @@ class SandboxService:
 
     def handle(self, method: str, path: str, query: Mapping[str, str], body: bytes) -> Reply:
         """Answer one HTTP request (path without the query string; query already decoded)."""
-        if path != ROAM_PATH:
+        other = self.directory_api.handlers.get(path)
+        if path != ROAM_PATH and other is None:
             return _http_error(404, "Not Found")
         if method.upper() != "POST":
             return _http_error(405, "Not Allowed", {**_HTML_HEADERS, "Allow": "POST"})
@@ -150,9 +159,12 @@ class SandboxService:
             self._record(fault=fault)
             return Reply(502, _HTML_HEADERS, _http_error(502, "Bad Gateway").body, delay, fault)
         try:
-            payload = self._answer(query, body)
+            if other is None:
+                payload = self._answer(query, body)
+            else:
+                payload = self._other(other, query, body)
             code = 0
-        except _Fail as exc:
+        except (_Fail, ApiError) as exc:
             payload, code = _fail_body(exc.code, exc.info), exc.code
         if fault is Fault.ERROR_91000:
             payload, code = _fail_body(91000, "internal service error, please try again"), 91000
@@ -228,6 +240,12 @@ class SandboxService:
         if conv is None or min_time > max_time:
             return _page_envelope(1, 0, 0, "", "").encode()
         return self._page(conv, min_time, max_time, last_key or "", max_cnt)
+
+    def _other(
+        self, handler: Callable[[dict[str, Any]], bytes], query: Mapping[str, str], body: bytes
+    ) -> bytes:
+        self._check_url(query)
+        return handler(self._parse_body(body))
 
     def _check_url(self, query: Mapping[str, str]) -> None:
         raw_app = query.get("sdkappid", "")

@@ -101,7 +101,7 @@ class ListStore:
     named in a key exists; `accounts` adds accounts that have no conversation.
     """
 
-    __slots__ = ("_accounts", "_conversations")
+    __slots__ = ("_accounts", "_conversations", "_pairs")
 
     def __init__(
         self,
@@ -110,12 +110,18 @@ class ListStore:
     ) -> None:
         self._conversations: dict[frozenset[str], ListConversation] = {}
         self._accounts: set[str] = set(accounts)
+        self._pairs = list(conversations)
         for (a, b), messages in conversations.items():
             pair = frozenset((a, b))
             if pair in self._conversations:
                 raise ValueError(f"conversation {a!r} ⇄ {b!r} given twice")
             self._conversations[pair] = ListConversation(messages)
             self._accounts.update((a, b))
+
+    @property
+    def conversations(self) -> list[tuple[str, str]]:
+        """The (a, b) pairs as given (the conversation lists of ``sandbox.people`` read them)."""
+        return list(self._pairs)
 
     def has_account(self, account: str) -> bool:
         return account in self._accounts
