@@ -249,10 +249,9 @@ class ExportJob:
             await timeline.load_all(progress)
         messages = list(timeline.messages())
         complete = timeline.complete  # of this snapshot, before anything else is awaited
-        client = timeline.client
         nicknames: dict[str, str] = {}
-        if names is not None or hasattr(client, "call"):
-            nicknames = await self.display_names(cast("RoamCaller", client), names)
+        if names is not None:  # the app's cache: known already, or looked up once for the run
+            nicknames = await self.display_names(cast("RoamCaller", timeline.client), names)
         # The timeline's own calls, as the status bar counts them: the client is shared by
         # every timeline of the session (`p` reads the other side on it), so its counter
         # would add the other side's calls, and the first side's again after a second `p`.

@@ -185,7 +185,7 @@ class Nicknames:
     """Nicknames looked up once for the run and kept (per client: one connection's app).
 
     :meth:`resolve` asks only for accounts it does not know yet (and not already being asked
-    for by another caller); :meth:`nickname` and :meth:`display` read what is known without a
+    for by another caller); :meth:`nickname` and :meth:`party` read what is known without a
     call. A failed lookup is not kept, so a later :meth:`resolve` tries again.
     """
 
