@@ -13,7 +13,7 @@ from imfakes import FakeService, MakeClient, fail_reply
 from roamtui.im.client import ImClient
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.limiter import RateLimiter
-from roamtui.im.profile import MAX_BATCH, Nicknames, party_label, fetch_profiles
+from roamtui.im.profile import MAX_BATCH, Nicknames, fetch_profiles, party_label
 from roamtui.sandbox import Fault, ListStore, SandboxService, demo_connection
 from roamtui.sandbox.directory import PORTRAIT_PATH
 from roamtui.sandbox.people import Directory
