@@ -57,7 +57,7 @@ from roamtui.im.sharing import Usage
 from roamtui.settings.config import ConfigError
 from roamtui.settings.connection import Resolved, resolve_connection
 from roamtui.settings.credentials import CredentialError
-from roamtui.settings.defaults import DEFAULT_WINDOW_DAYS
+from roamtui.settings.defaults import empty_window_hint
 from roamtui.text import error_line
 
 if TYPE_CHECKING:
@@ -385,11 +385,7 @@ def _summary(
     )
     if not fetched.messages:
         # The service answers an unknown peer or an expired window with an empty, complete page.
-        err.write(
-            f"{_PROG}: note: no messages in this window; check the spelling of "
-            f"{q.account!r} and {q.peer!r}, and that the window lies within the app's "
-            f"history retention ({DEFAULT_WINDOW_DAYS} days unless extended)\n"
-        )
+        err.write(f"{_PROG}: note: {empty_window_hint(q.account, q.peer)}\n")
 
 
 def _write(

@@ -42,3 +42,13 @@ DEFAULT_WINDOW_DAYS = DEFAULT_SPAN // 86_400
 #: The window as the query screen and recent queries write it when nothing was typed.
 DEFAULT_SINCE = f"-{DEFAULT_WINDOW_DAYS}d"
 DEFAULT_UNTIL = "now"
+
+
+def empty_window_hint(account: str, peer: str) -> str:
+    """What to check when a window holds no message (the service answers an unknown account or
+    an expired window with an empty, complete page): said by `roamtui export` and the TUI."""
+    return (
+        f"no messages in this window; check the spelling of {account!r} and {peer!r} (IDs are "
+        "case-sensitive), and that the window lies within the app's history retention "
+        f"({DEFAULT_WINDOW_DAYS} days unless extended)"
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
+from urllib.parse import urlsplit
 
 from textual import events, on, work
 from textual.app import App
@@ -62,6 +63,8 @@ class Session:
     profile_locked: bool = True
     #: Blocking (keyring); only ever called in a thread worker.
     resolve_profile: Callable[[str], Resolved] | None = None
+    #: The status bar names the endpoint's host (not for the demo: its loopback says nothing).
+    show_endpoint: bool = True
     #: Secrets typed into the prompt, per profile, for this session only.
     typed: dict[str | None, Resolved] = field(default_factory=dict, repr=False)
 
@@ -287,6 +290,8 @@ class RoamApp(App[int]):
         return BrowseScreen(
             target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock,
             from_command_line=from_command_line,
+            where=endpoint_host(resolved.connection.endpoint) if self.session.show_endpoint
+            else None,
         )
 
     def _client_of(self, resolved: Resolved) -> ImClient:
@@ -333,6 +338,13 @@ class RoamApp(App[int]):
         at = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[at % len(names)]
         self.notify(f"Theme: {self.theme}", timeout=2)
+
+
+def endpoint_host(endpoint: str) -> str:
+    """``https://adminapisgp.im.qcloud.com/`` → ``adminapisgp.im.qcloud.com`` (with a port if
+    one is given); the endpoint as given when it has no host."""
+    netloc = urlsplit(endpoint).netloc
+    return netloc.rpartition("@")[2] or endpoint
 
 
 def _is_query_screen(screen: Screen[Any]) -> bool:

@@ -64,6 +64,7 @@ def make_app(
     max_rps: int = DEFAULT_MAX_RPS,
     page_size: int = DEFAULT_PAGE_SIZE,
     on_started: Callable[[], None] | None = None,
+    show_endpoint: bool = True,
 ) -> RoamApp:
     """Build the app. With `account` and `peer` it opens straight on that transcript.
 
@@ -90,6 +91,7 @@ def make_app(
         profiles=tuple(profiles),
         profile_locked=resolve_profile is None,
         resolve_profile=resolve_profile,
+        show_endpoint=show_endpoint,
     )
     start: BrowseTarget | None = None
     initial: RecentQuery | None = None
@@ -175,6 +177,7 @@ def demo_app(
             theme=theme,
             max_rps=100,
             on_started=on_started,
+            show_endpoint=False,  # its loopback address says nothing; the profile says "demo"
         )
     finally:
         if server is not None:

@@ -89,6 +89,7 @@ def build_app(
 ) -> RoamApp:
     """The app as `roamtui demo` makes it, over `sandbox`, at the fixed clock and zone."""
     box = sandbox if sandbox is not None else make_sandbox()
+    options.setdefault("show_endpoint", False)  # as the demo: no loopback host in the header
     return make_app(
         connection=connection if connection is not None else demo_connection(IN_PROCESS_ENDPOINT),
         account=box.account if open_transcript else None,

@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
+from roamtui.settings.defaults import empty_window_hint
 from roamtui.text import error_line
 from roamtui.ui import clipboard
 from roamtui.ui.search_controller import SearchPane
@@ -84,8 +85,11 @@ class BrowseScreen(Screen[None]):
         profile: str | None,
         clock: Callable[[], float],
         from_command_line: bool = False,
+        where: str | None = None,
     ) -> None:
         super().__init__()
+        self.where = where  # the endpoint's host for the status bar (None: the demo)
+        self._empty_said = False  # the empty-window hint, once per timeline
         #: Opened by `roamtui ACCOUNT PEER` with no query screen under it: `q` quits.
         self.from_command_line = from_command_line
         self.target = target
@@ -99,7 +103,9 @@ class BrowseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         t = self.target
-        yield StatusBar(profile=self.profile, account=t.account, peer=t.peer, id="status")
+        yield StatusBar(
+            profile=self.profile, account=t.account, peer=t.peer, where=self.where, id="status"
+        )
         with SearchPane(id="search"):  # find bar, filter view and search keys around it
             yield Transcript(self.make_timeline(t), t.tz, id="transcript")
         # The `:` prompt (hidden until used) is mounted here after the first messages are drawn.
@@ -126,6 +132,14 @@ class BrowseScreen(Screen[None]):
 
     @on(StatsChanged)
     def _stats_changed(self, event: StatsChanged) -> None:
+        empty = event.complete and not event.loaded and not event.in_flight
+        if empty and not self._empty_said:
+            self._empty_said = True
+            t = self.target
+            hint = empty_window_hint(t.account, t.peer)
+            self.query_one(PositionLine).empty_hint = hint
+            self.notify(hint[:1].upper() + hint[1:] + ".", title="Nothing here", timeout=20,
+                        severity="warning", markup=False)
         self.query_one(StatusBar).stats = Stats(
             loaded=event.loaded,
             recalled=event.recalled,
@@ -203,6 +217,8 @@ class BrowseScreen(Screen[None]):
         self.target = self.target.swapped()
         self.query_one(StatusBar).set_sides(self.target.account, self.target.peer)
         transcript = self.transcript
+        self._empty_said = False  # the other side may be empty too: say it for that one
+        self.query_one(PositionLine).empty_hint = None
         transcript.swap_timeline(self.make_timeline(self.target))
         if keep is not None:
             transcript.goto_time(keep)

@@ -77,10 +77,13 @@ class StatusBar(Horizontal):
         profile: str | None,
         account: str,
         peer: str,
+        where: str | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.profile = profile
+        #: The endpoint's host (``console.tim.qq.com``), so a wrong region or profile shows.
+        self.where = where
         self.account = account
         self.peer = peer
 
@@ -109,8 +112,13 @@ class StatusBar(Horizontal):
 
     def _who(self) -> Content:
         parts: list[Part] = [" "]
-        if self.profile and not self.compact:
-            parts += [(self.profile, "bold"), " │ "]
+        if not self.compact:
+            if self.profile:
+                parts.append((self.profile, "bold"))
+            if self.where:
+                parts += [" @ " if self.profile else "", (self.where, "$text-muted")]
+            if self.profile or self.where:
+                parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
         if not self.compact:
@@ -156,6 +164,8 @@ class PositionLine(Horizontal):
     COMPACT_BELOW = 100
 
     position: reactive[int | None] = reactive(None, init=False)
+    #: Shown instead of "no message under the cursor" when the whole window is empty.
+    empty_hint: reactive[str | None] = reactive(None, init=False)
 
     def __init__(self, *, window: tuple[int, int], tz: tzinfo, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -173,10 +183,15 @@ class PositionLine(Horizontal):
     def watch_position(self, position: int | None) -> None:
         self.query_one("#position-at", Static).update(self._at(position))
 
+    def watch_empty_hint(self) -> None:
+        self.query_one("#position-at", Static).update(self._at(self.position))
+
     def on_resize(self, event: events.Resize) -> None:
         self.query_one("#position-window", Static).update(self._window())
 
     def _at(self, position: int | None) -> Content:
+        if position is None and self.empty_hint:
+            return Content.assemble((f" ▸ {self.empty_hint}", "$text-warning"))
         if position is None:
             return Content.assemble((" ▸ no message under the cursor", "$text-muted"))
         return Content.assemble(
