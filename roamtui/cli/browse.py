@@ -243,6 +243,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         messages=getattr(args, "messages", None),
         latency_ms=getattr(args, "latency_ms", 0),
         seed=getattr(args, "seed", None),
+        same_sides=getattr(args, "same_sides", False),
         tz=tz,
         theme=theme,
         clock=clock,

@@ -169,6 +169,12 @@ def add_dataset(parser: argparse.ArgumentParser) -> None:
         "--latency-ms", type=non_negative_int, default=0, metavar="N",
         help="added latency per call",
     )
+    parser.add_argument(
+        "--same-sides", action="store_true",
+        help="both parties hold the whole conversation (default: per-side histories — the "
+        "customer cleared its oldest messages and deleted some it wrote, some agent messages "
+        "were never synced to the agent; read them with --sides both)",
+    )
 
 
 def add_connection(parser: argparse.ArgumentParser) -> None:

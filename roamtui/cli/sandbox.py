@@ -59,4 +59,5 @@ def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
         then=export_lines,
+        same_sides=args.same_sides,
     )

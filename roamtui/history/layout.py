@@ -128,6 +128,18 @@ class RowLayout:
     def gaps(self) -> list[Gap]:
         return [self._gap(g.min_time, g.max_time) for g in self._store.gaps()]
 
+    def covered(self) -> list[tuple[int, int]]:
+        """The stretches of seconds known whole (a partial bottom second left out), oldest first."""
+        return [(s.clean_lo, s.hi) for s in self._store.segs if s.clean_lo <= s.hi]
+
+    def messages_in(self, lo: int, hi: int) -> Sequence[Message]:
+        """The loaded messages of seconds ``lo..hi``, in service order."""
+        st = self._store
+        return st.msgs[st.first_at(lo) : st.first_after(hi)]
+
+    def holds_key(self, key: str) -> bool:
+        return key in self._store.keys
+
     @property
     def segments(self) -> list[Segment]:
         return [self._store.snapshot(s) for s in self._store.segs]

@@ -20,6 +20,7 @@ from typing import TextIO
 from roamtui.sandbox.dataset import Dataset
 from roamtui.sandbox.server import SandboxServer
 from roamtui.sandbox.service import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, SandboxService
+from roamtui.sandbox.sides import SidedStore, demo_store, describe_sides
 
 _Handler = Callable[[int, FrameType | None], object] | int | None
 
@@ -28,8 +29,9 @@ def _iso(stamp: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
-def describe(dataset: Dataset, endpoint: str) -> list[str]:
-    """The `key: value` lines `roamtui sandbox` prints for a dataset served at `endpoint`."""
+def describe(dataset: Dataset, endpoint: str, sides: SidedStore | None = None) -> list[str]:
+    """The `key: value` lines `roamtui sandbox` prints for a dataset served at `endpoint`
+    (with per-side histories: one `side:` line per account of a conversation that differs)."""
     lines = [
         f"endpoint: {endpoint}",
         f"sdkappid: {DEMO_SDKAPPID}",
@@ -43,6 +45,8 @@ def describe(dataset: Dataset, endpoint: str) -> list[str]:
         count = dataset.count(customer, agent)
         when = f" first={_iso(span[0])} last={_iso(span[1])}" if span else ""
         lines.append(f"conversation: {customer} {agent} messages={count}{when}")
+    if sides is not None:
+        lines.extend(f"side: {line}" for line in describe_sides(sides, dataset.conversations))
     return lines
 
 
@@ -66,6 +70,7 @@ def run(
     fault_rate: float,
     out: TextIO = sys.stdout,
     *,
+    same_sides: bool = False,
     err: TextIO | None = None,
     stop: threading.Event | None = None,
     then: Callable[[str], Sequence[str]] | None = None,
@@ -80,7 +85,10 @@ def run(
         return 2
     stop = threading.Event() if stop is None else stop
     dataset = Dataset(seed=seed, messages=messages)
-    service = SandboxService(dataset, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed)
+    sides = None if same_sides else demo_store(dataset)
+    service = SandboxService(
+        dataset if sides is None else sides, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed
+    )
     server = SandboxServer(service, port=port)
     try:
         endpoint = server.start()
@@ -92,7 +100,8 @@ def run(
     try:
         if on_main:
             previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
-        for line in [*describe(dataset, endpoint), *(then(endpoint) if then else ())]:
+        extra = then(endpoint) if then else ()
+        for line in [*describe(dataset, endpoint, sides), *extra]:
             print(line, file=out)
         print("serving: press Ctrl+C to stop", file=out)
         out.flush()

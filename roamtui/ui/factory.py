@@ -126,6 +126,7 @@ def demo_app(
     theme: str | None = None,
     clock: Callable[[], float] | None = None,
     on_started: Callable[[], None] | None = None,
+    same_sides: bool = False,
 ) -> Iterator[RoamApp]:
     """The demo app over a sandbox holding a generated dataset that ends at `end_time` (now):
     `messages` and `seed` as given, else the dataset's own defaults.
@@ -133,6 +134,7 @@ def demo_app(
     The sandbox runs as a real HTTP server on 127.0.0.1 (a background thread), or with
     `in_process` through a mock transport (no socket; for tests and screenshots). The app
     opens on the first conversation's last `DEFAULT_SPAN` seconds; no credentials are asked.
+    Each party holds its own history (`sandbox.sides.demo_plans`) unless `same_sides`.
     """
     from roamtui.sandbox import (
         DEMO_ADMIN,
@@ -143,12 +145,13 @@ def demo_app(
         SandboxService,
         demo_connection,
     )
+    from roamtui.sandbox.sides import demo_store
 
     end = int(end_time if end_time is not None else (clock or time.time)())
     given = {"seed": seed, "messages": messages}
     dataset = Dataset(end_time=end, **{k: v for k, v in given.items() if v is not None})
     service = SandboxService(
-        dataset,
+        dataset if same_sides else demo_store(dataset),
         sdkappid=DEMO_SDKAPPID,
         secret_key=DEMO_SECRET_KEY,
         admins=(DEMO_ADMIN,),
