@@ -1,16 +1,16 @@
 """Messages and their typed elements, parsed leniently from ``admin_getroammsg`` records.
 
 Parsing never crashes on a dict: what cannot be read becomes a default plus a line in
-``Message.problems``. Memory matters (PRODUCT.md §6, ≤ 1 KB per loaded message), so a Message
-keeps its record as UTF-8 bytes (a str holding Chinese text costs two bytes per character,
-field names included), interns account names, and re-parses its elements from the record
-through a bounded cache instead of holding element objects.
+``Message.problems``. Memory matters (issue 18: ≤ 600 B per loaded message with the timeline
+and the view), so a Message keeps of its record only what its fields do not hold
+(``im.record``: the body, compactly; the record is rebuilt exactly on demand), interns account
+names, holds MsgSeq and MsgRandom only when its MsgKey does not spell them, and re-parses its
+elements through a bounded cache instead of holding element objects.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -36,6 +36,10 @@ from roamtui.im.elements import (
     shorten,
 )
 from roamtui.im.errors import ProtocolError
+from roamtui.im.lenient import MAX_PROBLEMS
+from roamtui.im.lenient import Reader as _Reader
+from roamtui.im.lenient import type_name as _tname
+from roamtui.im.record import ENCODER, TEXT, Shape, body_of, decode, encode, pack, unpack
 
 __all__ = [
     "MAX_PROBLEMS",
@@ -62,106 +66,13 @@ __all__ = [
 ]
 
 RECALLED_BIT = 8
-MAX_PROBLEMS = 12
 #: Merged forwards nest; beyond this depth inner messages are kept in the raw record only.
 MAX_RELAY_DEPTH = 8
-#: Compact, non-ASCII kept: the form in which a record is stored and exported.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-_TYPE_NAMES = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-               list: "an array", dict: "an object", type(None): "null"}
-
-
-def _tname(v: object) -> str:
-    return _TYPE_NAMES.get(type(v), type(v).__name__)
+_ENCODER = ENCODER
 
 
 def _intern(s: str) -> str:
     return sys.intern(s) if len(s) <= 64 and type(s) is str else s
-
-
-class _Reader:
-    """Reads typed fields out of untrusted dicts, noting every mismatch."""
-
-    __slots__ = ("dropped", "problems")
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.dropped = 0
-
-    def note(self, path: str, what: str) -> None:
-        self.add(f"{path}: {what}")
-
-    def add(self, line: str) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(line)
-        else:
-            self.dropped += 1
-
-    def result(self) -> tuple[str, ...]:
-        if self.dropped:
-            return (*self.problems, f"… and {self.dropped} more problems")
-        return tuple(self.problems)
-
-    def int_(self, d: dict[str, Any], key: str, path: str, required: bool = False) -> int:
-        v = d.get(key)
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v
-        if v is None:
-            if required:
-                self.note(path + key, "missing")
-            return 0
-        if isinstance(v, float) and math.isfinite(v):
-            if not v.is_integer():
-                self.note(path + key, f"expected an integer, got {v!r}")
-            return int(v)
-        if isinstance(v, bool | str):
-            try:
-                n = int(v)
-            except ValueError:
-                pass
-            else:
-                self.note(path + key, f"expected an integer, got {_tname(v)} (read as {n})")
-                return n
-        self.note(path + key, f"expected an integer, got {_tname(v)}")
-        return 0
-
-    def float_(self, d: dict[str, Any], key: str, path: str) -> float:
-        v = d.get(key)
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            try:
-                return float(v)
-            except OverflowError:
-                pass
-        elif v is None:
-            return 0.0
-        elif isinstance(v, str):
-            try:
-                x = float(v)
-            except ValueError:
-                pass
-            else:
-                self.note(path + key, "expected a number, got a string")
-                return x
-        self.note(path + key, f"expected a number, got {_tname(v)}")
-        return 0.0
-
-    def str_(self, d: dict[str, Any], key: str, path: str, required: bool = False) -> str:
-        v = d.get(key)
-        if isinstance(v, str):
-            return v
-        if v is None:
-            if required:
-                self.note(path + key, "missing")
-            return ""
-        self.note(path + key, f"expected a string, got {_tname(v)}")
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            try:
-                return str(v)
-            except ValueError:  # ints beyond the interpreter's digit limit
-                return ""
-        return ""
 
 
 def _plain(v: object, depth: int = 0) -> object:
@@ -306,10 +217,10 @@ def _parse_body(body: object, r: _Reader, depth: int) -> tuple[Element, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _elements_of(raw: bytes) -> tuple[Element, ...]:
-    # Keyed by the record's bytes object: its hash is cached and lookups hit on identity.
-    obj = json.loads(raw)
-    return _parse_body(obj.get("MsgBody"), _Reader(), 0)
+def _elements_of(data: bytes, shape: Shape | None) -> tuple[Element, ...]:
+    # Keyed by the bytes object (its hash is cached, lookups hit on identity) and the shape
+    # (hashed by identity: shapes are shared).
+    return _parse_body(body_of(shape, data), _Reader(), 0)
 
 
 def _join_display(elements: tuple[Element, ...]) -> str:
@@ -326,31 +237,43 @@ def _join_display(elements: tuple[Element, ...]) -> str:
     return "".join(out)
 
 
+def _spelled(key: str, seq: int, random: int, time: int) -> bool:
+    """Whether MsgKey is ``MsgSeq_MsgRandom_MsgTimeStamp`` (the service's form), so that the
+    two numbers need not be held twice."""
+    if max(seq.bit_length(), random.bit_length(), time.bit_length()) > 64:
+        return False
+    return key == f"{seq}_{random}_{time}"
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Message:
     """One message as the service returned it; ``problems`` lists what could not be read."""
 
     key: str
-    seq: int
-    random: int
     time: int
     sender: str
     receiver: str
     flag_bits: int
     is_peer_read: bool
     cloud_custom_data: str
-    _raw: bytes = field(init=False, repr=False)
     problems: tuple[str, ...] = ()
+    _seq: int | None = field(default=None, repr=False)  # None: spelled by the key
+    _random: int | None = field(default=None, repr=False)
+    _shape: Shape | None = field(default=None, repr=False)  # None: _data is the whole record
+    _data: bytes = field(default=b"", repr=False)
     _search: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __init__(
         self, key: str, seq: int, random: int, time: int, sender: str, receiver: str,
         flag_bits: int, is_peer_read: bool, cloud_custom_data: str, raw_json: str | bytes,
-        problems: tuple[str, ...] = (),
+        problems: tuple[str, ...] = (), *, shape: Shape | None = None,
     ) -> None:
-        raw = raw_json if isinstance(raw_json, bytes) else raw_json.encode("utf-8", "surrogatepass")
-        values = (key, seq, random, time, sender, receiver, flag_bits, is_peer_read,
-                  cloud_custom_data, raw, problems, None)
+        """``raw_json`` is the whole record; with ``shape``, what ``im.record.pack`` kept."""
+        spelled = _spelled(key, seq, random, time)
+        data = raw_json if isinstance(raw_json, bytes) else encode(raw_json)
+        values = (key, time, sender, receiver, flag_bits, is_peer_read, cloud_custom_data,
+                  problems, None if spelled else seq, None if spelled else random, shape, data,
+                  None)
         for name, value in zip(_MESSAGE_SLOTS, values, strict=True):
             object.__setattr__(self, name, value)
 
@@ -360,21 +283,44 @@ class Message:
         return parse_message(message_obj(**fields))
 
     @property
+    def seq(self) -> int:
+        """MsgSeq."""
+        held = self._seq
+        return int(self.key.split("_", 1)[0]) if held is None else held
+
+    @property
+    def random(self) -> int:
+        """MsgRandom."""
+        held = self._random
+        return int(self.key.split("_", 2)[1]) if held is None else held
+
+    @property
     def recalled(self) -> bool:
         return bool(self.flag_bits & RECALLED_BIT)
 
     @property
     def raw_json(self) -> str:
         """The record exactly as received, as compact JSON text."""
-        return self._raw.decode("utf-8", "surrogatepass")
+        return decode(self._record())
+
+    def _record(self) -> bytes:
+        shape = self._shape
+        if shape is None:
+            return self._data
+        head = (self.sender, self.receiver, self.seq, self.random, self.time, self.flag_bits,
+                int(self.is_peer_read), self.key, self.cloud_custom_data)
+        return unpack(shape, self._data, head)
 
     @property
     def elements(self) -> tuple[Element, ...]:
         """Parsed on demand from the record; recent results are cached across messages."""
-        return _elements_of(self._raw)
+        shape = self._shape
+        if shape is not None and shape.kind == TEXT:  # the usual text message: no JSON to read
+            return (TextElem(decode(self._data)),)
+        return _elements_of(self._data, shape)
 
     def raw(self) -> dict[str, Any]:
-        obj: dict[str, Any] = json.loads(self._raw)
+        obj: dict[str, Any] = json.loads(self._record())
         return obj
 
     def text(self) -> str:
@@ -416,10 +362,17 @@ def _parse(obj: dict[str, Any], depth: int) -> Message:
     if body is None and not flag_bits & RECALLED_BIT:
         r.note("MsgBody", "missing")
     _parse_body(body, r, depth)
-    raw = _dumps(obj, r).encode("utf-8", "surrogatepass")
-    return Message(key, seq, random, time, _intern(sender), _intern(receiver), flag_bits,
-                   r.int_(obj, "IsPeerRead", "") == 1, _intern(r.str_(obj, "CloudCustomData", "")),
-                   raw, r.result())
+    sender, receiver = _intern(sender), _intern(receiver)
+    peer_read = r.int_(obj, "IsPeerRead", "") == 1
+    cloud = _intern(r.str_(obj, "CloudCustomData", ""))
+    head = (sender, receiver, seq, random, time, flag_bits, int(peer_read), key, cloud)
+    packed = pack(obj, head)
+    if packed is None:
+        return Message(key, seq, random, time, sender, receiver, flag_bits, peer_read, cloud,
+                       encode(_dumps(obj, r)), r.result())
+    shape, data = packed
+    return Message(key, seq, random, time, sender, receiver, flag_bits, peer_read, cloud, data,
+                   r.result(), shape=shape)
 
 
 def parse_message(obj: object) -> Message:
