@@ -66,7 +66,7 @@ def decode(data: bytes) -> str:
 def _stands_in(field: object, value: object) -> bool:
     if type(value) is not type(field) or value != field:
         return False
-    return type(value) is not int or value.bit_length() <= _INT_BITS  # type: ignore[attr-defined]
+    return type(value) is not int or value.bit_length() <= _INT_BITS
 
 
 def _lone_text(rest: dict[str, Any]) -> str | None:
