@@ -53,10 +53,17 @@ class Usage:
         return self.effective < self.rate
 
     def text(self) -> str:
-        """``local shared 50/s, this process 31/s`` (``, backed off to 25/s``)."""
-        out = f"{self.label} {self.rate:g}/s, this process {self.got:.0f}/s"
+        """``local shared 50/s · 31/s here`` (`` · backed off to 25/s``)."""
+        out = f"{self.label} {self.rate:g}/s · {self.got:.0f}/s here"
         if self.backed_off:
-            out += f", backed off to {self.effective:.3g}/s"
+            out += f" · backed off to {self.effective:.3g}/s"
+        return out
+
+    def short(self) -> str:
+        """``local 50/s`` (``redis 50/s ↓25/s`` when backed off), for a narrow status bar."""
+        out = f"{self.label.split()[0]} {self.rate:g}/s"
+        if self.backed_off:
+            out += f" ↓{self.effective:.3g}/s"
         return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
+from roamtui.im.sharing import IN_PROCESS
 from roamtui.settings.defaults import empty_window_hint
 from roamtui.text import error_line
 from roamtui.ui import clipboard
@@ -114,6 +115,20 @@ class BrowseScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Transcript).focus()
+        # The budget's share changes with the other processes' calls, not only with ours.
+        self.set_interval(1.0, self._show_budget)
+
+    def _show_budget(self) -> None:
+        limiter = getattr(self.transcript.timeline.client, "limiter", None)
+        usage = getattr(limiter, "usage", None)
+        if usage is None:
+            return
+        now = usage()
+        bar = self.query_one(StatusBar)
+        if now.label == IN_PROCESS and not now.backed_off and not bar.stats.budget:
+            return  # this process alone (the demo, --rate-store process): nothing to share
+        bar.stats = replace(bar.stats, budget=now.text(), budget_short=now.short(),
+                            backed_off=now.backed_off)
 
     @property
     def transcript(self) -> Transcript:
@@ -140,13 +155,17 @@ class BrowseScreen(Screen[None]):
             self.query_one(PositionLine).empty_hint = hint
             self.notify(hint[:1].upper() + hint[1:] + ".", title="Nothing here", timeout=20,
                         severity="warning", markup=False)
-        self.query_one(StatusBar).stats = Stats(
+        bar = self.query_one(StatusBar)
+        bar.stats = Stats(
             loaded=event.loaded,
             recalled=event.recalled,
             complete=event.complete,
             calls=event.calls,
             in_flight=event.in_flight,
             gaps=event.gaps,
+            budget=bar.stats.budget,
+            budget_short=bar.stats.budget_short,
+            backed_off=bar.stats.backed_off,
         )
 
     @on(LoadFailed)

@@ -53,6 +53,11 @@ class Stats:
     calls: int = 0
     in_flight: int = 0
     gaps: int = 0
+    #: The budget of calls/s in force and this process's part of it (``Usage.text``, and
+    #: ``Usage.short`` for a narrower bar); "": this process alone, not backed off.
+    budget: str = ""
+    budget_short: str = ""
+    backed_off: bool = False
 
 
 class StatusBar(Horizontal):
@@ -68,6 +73,8 @@ class StatusBar(Horizontal):
 
     #: Narrower than this, the bar drops the profile, the side label and the call count.
     COMPACT_BELOW = 110
+    #: From this width on, the budget field says how much of it this process gets.
+    WIDE_FROM = 150
 
     stats: reactive[Stats] = reactive(Stats, init=False)
 
@@ -146,6 +153,10 @@ class StatusBar(Horizontal):
             (f"{stats.in_flight} in flight", flight_style),
         ]
         parts.append(" " if compact else (f" · {stats.calls:,} calls ", "$text-muted"))
+        if stats.budget and (stats.backed_off or not compact):
+            style = "bold $text-warning" if stats.backed_off else "$text-muted"
+            wide = self.size.width >= self.WIDE_FROM
+            parts += ["│ ", (f"budget {stats.budget if wide else stats.budget_short} ", style)]
         return Content.assemble(*parts)
 
 
