@@ -44,7 +44,7 @@ from roamtui.cli.options import (
     add_window,
     one_of,
 )
-from roamtui.cli.progress import ProgressLine, announcer, budget_text
+from roamtui.cli.progress import ProgressLine, announcer, budget_text, written_text
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
@@ -63,8 +63,16 @@ from roamtui.text import error_line
 if TYPE_CHECKING:
     import httpx
 
+    from roamtui.export.job import Written
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "roamtui export"
+
+
+_SLICED_HELP = "".join(
+    f". With --format {f.name}, an existing directory or a path ending in / (created) gets one "
+    f".{f.name} per slice of at most {f.per_file or 0:,} messages, cut at days, named by time "
+    "range, and SHA256SUMS; one file of more is refused" for f in FORMATS.values() if f.split)
 
 
 def add_parsers(add: AddParser) -> None:
@@ -83,7 +91,7 @@ def add_parsers(add: AddParser) -> None:
         "-o", "--output", metavar="FILE",
         help="output file (default: stdout): a regular file is written whole or not at all "
         "(mode 0600); a FIFO or device is written through; a symlink is followed and kept; "
-        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file",
+        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file" + _SLICED_HELP,
     )
     add_connection(export)
     add_debug(export)
@@ -111,8 +119,10 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
     peer = (getattr(args, "peer", None) or "").strip()
     if not account or not peer:
         raise UsageError("give both ACCOUNT and PEER")
+    fmt = getattr(args, "format", None) or DEFAULT_FORMAT
+    splits = fmt in FORMATS and FORMATS[fmt].split is not None
     try:
-        output: Output = check_output(getattr(args, "output", None))
+        output: Output = check_output(getattr(args, "output", None), directories=splits)
     except ExportRefused as exc:
         raise UsageError(f"-o {exc}") from None
     try:
@@ -124,7 +134,6 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         min_time, max_time = parse_window(since, until, tz, now)
         query = resolved.query(account, peer, min_time, max_time)
-        fmt = getattr(args, "format", None) or DEFAULT_FORMAT
         job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection)
     except (TimeParseError, ValueError) as exc:  # ExportRefused is a ValueError
         raise UsageError(error_line(exc)) from None
@@ -344,7 +353,10 @@ def _run(
     meta = job.provenance(fetched, int((now or datetime.now(UTC)).timestamp()))
     output = job.output
     try:
-        size, sha256 = _write(plan, fetched.messages, meta, stdout, guard, digest)
+        written = _write(plan, fetched.messages, meta, stdout, guard, digest)
+    except ExportRefused as exc:  # found once the messages are known: too many for one file
+        err.write(f"{_PROG}: {error_line(exc)} (-o DIR/); nothing written\n")
+        return EXIT_FAILED
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if output.path is not None:
@@ -359,7 +371,7 @@ def _run(
         return EXIT_FAILED
     finally:
         guard.committed()
-    _summary(plan, fetched, size, sha256, err, usage[0] if usage else None)
+    _summary(plan, fetched, written, err, usage[0] if usage else None)
     if guard.signum is not None:
         # Came while the rename was being committed: the export above is whole.
         err.write(
@@ -370,17 +382,19 @@ def _run(
 
 
 def _summary(
-    plan: ExportPlan, fetched: Fetched, size: int, sha256: str, err: TextIO, usage: Usage | None
+    plan: ExportPlan, fetched: Fetched, written: Written, err: TextIO, usage: Usage | None
 ) -> None:
     job = plan.job
     q = job.query
     retried = f" ({fetched.retries} retried)" if fetched.retries else ""
     target = str(job.output.path) if job.output.path is not None else "stdout"
+    lines, what = written_text(written)
+    err.writelines(f"{_PROG}: {line}\n" for line in lines)
     err.write(
         f"{_PROG}: {len(fetched.messages)} messages, {fetched.recalled} recalled, "
         f"{fetched.pages} pages, {fetched.calls} calls{retried}, {fetched.seconds:.1f} s; window "
         f"{format_full(q.min_time, job.tz)} .. {format_full(q.max_time, job.tz)} complete; "
-        f"{job.format.name} → {target} ({size:,} bytes, sha256 {sha256})"
+        f"{job.format.name} → {target} ({what})"
         f"{budget_text(fetched, usage)}\n"
     )
     if not fetched.messages:
@@ -395,12 +409,11 @@ def _write(
     stdout: TextIO | None,
     guard: _SignalGuard,
     digest: Digest,
-) -> tuple[int, str]:
-    """The job's write, to the planned path or to stdout; the size and SHA-256 written."""
+) -> Written:
+    """The job's write, to the planned path or to stdout: the size and SHA-256 written."""
     job = plan.job
     if job.output.path is not None:
-        written = job.write(messages, meta, digest=digest, on_commit=guard.commit)
-        return written.size, written.sha256
+        return job.write(messages, meta, digest=digest, on_commit=guard.commit)
     sink, done = _stdout_sink(stdout)
     try:
         written = job.write(messages, meta, stream=sink, digest=digest)
@@ -410,7 +423,7 @@ def _write(
         raise
     finally:
         done()
-    return written.size, written.sha256
+    return written
 
 
 def _silence_stdout() -> None:

@@ -1,4 +1,5 @@
-"""The progress line of `roamtui export` on a terminal: one line that overwrites itself.
+"""The progress line of `roamtui export` on a terminal: one line that overwrites itself; and the
+parts of the summary line that say what was used (the budget) and what was written.
 
 It shows the messages, pages and share of the window fetched, and, while a call is tried again,
 why (a slow or failing service is never silence). Off a terminal nothing is drawn: stderr then
@@ -17,7 +18,7 @@ from roamtui.im.roam import FetchProgress
 from roamtui.im.sharing import Usage
 
 if TYPE_CHECKING:
-    from roamtui.export.job import Fetched
+    from roamtui.export.job import Fetched, Written
 
 #: Seconds between two redraws of the line.
 _REDRAW = 0.1
@@ -84,3 +85,13 @@ def budget_text(fetched: Fetched, usage: Usage | None) -> str:
     if usage.backed_off:
         text += f", backed off to {usage.effective:.3g}/s"
     return text
+
+
+def written_text(written: Written) -> tuple[list[str], str]:
+    """A directory export's line per file, and what the summary says was written."""
+    lines = [f"{f.messages:,} messages → {f.path.name} ({f.size:,} bytes, sha256 {f.sha256})"
+             for f in written.files]
+    if written.files:
+        return lines, (f"{len(written.files)} files, {written.size:,} bytes; SHA256SUMS sha256 "
+                       f"{written.sha256}")
+    return lines, f"{written.size:,} bytes, sha256 {written.sha256}"

@@ -2,22 +2,26 @@
 
 A format is a name, one line saying what it is (help texts), and a writer
 ``write(messages, meta, out) -> count`` that puts the messages, oldest first, onto a text sink.
-Adding a format (html, bundle and rsmf are next) is one module with its writer and one entry in
-:data:`FORMATS`; the command line's ``--format`` choices and the export dialog's buttons follow.
+Adding a format is one module with its writer and one entry in :data:`FORMATS`; the command
+line's ``--format`` choices and the export dialog's buttons follow. A format with a most
+messages per file (``per_file``, RSMF's 10,000) may also ``split`` a window into files of its
+own, written into a directory (:meth:`roamtui.export.job.ExportJob.write`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from roamtui.atomicfile import TextSink
-from roamtui.export import csv, html, jsonl, txt
+from roamtui.export import csv, html, jsonl, rsmf, txt
 from roamtui.export.provenance import ExportMeta
+from roamtui.export.slices import Part
 from roamtui.im.model import Message
 
 Writer = Callable[[Iterable[Message], ExportMeta, TextSink], int]
+Splitter = Callable[[Sequence[Message], ExportMeta], list[Part]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,10 @@ class Format:
     name: str
     summary: str
     write: Writer
+    #: Most messages one file may hold; None: no limit.
+    per_file: int | None = None
+    #: The files of a window written into a directory (``-o DIR/``); None: one file only.
+    split: Splitter | None = None
 
 
 #: Every format by name, the default first.
@@ -38,6 +46,9 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
     Format("txt", "a provenance header, then one line per message, for people", txt.write_txt),
     Format("html", "one self-contained page to open in any browser, offline: provenance, "
            "the chat by day, recalled badges, search", html.write_html),
+    Format("rsmf", "Relativity Short Message Format 2.0 for eDiscovery review platforms; "
+           f"at most {rsmf.MAX_EVENTS:,} messages per file, more into a directory (-o DIR/) "
+           "as one file per slice, by day", rsmf.write_rsmf, rsmf.MAX_EVENTS, rsmf.rsmf_parts),
 )})
 DEFAULT_FORMAT = next(iter(FORMATS))
 

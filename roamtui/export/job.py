@@ -37,8 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 from roamtui.atomicfile import Target, TextSink, UnsupportedTarget, resolve_target, write_atomically
+from roamtui.export.directory import WrittenFile, directory_problem, names_directory, write_parts
 from roamtui.export.formats import Format, format_named
 from roamtui.export.provenance import ExportMeta, source_of
+from roamtui.export.slices import Part
 from roamtui.im.errors import RoamError
 from roamtui.im.profile import Nicknames
 from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery, fetch_window
@@ -69,21 +71,32 @@ class Output:
 
     path: Path | None = None
     target: Target | None = None
+    #: A directory to write one file per slice into (a format that splits, ``-o DIR/``).
+    directory: bool = False
 
     @property
     def atomic(self) -> bool:
-        """True when the output is whole or absent (a regular file); False when written through."""
+        """True when the output is whole or absent (a regular file, or a directory export,
+        whose files are removed again on failure); False when written through."""
         return self.path is not None and (self.target is None or self.target.atomic)
 
 
-def check_output(given: str | os.PathLike[str] | None, *, streams: bool = True) -> Output:
+def check_output(
+    given: str | os.PathLike[str] | None, *, streams: bool = True, directories: bool = False
+) -> Output:
     """What ``given`` names and whether it can be written, without opening it (a FIFO's reader
     is not consumed); ExportRefused when it cannot, one line that starts with the path as given.
-    None or ``-``: the caller's stream."""
+    None or ``-``: the caller's stream. With ``directories`` (a format that splits), an existing
+    directory or a path ending in ``/`` is a directory to write the slices into."""
     if given is None or os.fspath(given) in ("", "-"):
         return Output()
     shown = repr(os.fspath(given))
     path = Path(os.path.expanduser(os.fspath(given)))
+    if directories and names_directory(os.fspath(given), path):
+        problem = directory_problem(path)
+        if problem is not None:
+            raise ExportRefused(f"{shown}: {problem}")
+        return Output(path, directory=True)
     try:
         target = resolve_target(path)
     except UnsupportedTarget as exc:
@@ -134,7 +147,20 @@ class Written:
 
     messages: int
     size: int
+    #: The file's SHA-256; for a directory export, the SHA-256 of its SHA256SUMS listing.
     sha256: str
+    #: A directory export's files, each with its own SHA-256 (empty for one file).
+    files: tuple[WrittenFile, ...] = ()
+
+
+def too_many(fmt: Format, count: int) -> str | None:
+    """Why ``count`` messages do not fit in one file of ``fmt`` (None when they do)."""
+    if fmt.per_file is None or count <= fmt.per_file:
+        return None
+    way = (f"give a directory to write one file per slice of at most {fmt.per_file:,}"
+           if fmt.split is not None else "export a shorter window")
+    return (f"{count:,} messages are more than one {fmt.name} file holds "
+            f"({fmt.per_file:,}); {way}")
 
 
 @dataclass(slots=True)
@@ -206,7 +232,7 @@ class ExportJob:
         except ValueError as exc:
             raise ExportRefused(str(exc)) from None
         if not isinstance(output, Output):
-            output = check_output(output, streams=streams)
+            output = check_output(output, streams=streams, directories=chosen.split is not None)
         return cls(query, tz, chosen, output, source_of(connection))
 
     async def fetch(
@@ -303,6 +329,13 @@ class ExportJob:
         :class:`Stopped` and no file; ``digest`` lets the caller watch the bytes go by.
         """
         digest = Digest() if digest is None else digest
+        if self.output.directory:
+            return self._write_directory(messages, meta, stop, on_commit)
+        if self.format.per_file is not None:
+            messages = messages if isinstance(messages, Sequence) else list(messages)
+            refused = too_many(self.format, len(messages))
+            if refused is not None:
+                raise ExportRefused(refused)
         items = messages if stop is None else _checked(messages, stop)
         path = self.output.path
         if path is None:
@@ -322,3 +355,23 @@ class ExportJob:
 
             count = write_atomically(path, write)
         return Written(count, digest.size, digest.sha.hexdigest())
+
+    def _write_directory(
+        self,
+        messages: Iterable[Message],
+        meta: ExportMeta,
+        stop: threading.Event | None,
+        on_commit: Callable[[], None] | None,
+    ) -> Written:
+        split, path = self.format.split, self.output.path
+        if split is None or path is None:
+            raise ExportRefused(f"{self.format.name} is written to one file, not a directory")
+        held = messages if isinstance(messages, Sequence) else list(messages)
+
+        def write(part: Part, sink: TextSink) -> int:
+            items = part.messages if stop is None else _checked(part.messages, stop)
+            return self.format.write(items, part.meta, sink)
+
+        files, listing = write_parts(path, split(held, meta), write, on_commit=on_commit)
+        return Written(sum(f.messages for f in files), sum(f.size for f in files),
+                       listing.sha256, tuple(files))

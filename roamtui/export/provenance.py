@@ -52,6 +52,10 @@ class ExportMeta:
     complete: bool  # every page of the window was fetched
     source: str = ""  # endpoint, SDKAppID and admin: where the records came from
     note: str = ""  # why the window is partial, when it is
+    #: Which slice of the window this file is ("2 of 3 of the window …"); empty: the whole.
+    part: str = ""
+    #: A slice's: the export's whole window (what keeps its slices together); None: this one.
+    whole: tuple[int, int] | None = None
     #: Display names (nicknames) by account, when known; an account not here shows as itself.
     #: Untrusted text (portrait_get): each writer makes it inert for its format.
     names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
@@ -172,6 +176,8 @@ def header_rows(
         ["read receipts", str(sum(1 for row in rows if row.read))],
         ["elements by type", _kinds_text(kinds)],
     ]
+    if meta.part:
+        fields.append(["slice", meta.part])
     if meta.source:
         fields.append(["source", meta.source])
     return fields

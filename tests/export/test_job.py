@@ -43,7 +43,7 @@ def messages(n: int) -> list[Message]:
 
 
 def test_the_registry_holds_every_format_in_order() -> None:
-    assert list(FORMATS) == ["jsonl", "csv", "txt", "html"]
+    assert list(FORMATS) == ["jsonl", "csv", "txt", "html", "rsmf"]
 
 
 def test_an_unknown_format_is_refused_in_one_line(tmp_path: Path) -> None:
