@@ -76,7 +76,10 @@ class Directory:
         return account in self.accounts
 
     def add_session(self, account: str, session: Session) -> None:
+        """List ``session`` for ``account``; both the account and its peer exist then."""
         self.accounts.add(account)
+        if session.peer:
+            self.accounts.add(session.peer)
         self.sessions.setdefault(account, []).append(session)
 
     def sessions_of(self, account: str) -> list[Session]:
