@@ -199,7 +199,7 @@ def test_progress_line_only_on_a_terminal(dataset: Dataset) -> None:
     )
     assert code == 0
     shown = err.getvalue()
-    assert "\r" in shown and "% of the window" in shown
+    assert "\r" in shown and "100% · " in shown and " calls · " in shown and "█" in shown
     assert shown.rstrip("\n").split("\r")[-1].startswith("\x1b[K")  # cleared before the summary
 
 

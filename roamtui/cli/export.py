@@ -299,7 +299,7 @@ def run(
         return EXIT_USAGE
     q = plan.job.query
     tty = getattr(err, "isatty", None)
-    progress = ProgressLine(err, f"fetching {q.account} ⇄ {q.peer}") if tty and tty() else None
+    progress = ProgressLine(err, f"{q.account} ⇄ {q.peer}") if tty and tty() else None
     digest = Digest()
     with _SignalGuard() as guard:
         try:

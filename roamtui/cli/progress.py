@@ -1,14 +1,19 @@
-"""The progress line of `roamtui export` on a terminal: one line that overwrites itself; and the
+"""The progress bar of `roamtui export` on a terminal, one line that overwrites itself; and the
 parts of the summary line that say what was used (the budget) and what was written.
 
-It shows the messages, pages and share of the window fetched, and, while a call is tried again,
-why (a slow or failing service is never silence). Off a terminal nothing is drawn: stderr then
-holds only the one summary or error line.
+``a ⇄ b [█████░░░░░] 42% · 1,234 msgs · 56 calls · 2.9/7.0 d · ETA 12s``: the share
+of the window known to be fetched whole, the messages and calls so far, the window covered and
+the time left at the pace so far; parts are dropped from the end to fit the terminal's width.
+A storm of retries (calls tried again with no more than ``STORM_GAP`` seconds between them) is
+one line of its own, kept above the bar with the first reason, and its count rides on the bar
+while it lasts: a slow or failing service is never silence, nor a scroll of repeats. Off a
+terminal nothing is drawn: stderr then holds only the one summary or error line.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
@@ -22,35 +27,120 @@ if TYPE_CHECKING:
 
 #: Seconds between two redraws of the line.
 _REDRAW = 0.1
+#: Retries closer together than this belong to one storm (one line).
+STORM_GAP = 5.0
+#: Cells of the bar itself (half on a terminal narrower than WIDE), and the width assumed
+#: when the terminal does not say.
+BAR_CELLS = 20
+WIDE = 100
+FALLBACK_WIDTH = 80
+#: Seconds of fetching before an ETA is shown (the first pages say little about the pace).
+ETA_AFTER = 1.0
+
+
+def terminal_width(err: TextIO) -> int:
+    """Columns of the terminal behind ``err`` (FALLBACK_WIDTH when it does not say)."""
+    try:
+        return os.get_terminal_size(err.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return FALLBACK_WIDTH
+
+
+def bar(fraction: float, cells: int = BAR_CELLS) -> str:
+    """``[█████░░░░░]``; full only when the fraction is 1 (floor, never rounded up)."""
+    done = min(cells, math.floor(max(0.0, fraction) * cells))
+    return "[" + "█" * done + "░" * (cells - done) + "]"
+
+
+def _span(seconds: float) -> str:
+    """``45s``, ``3m05s``, ``2h10m``: a duration for the ETA."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _covered(p: FetchProgress) -> str:
+    """The window covered: in days for a window over two days, else in hours."""
+    unit, name = (86_400, "d") if p.total_seconds > 2 * 86_400 else (3600, "h")
+    return f"{p.covered_seconds / unit:.1f}/{p.total_seconds / unit:.1f} {name}"
+
 
 class ProgressLine:
     """One self-overwriting line on a terminal, redrawn at most every ``_REDRAW`` seconds."""
 
-    def __init__(self, err: TextIO, label: str) -> None:
+    def __init__(
+        self,
+        err: TextIO,
+        label: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        width: Callable[[], int] | None = None,
+    ) -> None:
         self._err = err
         self._label = label
-        self._last = 0.0
+        self._clock = clock
+        self._width = width if width is not None else (lambda: terminal_width(err))
+        self._started = clock()
+        self._last = -math.inf
         self._shown = False
+        self._progress: FetchProgress | None = None
+        self._storm_retries = 0  # retries of the storm going on (0: none)
+        self._last_retry = -math.inf
 
     def __call__(self, p: FetchProgress) -> None:
-        now = time.monotonic()
+        now = self._clock()
+        self._progress = p
         if now - self._last < _REDRAW and p.covered_seconds < p.total_seconds:
             return
+        self._draw(now)
+
+    def text(self, now: float) -> str:
+        """The bar as it reads at ``now``, fitted to the terminal's width."""
+        p = self._progress
+        if p is None:
+            return f"{self._label}: starting…"
+        width = self._width()
+        cells = BAR_CELLS if width >= WIDE else BAR_CELLS // 2
+        parts = [
+            f"{self._label} {bar(p.fraction, cells)} {math.floor(p.fraction * 100)}%",
+            f"{p.messages:,} msgs",
+            f"{p.calls:,} calls",
+            _covered(p),
+        ]
+        elapsed = now - self._started
+        if 0 < p.fraction < 1 and elapsed >= ETA_AFTER:
+            parts.append(f"ETA {_span(elapsed * (1 - p.fraction) / p.fraction)}")
+        if self._storm_retries and now - self._last_retry <= STORM_GAP:
+            n = self._storm_retries
+            parts.append(f"{n} {'retry' if n == 1 else 'retries'}")
+        room = max(10, width - 1)  # the last column would wrap on some terminals
+        while len(parts) > 1 and len(" · ".join(parts)) > room:
+            storm = parts[-1].endswith(("retry", "retries"))
+            parts.pop(-2 if storm and len(parts) > 2 else -1)
+        line = " · ".join(parts)
+        return line if len(line) <= room else line[: room - 1] + "…"
+
+    def _draw(self, now: float) -> None:
         self._last = now
-        self._err.write(
-            f"\r{self._label}: {p.messages:,} messages · {p.calls:,} pages · "
-            f"{math.floor(p.fraction * 100)}% of the window\x1b[K"  # 100% only when it is
-        )
+        self._err.write(f"\r{self.text(now)}\x1b[K")
         self._err.flush()
         self._shown = True
 
     def retrying(self, event: ClientEvent) -> None:
-        """A call is being tried again: say why on the line, so a slow service is not silence."""
+        """A call is tried again. The first retry of a storm is a line of its own (the reason);
+        the rest of the storm only counts up on the bar."""
         if event.kind != "retry":
             return
-        self._err.write(f"\r{self._label}: retrying: {event.detail}\x1b[K")
-        self._err.flush()
-        self._shown = True
+        now = self._clock()
+        if now - self._last_retry > STORM_GAP:
+            self._storm_retries = 0
+            self._err.write(f"\r\x1b[K{self._label}: retrying: {event.detail}\n")
+        self._storm_retries += 1
+        self._last_retry = now
+        self._draw(now)
 
     def clear(self) -> None:
         if self._shown:
