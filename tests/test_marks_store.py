@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from roamtui.settings.config import Config, ConfigError, dumps, load_config
 from roamtui.settings.marks import (
     ENV_MARKS,
     MAX_MARKS,
@@ -17,17 +18,27 @@ from roamtui.settings.marks import (
     MarkError,
     MarkStore,
     Pair,
+    mark_store,
     marks_path,
 )
 
 PAIR = Pair(1400000000, "cust_1001", "agent_alice")
 
 
-def test_default_path_is_in_the_data_dir_and_moves_with_the_variable(
+def test_where_marks_go_follows_the_rule_of_recent_queries(
         isolated_user_dirs: Path, tmp_path: Path) -> None:
-    assert marks_path({}).is_relative_to(isolated_user_dirs / "xdg_data_home")
+    default = marks_path(env={})
+    assert default is not None and default.is_relative_to(isolated_user_dirs / "xdg_data_home")
     moved = tmp_path / "elsewhere" / "m.json"
-    assert marks_path({ENV_MARKS: str(moved)}) == moved
+    assert marks_path(env={ENV_MARKS: str(moved)}) == moved
+    assert marks_path(env={ENV_MARKS: "off"}) is None
+    off, there = Config(tmp_path / "c.toml", marks=False), Config(tmp_path, marks=str(moved))
+    assert marks_path(config=off, env={}) is None
+    assert marks_path(config=there, env={}) == moved
+    assert marks_path(config=off, env={ENV_MARKS: str(moved)}) == moved
+    assert marks_path(no_history=True, env={ENV_MARKS: str(moved)}) is None
+    assert not mark_store(no_history=True).persist
+    assert mark_store(env={ENV_MARKS: str(moved)}).path == moved
 
 
 def test_marks_and_notes_survive_a_new_store_on_the_same_file(tmp_path: Path) -> None:
@@ -136,3 +147,15 @@ def test_hostile_text_is_stored_as_text(tmp_path: Path) -> None:
     hostile = "[bold red]x[/] \x1b[2J\u202e <script>"
     MarkStore(path).book(Pair(1, "a\x1b]0;t\x07", "b")).set_note("k", 1, hostile)
     assert MarkStore(path).book(Pair(1, "a\x1b]0;t\x07", "b")).note("k") == hostile.strip()
+
+
+def test_the_config_may_move_or_switch_off_the_marks_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('marks = "~/cases/marks.json"\n', encoding="utf-8")
+    assert load_config(path).marks == "~/cases/marks.json"
+    path.write_text("marks = false\n", encoding="utf-8")
+    config = load_config(path)
+    assert config.marks is False and "marks = false" in dumps(config)
+    path.write_text("marks = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'marks' must be false"):
+        load_config(path)

@@ -29,7 +29,7 @@ from roamtui.cli.options import (
     add_window,
 )
 from roamtui.history.timeparse import TimeParseError, parse_time, parse_window, resolve_zone
-from roamtui.settings.config import ConfigError, load_config
+from roamtui.settings.config import Config, ConfigError, load_config
 from roamtui.settings.connection import (
     NoConnectionGiven,
     Resolved,
@@ -38,6 +38,7 @@ from roamtui.settings.connection import (
 )
 from roamtui.settings.credentials import CredentialError
 from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
+from roamtui.settings.marks import ENV_MARKS, mark_store
 from roamtui.settings.recent import ENV_RECENT, recent_store
 from roamtui.text import error_line
 
@@ -63,7 +64,9 @@ def add_parsers(add: AddParser) -> None:
         help="neither read nor save the query screen's recent queries this run (they hold "
         f"customer IDs; by default in the user state dir's roamtui/recent.json, or where "
         f"{ENV_RECENT}=PATH says; {ENV_RECENT}=off or 'recent = false' in the config "
-        "keeps none at all)",
+        "keeps none at all), nor the marks and notes on messages (the user data dir's "
+        f"roamtui/marks.json, or {ENV_MARKS}=PATH|off, or 'marks = false|PATH' in the "
+        "config): marks made then last for the run only",
     )
     add_debug(browse)
     browse.set_defaults(run=run_tui)
@@ -85,6 +88,11 @@ def add_parsers(add: AddParser) -> None:
     )
     add_tz(demo)
     add_theme(demo)
+    demo.add_argument(
+        "--no-history", action="store_true",
+        help=f"keep marks and notes for this run only (else in roamtui/marks.json of the user "
+        f"data dir, or {ENV_MARKS}=PATH; the demo's SDKAppID keeps them apart from real ones)",
+    )
     add_debug(demo)
     demo.set_defaults(run=run_demo)
 
@@ -176,9 +184,18 @@ def prepare_tui(
         profiles=profiles,
         resolve_profile=None if locked else resolve_profile,
         recent=recent_store(no_history=bool(getattr(args, "no_history", False)), config=config),
+        marks=mark_store(no_history=bool(getattr(args, "no_history", False)), config=config),
         theme=_check_theme(getattr(args, "theme", None)),
         on_started=on_started,
     )
+
+
+def _config_or_none() -> Config | None:
+    """The config, for where files go; a broken one is reported by the commands that need it."""
+    try:
+        return load_config()
+    except ConfigError:
+        return None
 
 
 def run_tui(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
@@ -248,5 +265,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         theme=theme,
         clock=clock,
         on_started=resume,
+        marks=mark_store(no_history=bool(getattr(args, "no_history", False)),
+                         config=_config_or_none()),
     ) as app:
         return _run(app)

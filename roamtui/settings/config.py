@@ -64,6 +64,9 @@ class Config:
     #: Recent queries of the query screen: False keeps none, a string is the file's path,
     #: None the state dir (``settings.recent``).
     recent: bool | str | None = None
+    #: Marks and notes on messages: False keeps them for the session only, a string is the
+    #: file's path, None the data dir (``settings.marks``).
+    marks: bool | str | None = None
 
     def names(self) -> list[str]:
         return [p.name for p in self.profiles]
@@ -145,7 +148,7 @@ def _describe_toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     )
 
 
-_TOP_KEYS = ("default", "recent", "profiles")
+_TOP_KEYS = ("default", "recent", "marks", "profiles")
 _PROFILE_KEYS = (
     "sdkappid", "identifier", "region", "endpoint", "api_fields", "tz", "max_rps", "page_size",
     "rate_store",
@@ -166,6 +169,12 @@ def _parse(path: Path, doc: dict[str, object]) -> Config:
         raise ConfigError(
             f"{path}: 'recent' must be false (keep no recent queries) or a file path string"
         )
+    marks = doc.get("marks")
+    if marks is not None and not (marks is False or (isinstance(marks, str) and marks)):
+        raise ConfigError(
+            f"{path}: 'marks' must be false (keep marks for the session only) or a file path "
+            "string"
+        )
     tables = doc.get("profiles", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: 'profiles' must be a table of [profiles.NAME] tables")
@@ -181,7 +190,7 @@ def _parse(path: Path, doc: dict[str, object]) -> Config:
         )
     return Config(
         path=path, profiles=tuple(profiles), default=default, exists=True,
-        recent=cast(bool | str | None, recent),
+        recent=cast(bool | str | None, recent), marks=cast(bool | str | None, marks),
     )
 
 
@@ -263,6 +272,10 @@ def dumps(config: Config) -> str:
         lines.append("recent = false\n")
     elif isinstance(config.recent, str):
         lines.append(f"recent = {toml_string(config.recent)}\n")
+    if config.marks is False:
+        lines.append("marks = false\n")
+    elif isinstance(config.marks, str):
+        lines.append(f"marks = {toml_string(config.marks)}\n")
     for p in config.profiles:
         lines.append(f"\n[profiles.{_toml_key(p.name)}]\n")
         lines.append(f"sdkappid = {int(p.sdkappid)}\n")

@@ -2,10 +2,11 @@
 
 An agent marks the messages that matter (``m`` in the transcript) and says why (``:note``). A
 :class:`MarkBook` holds one conversation side's marks, keyed by MsgKey; the :class:`MarkStore`
-keeps every book in one JSON file, ``<user data dir>/roamtui/marks.json``
-(``~/.local/share/roamtui/marks.json`` on Linux), or wherever ``$ROAMTUI_MARKS`` names, as
-``$ROAMTUI_CONFIG`` moves the config. ``--no-history`` keeps them in memory only
-(:meth:`MarkStore.memory`): nothing is read or written.
+keeps every book in one JSON file. Where (:func:`mark_store`, the rule of ``settings.recent``):
+``--no-history`` keeps marks in memory for the run (:meth:`MarkStore.memory`: nothing read,
+nothing written); else ``$ROAMTUI_MARKS`` (a file path, or ``off`` for memory only); else the
+config's top-level ``marks`` (``false`` or a path); else ``<user data dir>/roamtui/marks.json``
+(``~/.local/share/roamtui/marks.json`` on Linux).
 
 What is stored: the MsgKey, the message's MsgTimeStamp (to find a mark that is not loaded yet,
 and to tell whether a window should hold it), whether it is marked, and the note the agent
@@ -31,7 +32,8 @@ from typing import Any
 import platformdirs
 
 from roamtui.atomicfile import write_atomically
-from roamtui.settings.config import APP_NAME
+from roamtui.settings.config import APP_NAME, Config
+from roamtui.settings.recent import OFF
 
 ENV_MARKS = "ROAMTUI_MARKS"
 FILE_NAME = "marks.json"
@@ -48,12 +50,36 @@ class MarkError(ValueError):
     """A change that cannot be made (too many marks, a note too long); ``str()`` is one line."""
 
 
-def marks_path(env: Mapping[str, str] = os.environ) -> Path:
-    """``$ROAMTUI_MARKS`` if set, else ``<user data dir>/roamtui/marks.json``."""
-    override = env.get(ENV_MARKS, "").strip()
-    if override:
-        return Path(override).expanduser()
+def default_path() -> Path:
+    """``<user data dir>/roamtui/marks.json`` (XDG_DATA_HOME on Linux)."""
     return platformdirs.user_data_path(APP_NAME) / FILE_NAME
+
+
+def marks_path(
+    *, no_history: bool = False, config: Config | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Path | None:
+    """Where marks are kept, or None to keep them for the run only (see the module docstring)."""
+    if no_history:
+        return None
+    given = env.get(ENV_MARKS, "").strip()
+    if given:
+        return None if given.lower() in OFF else Path(given).expanduser()
+    setting = config.marks if config is not None else None
+    if setting is False:
+        return None
+    if isinstance(setting, str):
+        return Path(setting).expanduser()
+    return default_path()
+
+
+def mark_store(
+    *, no_history: bool = False, config: Config | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> MarkStore:
+    """The marks file to use, or a store in memory (nothing read, nothing written)."""
+    path = marks_path(no_history=no_history, config=config, env=env)
+    return MarkStore.memory() if path is None else MarkStore(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +251,7 @@ class MarkStore:
     """Every book, in one file (or in memory only); see the module docstring."""
 
     def __init__(self, path: Path | None = None, *, persist: bool = True) -> None:
-        self.path = path if path is not None else marks_path()
+        self.path = path if path is not None else default_path()
         self.persist = persist
         #: Why the file is not used (one line), once it could not be read; None while it is.
         self.problem: str | None = None

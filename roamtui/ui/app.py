@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from roamtui.im.roam import RoamQuery
+from roamtui.settings.marks import MarkStore
 from roamtui.settings.recent import DEFAULT_LIMIT, RecentQueries, RecentQuery
 from roamtui.text import error_line
 from roamtui.ui.commands import THEMES, RoamCommands, key_entries
@@ -67,6 +68,8 @@ class Session:
     show_endpoint: bool = True
     #: Secrets typed into the prompt, per profile, for this session only.
     typed: dict[str | None, Resolved] = field(default_factory=dict, repr=False)
+    #: Marks and notes (in memory only unless the command line gives a stored one).
+    marks: MarkStore = field(default_factory=MarkStore.memory)
 
 
 class RoamApp(App[int]):
@@ -292,6 +295,7 @@ class RoamApp(App[int]):
             from_command_line=from_command_line,
             where=endpoint_host(resolved.connection.endpoint) if self.session.show_endpoint
             else None,
+            marks=self.session.marks, sdkappid=resolved.connection.sdkappid,
         )
 
     def _client_of(self, resolved: Resolved) -> ImClient:

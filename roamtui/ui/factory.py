@@ -25,6 +25,7 @@ from roamtui.settings.defaults import (
     DEFAULT_SINCE,
     DEFAULT_UNTIL,
 )
+from roamtui.settings.marks import MarkStore
 from roamtui.settings.recent import RecentQueries, RecentQuery
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def make_app(
     profiles: Sequence[str] = (),
     resolve_profile: Callable[[str], Resolved] | None = None,
     recent: RecentQueries | None = None,
+    marks: MarkStore | None = None,
     clock: Callable[[], float] = time.time,
     theme: str | None = None,
     naming: FieldNaming = DEFAULT_NAMING,
@@ -73,6 +75,7 @@ def make_app(
     `DEFAULT_SPAN` before `clock()`; `since`/`until` are only the texts the query screen shows
     for it. `transport` replaces the network (tests use the sandbox's
     mock transport). `resolve_profile` (blocking) lets the query screen switch profiles.
+    `recent` and `marks` are the stores on disk; without them nothing is kept after the run.
     `on_started` is called once the first screen is drawn.
     """
     from roamtui.ui.app import RoamApp, Session
@@ -92,6 +95,7 @@ def make_app(
         profile_locked=resolve_profile is None,
         resolve_profile=resolve_profile,
         show_endpoint=show_endpoint,
+        marks=marks if marks is not None else MarkStore.memory(),
     )
     start: BrowseTarget | None = None
     initial: RecentQuery | None = None
@@ -127,6 +131,7 @@ def demo_app(
     clock: Callable[[], float] | None = None,
     on_started: Callable[[], None] | None = None,
     same_sides: bool = False,
+    marks: MarkStore | None = None,
 ) -> Iterator[RoamApp]:
     """The demo app over a sandbox holding a generated dataset that ends at `end_time` (now):
     `messages` and `seed` as given, else the dataset's own defaults.
@@ -181,6 +186,7 @@ def demo_app(
             max_rps=100,
             on_started=on_started,
             show_endpoint=False,  # its loopback address says nothing; the profile says "demo"
+            marks=marks,
         )
     finally:
         if server is not None:

@@ -25,6 +25,7 @@ from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.transcript import Transcript
+from roamtui.ui.transcript.strips import GUTTER
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
 
@@ -199,8 +200,10 @@ async def running(*, hold: bool = False) -> AsyncIterator[Parts]:
 
 
 def screen_text(widget: Transcript | FilterView) -> list[str]:
+    """The lines on screen; a transcript's without its gutter (the mark column)."""
     height = widget.scrollable_content_region.height
-    return ["".join(seg.text for seg in widget.render_line(y)) for y in range(height)]
+    skip = GUTTER if isinstance(widget, Transcript) else 0
+    return ["".join(seg.text for seg in widget.render_line(y))[skip:] for y in range(height)]
 
 
 def styles_of(widget: Transcript, word: str) -> list[tuple[Style, Style]]:

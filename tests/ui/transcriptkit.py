@@ -26,6 +26,7 @@ from roamtui.im.model import message_obj
 from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import ListStore, SandboxService, demo_connection
 from roamtui.ui.transcript import Transcript
+from roamtui.ui.transcript.strips import GUTTER
 
 TZ = timezone(timedelta(hours=8))
 T0 = 1_584_712_800  # 2020-03-20 22:00:00 +08:00: the conversation crosses midnight
@@ -157,7 +158,8 @@ def cursor_id(t: Transcript) -> str | None:
 
 
 def screen(t: Transcript) -> list[str]:
-    return [t.render_line(y).text for y in range(t.viewport_height)]
+    """The lines on screen without the gutter (the mark column, tested in test_marks_ui)."""
+    return [t.render_line(y).text[GUTTER:] for y in range(t.viewport_height)]
 
 
 def ids_on_screen(t: Transcript) -> list[str]:
@@ -204,8 +206,9 @@ async def scroll_to_gap(pilot: Pilot[None], t: Transcript) -> None:
 
 
 def marks(t: Transcript, y: int) -> list[tuple[int, str]]:
-    """The search hits drawn on screen line ``y``: (column, text) of each marked segment."""
-    out, x = [], 0
+    """The search hits drawn on screen line ``y``: (column after the gutter, text) of each
+    marked segment."""
+    out, x = [], -GUTTER
     for segment in t.render_line(y):
         if segment.style is not None and segment.style.reverse:
             out.append((x, segment.text))

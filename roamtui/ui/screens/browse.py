@@ -21,8 +21,10 @@ from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
 from roamtui.im.sharing import IN_PROCESS
 from roamtui.settings.defaults import empty_window_hint
+from roamtui.settings.marks import MarkStore
 from roamtui.text import error_line
 from roamtui.ui import clipboard
+from roamtui.ui.marking import MarkCount, Marking
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
@@ -76,6 +78,12 @@ class BrowseScreen(Screen[None]):
         Binding("y", "copy_text", "Copy text", show=False),
         Binding("Y", "copy_key", "Copy MsgKey", show=False),
         Binding("e", "export", "Export"),
+        Binding("m", "toggle_mark", "Mark"),
+        Binding("apostrophe", "step_mark(True)", "Next marked message", show=False,
+                key_display="'"),
+        Binding("quotation_mark", "step_mark(False)", "Previous marked message", show=False,
+                key_display='"'),
+        Binding("a", "note_prompt", "Note on the message (:note TEXT)", show=False),
     ]
 
     def __init__(
@@ -87,6 +95,8 @@ class BrowseScreen(Screen[None]):
         clock: Callable[[], float],
         from_command_line: bool = False,
         where: str | None = None,
+        marks: MarkStore | None = None,
+        sdkappid: int = 0,
     ) -> None:
         super().__init__()
         self.where = where  # the endpoint's host for the status bar (None: the demo)
@@ -101,6 +111,8 @@ class BrowseScreen(Screen[None]):
         self._last_error: str | None = None
         self._last_error_at = 0.0
         self._prompt_queued = False
+        self.marking = Marking(marks if marks is not None else MarkStore.memory(), sdkappid,
+                               lambda: self.transcript, self.notify, self._show_marks)
 
     def compose(self) -> ComposeResult:
         t = self.target
@@ -115,6 +127,7 @@ class BrowseScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Transcript).focus()
+        self.marking.open(self.target.account, self.target.peer)
         # The budget's share changes with the other processes' calls, not only with ours.
         self.set_interval(1.0, self._show_budget)
 
@@ -167,6 +180,10 @@ class BrowseScreen(Screen[None]):
             budget_short=bar.stats.budget_short,
             backed_off=bar.stats.backed_off,
         )
+        self.marking.rows_settled()
+
+    def _show_marks(self, count: MarkCount) -> None:
+        self.query_one(StatusBar).marked = (count.marked, count.missing)
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
@@ -195,7 +212,8 @@ class BrowseScreen(Screen[None]):
         # Imported on first use, like the export dialog: `roamtui demo` starts faster without.
         from roamtui.ui.screens.inspector import InspectorScreen
 
-        self.app.push_screen(InspectorScreen(event.message, self.target.tz))
+        note = self.marking.book.note(event.message.key)
+        self.app.push_screen(InspectorScreen(event.message, self.target.tz, note=note))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -239,6 +257,7 @@ class BrowseScreen(Screen[None]):
         self._empty_said = False  # the other side may be empty too: say it for that one
         self.query_one(PositionLine).empty_hint = None
         transcript.swap_timeline(self.make_timeline(self.target))
+        self.marking.open(self.target.account, self.target.peer)
         if keep is not None:
             transcript.goto_time(keep)
         self.notify(
@@ -261,6 +280,18 @@ class BrowseScreen(Screen[None]):
 
     def action_goto_prompt(self) -> None:
         self.action_command_line("goto ")
+
+    def action_toggle_mark(self) -> None:
+        """`m`: mark the message under the cursor (kept across runs), or unmark it."""
+        self.marking.toggle()
+
+    def action_step_mark(self, forward: bool) -> None:
+        """`'` / `"`: the next / previous marked message."""
+        self.marking.step(forward)
+
+    def action_note_prompt(self) -> None:
+        """`a`: the `:` prompt with `note ` and the message's note, to write or edit it."""
+        self.action_command_line(self.marking.note_prompt())
 
     @on(CommandLine.Closed)
     def _command_closed(self) -> None:
@@ -286,6 +317,10 @@ class BrowseScreen(Screen[None]):
             cast("RoamApp", self.app).action_help()
         elif command.verb == "swap":
             self.action_swap_sides()
+        elif command.verb == "note":
+            self.marking.set_note(command.argument)
+        elif command.verb == "marks":
+            self.marking.clear()
         elif command.verb == "theme":
             if command.argument in self.app.available_themes:
                 self.app.theme = command.argument

@@ -28,6 +28,7 @@ MARKS = (
     ("✓", "the peer read the message (IsPeerRead)"),
     ("⟲ recalled", "a recalled message, with its content when the service returned it"),
     ("▸ / ▾", "a merged forward or long message that x expands / folds"),
+    ("▌ / ✎", "in the left column: a message you marked (m) / one with your note (a, :note)"),
 )
 
 

@@ -264,13 +264,18 @@ def _elements(msg: Message, depth: int, tz: tzinfo) -> Iterator[Item]:
         yield from _element(elem, n, len(elements), depth, tz)
 
 
-def describe(msg: Message, tz: tzinfo) -> list[Item]:
-    """Every section of the inspector for ``msg``, times in UTC and in ``tz``."""
+def describe(msg: Message, tz: tzinfo, note: str = "") -> list[Item]:
+    """Every section of the inspector for ``msg``, times in UTC and in ``tz``; the agent's
+    ``note`` first (untrusted like the message: a file can be edited by hand)."""
     try:
         raw: dict[str, Any] = msg.raw()
     except (ValueError, RecursionError):
         raw = {}
-    items: list[Item] = [Heading("Identity")]
+    items: list[Item] = []
+    if note:
+        items.append(Heading("Note (yours, kept with the mark)"))
+        items.append(Block(tuple(sanitize(note)), 1))
+    items.append(Heading("Identity"))
     items.extend(_text("MsgKey", msg.key, 1, empty="(missing)"))
     items.append(Field("MsgSeq", _plain(_num(msg.seq)), 1))
     items.append(Field("MsgRandom", _plain(_num(msg.random)), 1))
@@ -383,11 +388,11 @@ class InspectorScreen(ModalScreen[None]):
     #inspector-hint { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, message: Message, tz: tzinfo) -> None:
+    def __init__(self, message: Message, tz: tzinfo, *, note: str = "") -> None:
         super().__init__()
         self.message = message
         self.tz = tz
-        self.items = describe(message, tz)
+        self.items = describe(message, tz, note)
 
     def compose(self) -> ComposeResult:
         msg = self.message

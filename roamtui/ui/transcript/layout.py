@@ -342,3 +342,9 @@ class TranscriptLayout:
     def clear_cache(self) -> None:
         self._lines.clear()
         self._marked.clear()
+
+
+def layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
+    """A layout of ``timeline`` whose sender column fits its two parties."""
+    query = timeline.query
+    return TranscriptLayout(timeline, RenderContext.for_parties(tz, query.account, query.peer))

@@ -2,9 +2,11 @@
 
 :class:`StripPainter` turns one line of a laid-out row (runs of text, each with a role) into a
 Strip of the widget's width, styled with the widget's component classes
-(``transcript--<role>``, ``transcript--cursor``, ``transcript--match``). Strips are cached by
-what the row shows (its content key, the line inside it, the width, cursor, search pattern and
-theme), never by row number, so rows inserted above leave the cache valid.
+(``transcript--<role>``, ``transcript--cursor``, ``transcript--match``), after a one-cell
+gutter (:data:`GUTTER`: ``▌`` on the lines of a marked message, ``✎`` on the first line of one
+with a note; ``transcript--mark``). Strips are cached by what the row shows (its content key,
+the line inside it, the width, cursor, search pattern, gutter and theme), never by row number,
+so rows inserted above leave the cache valid.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.strip import Strip
 
+from roamtui.im.model import Message
+from roamtui.settings.marks import MarkBook
 from roamtui.ui import render
 from roamtui.ui.runs import Line
 from roamtui.ui.transcript.layout import TranscriptLayout
 
 STRIP_CACHE = 2048  # a few dozen screens of lines
+#: Cells left of every line for the mark of its message; the rows are laid out without them.
+GUTTER = 1
+MARK_GLYPH = "▌"
+NOTE_GLYPH = "✎"
+MARK_ROLE = "mark"
 
 #: The widget's DEFAULT_CSS: the style of every role. Readable on the dark, light and ANSI
 #: themes: no role puts a colour on a background of the same hue (the ANSI themes map "muted"
@@ -50,6 +59,7 @@ DEFAULT_CSS = """
         & > .transcript--fold { color: $text-muted; text-style: italic; }
         & > .transcript--nested { color: $text-muted; }
         & > .transcript--match { text-style: reverse bold; }
+        & > .transcript--mark { color: $text-warning; text-style: bold; }
         & > .transcript--cursor {
             color: $block-cursor-blurred-foreground;
             background: $block-cursor-blurred-background;
@@ -68,6 +78,7 @@ COMPONENT_CLASSES = {
     *(f"transcript--{role}" for role in render.ROLES),
     "transcript--cursor",
     f"transcript--{render.MATCH}",
+    f"transcript--{MARK_ROLE}",
 }
 
 
@@ -93,18 +104,19 @@ class StripPainter:
         self._styles.clear()
 
     def strip(self, layout: TranscriptLayout, row: int, offset: int, cursor: bool,
-              pattern: re.Pattern[str] | None) -> Strip | None:
-        """Line ``offset`` of ``row``, with ``pattern``'s hits marked; None if it has no such
-        line (never expected: heights and lines come from one place)."""
+              pattern: re.Pattern[str] | None, gutter: str = " ") -> Strip | None:
+        """Line ``offset`` of ``row`` after ``gutter`` (one cell), with ``pattern``'s hits
+        marked; None if it has no such line (never expected: heights and lines come from one
+        place)."""
         pattern_key = None if pattern is None else (pattern.pattern, pattern.flags)
-        key = (layout.row_key(row), offset, layout.width, cursor, pattern_key,
+        key = (layout.row_key(row), offset, layout.width, cursor, pattern_key, gutter,
                self._theme_generation)
         strip = self._strips.get(key)
         if strip is None:
             lines = layout.marked_lines(row, pattern)
             if offset >= len(lines):
                 return None
-            strip = self._build(lines[offset], layout.width, cursor)
+            strip = self._build(lines[offset], layout.width, cursor, gutter)
             self._strips[key] = strip
         return strip
 
@@ -123,11 +135,26 @@ class StripPainter:
             self._styles[(role, cursor)] = style
         return style
 
-    def _build(self, line: Line, width: int, cursor: bool) -> Strip:
-        segments = [Segment(run.text, self._style(run.role, cursor)) for run in line if run.text]
+    def _build(self, line: Line, width: int, cursor: bool, gutter: str) -> Strip:
+        segments = [Segment(gutter, self._style(MARK_ROLE, cursor))]
+        segments.extend(Segment(run.text, self._style(run.role, cursor))
+                        for run in line if run.text)
         cells = sum(cell_len(run.text) for run in line)
         pad = self._style("", cursor)
         if cells <= width:  # the usual case: one Strip, padded to the width
             segments.append(Segment(" " * (width - cells), pad))
-            return Strip(segments, width)
-        return Strip(segments, cells).adjust_cell_length(width, pad)
+            return Strip(segments, width + GUTTER)
+        return Strip(segments, cells + GUTTER).adjust_cell_length(width + GUTTER, pad)
+
+
+def gutter_glyph(book: MarkBook | None, msg: Message | None, offset: int) -> str:
+    """What the gutter shows on line ``offset`` of the row of ``msg``: a note's sign on its
+    first line, the mark on every line of a marked message, else a space."""
+    if book is None or msg is None:
+        return " "
+    mark = book.get(msg.key)
+    if mark is None:
+        return " "
+    if offset == 0 and mark.note:
+        return NOTE_GLYPH
+    return MARK_GLYPH if mark.marked else " "

@@ -36,13 +36,13 @@ from roamtui.history.navigation import StepUnit
 from roamtui.history.rows import EdgeRow, RowsChanged
 from roamtui.history.timeline import Timeline
 from roamtui.im.model import Message
-from roamtui.ui.render import RenderContext
+from roamtui.settings.marks import MarkBook
 from roamtui.ui.transcript import messages, strips
 from roamtui.ui.transcript.cursor import Cursor
 from roamtui.ui.transcript.index import GAP, MESSAGES
-from roamtui.ui.transcript.layout import TranscriptLayout, expand_refusal
+from roamtui.ui.transcript.layout import TranscriptLayout, expand_refusal, layout_for
 from roamtui.ui.transcript.loader import Landing, Loader, failed_rows
-from roamtui.ui.transcript.strips import StripPainter
+from roamtui.ui.transcript.strips import GUTTER, StripPainter, gutter_glyph
 from roamtui.ui.transcript.viewport import Viewport
 
 STATS_INTERVAL = 0.25  # seconds between checks of the calls in flight while loading
@@ -93,7 +93,7 @@ class Transcript(ScrollView, can_focus=True):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.tz = tz  # the zone of the day separators and of a day's step
-        self.viewport = Viewport(_layout_for(timeline, tz), self)
+        self.viewport = Viewport(layout_for(timeline, tz), self)
         self.cursor = Cursor(self.viewport, self)
         self.loader = Loader(self)
         self._painter = StripPainter(self.get_component_rich_style, lambda: self.rich_style)
@@ -108,6 +108,8 @@ class Transcript(ScrollView, can_focus=True):
         self._background = False
         self._said = ""  # the last notice, and when: repeats ring the bell instead of stacking
         self._said_at = 0.0
+        #: The marks of this conversation side, drawn in the gutter (None draws none).
+        self.marks: MarkBook | None = None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -160,7 +162,7 @@ class Transcript(ScrollView, can_focus=True):
         one's jobs are cancelled and its counts no longer shown. Posts ``TimelineSwapped``."""
         self.workers.cancel_node(self)
         self._disconnect()
-        self.viewport.layout = _layout_for(timeline, self.tz)
+        self.viewport.layout = layout_for(timeline, self.tz)
         self.loader.reset()
         self.set_reactive(Transcript.cursor_row, None)  # said once the new timeline lands
         self.cursor.remember(None)
@@ -210,7 +212,7 @@ class Transcript(ScrollView, can_focus=True):
 
     def sync_width(self) -> None:
         """Re-wrap for the current width, keeping the message at the top of the view in place."""
-        width = self.scrollable_content_region.width
+        width = self.scrollable_content_region.width - GUTTER
         if width > 0 and self.viewport.set_width(width):
             self._painter.clear()
             self.measure_visible()
@@ -219,7 +221,7 @@ class Transcript(ScrollView, can_focus=True):
 
     def update_virtual_size(self) -> None:
         layout = self.row_layout
-        self.virtual_size = Size(layout.width, layout.index.total)
+        self.virtual_size = Size(layout.width + GUTTER, layout.index.total)
 
     def measure_visible(self) -> None:
         """Make the heights on screen (and a page around) exact; the rest follows in slices."""
@@ -426,8 +428,10 @@ class Transcript(ScrollView, can_focus=True):
             # this frame rather than change the layout while the frame is being drawn.
             self._measure_queued = True
             self.call_later(self._queued_measure)
-        strip = self._painter.strip(layout, row, offset, row == self.cursor_row, self.highlight)
-        return Strip.blank(layout.width, self.rich_style) if strip is None else strip
+        gutter = gutter_glyph(self.marks, layout.message(row), offset)
+        strip = self._painter.strip(layout, row, offset, row == self.cursor_row, self.highlight,
+                                    gutter)
+        return Strip.blank(layout.width + GUTTER, self.rich_style) if strip is None else strip
 
     def _queued_measure(self) -> None:
         self._measure_queued = False
@@ -442,8 +446,3 @@ class Transcript(ScrollView, can_focus=True):
         self.update_virtual_size()
         self.measure_visible()
         self.refresh()
-
-
-def _layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
-    query = timeline.query
-    return TranscriptLayout(timeline, RenderContext.for_parties(tz, query.account, query.peer))

@@ -1,4 +1,5 @@
-"""The `:` prompt of the browse screen: `goto <time>`, `swap`, `theme <name>`, `help`, `q`.
+"""The `:` prompt of the browse screen: `goto <time>`, `swap`, `note TEXT`, `marks clear`,
+`theme <name>`, `help`, `q`.
 
 Parsing is a plain function (`parse_command`) so it is tested without an app; the widget only
 reads a line, posts `Run` or `Invalid`, and closes itself with Esc or after Enter.
@@ -15,11 +16,14 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-Verb = Literal["goto", "quit", "exit", "help", "swap", "theme"]
+Verb = Literal["goto", "quit", "exit", "help", "swap", "theme", "note", "marks"]
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("goto TIME", "jump to a time: 10:40 (on the day shown), 2020-03-20 10:40, -2h, @1584669600"),
     ("swap", "read the other party's side of the conversation (same as p)"),
+    ("note TEXT", "a note on the message under the cursor, kept with its mark (a); "
+     "note alone removes it"),
+    ("marks clear", "remove every mark and note of this side of the conversation"),
     ("theme NAME", "switch theme: textual-dark, textual-light, ansi-dark, ansi-light, …"),
     ("help", "the key and command list (same as ? or F1)"),
     ("q, quit", "the same as q: quit when opened from the command line, else back"),
@@ -43,8 +47,11 @@ _ALIASES: dict[str, Verb] = {
     "swap": "swap",
     "p": "swap",
     "theme": "theme",
+    "note": "note",
+    "marks": "marks",
 }
 _NEEDS_ARGUMENT: frozenset[Verb] = frozenset({"goto", "theme"})
+_MAY_TAKE_ARGUMENT: frozenset[Verb] = frozenset({"note"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,9 @@ def parse_command(line: str) -> Command:
     if verb in _NEEDS_ARGUMENT and not argument:
         example = "goto 10:40" if verb == "goto" else "theme ansi-dark"
         raise CommandError(f"{verb} needs an argument, e.g. {example}")
-    if verb not in _NEEDS_ARGUMENT and argument:
+    if verb == "marks" and argument.lower() != "clear":
+        raise CommandError("marks clear removes every mark and note of this conversation side")
+    if verb not in _NEEDS_ARGUMENT | _MAY_TAKE_ARGUMENT | {"marks"} and argument:
         raise CommandError(f"{verb} takes no argument")
     return Command(verb, argument)
 
@@ -113,7 +122,8 @@ class CommandLine(Input):
         super().__init__(
             placeholder="goto 10:40 · goto 2020-03-20 10:40 · goto -2h · swap · theme NAME · help",
             suggester=SuggestFromList(
-                ["goto ", "swap", "theme ", "help", "quit", "exit"], case_sensitive=False
+                ["goto ", "swap", "note ", "marks clear", "theme ", "help", "quit", "exit"],
+                case_sensitive=False,
             ),
             id=id,
             compact=True,

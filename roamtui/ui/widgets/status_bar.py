@@ -77,6 +77,8 @@ class StatusBar(Horizontal):
     WIDE_FROM = 150
 
     stats: reactive[Stats] = reactive(Stats, init=False)
+    marked: reactive[tuple[int, int]] = reactive((0, 0), init=False)
+    """Marked messages of this side, and how many of them the service no longer returned."""
 
     def __init__(
         self,
@@ -108,6 +110,9 @@ class StatusBar(Horizontal):
         self._refresh_parts()
 
     def watch_stats(self) -> None:
+        self._refresh_parts()
+
+    def watch_marked(self) -> None:
         self._refresh_parts()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -143,7 +148,13 @@ class StatusBar(Horizontal):
             state = ("partial", "bold $text-warning")
         recalled_style = "bold $text-error" if stats.recalled else "$text-muted"
         flight_style = "bold $text-accent" if stats.in_flight else "$text-muted"
-        parts: list[Part] = [
+        marked, missing = self.marked
+        parts: list[Part] = []
+        if marked:
+            parts += [" │ ", (f"{marked:,} marked", "bold $text-warning")]
+            if missing:
+                parts.append((f" ({missing:,} not returned)", "bold $text-error"))
+        parts += [
             " │ ",
             f"{stats.loaded:,} loaded · ",
             state,
