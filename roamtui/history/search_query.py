@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from itertools import compress, repeat
 from typing import Literal
 
-import regex as regex_engine
-
 from roamtui.history.search_haystack import encode
 from roamtui.history.search_regex import (
     Alt,
@@ -88,7 +86,7 @@ class SearchQuery:
         try:
             pattern = re.compile(self.text, flags)
             runner = runner_for(pattern)  # the regex engine compiles it too
-        except (re.error, regex_engine.error) as exc:
+        except re.error as exc:  # the regex engine's errors come as re's (search_runner)
             pos = getattr(exc, "pos", None)
             where = f" at {pos}" if pos is not None else ""
             raise SearchQueryError(f"invalid regex: {getattr(exc, 'msg', exc)}{where}",
@@ -223,7 +221,7 @@ def match_spans(
         return []
     try:
         runner = runner_for(pattern)
-    except regex_engine.error:  # not one of ours: re accepts what the regex engine does not
+    except re.error:  # not one of ours: re accepts what the regex engine does not
         return []
     return runner.spans(text, limit)
 

@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import compress, repeat
-from typing import Protocol
-
-import regex
+from typing import TYPE_CHECKING, Protocol
 
 from roamtui.history.search_regex import Node, bounded, foldable, parse, polynomial
+
+if TYPE_CHECKING:
+    import regex
 
 #: Seconds one call of the ``regex`` engine may take before the pattern is refused as too slow.
 CALL_TIMEOUT = 0.1
@@ -29,8 +30,16 @@ BATCH_BUDGET = 0.02
 SLICE = 64
 #: Steps a search of a polynomial pattern may take at most to run on re, without a timeout.
 SHORT_STEPS = 100_000
-# Letters with a case in the regex engine's Unicode tables, which may be newer than Python's.
-_CASED = regex.compile(r"[\p{Cased}\p{Changes_When_Casemapped}\p{Changes_When_Casefolded}]")
+
+
+@lru_cache(maxsize=1)
+def _cased() -> regex.Pattern[str]:
+    """Letters with a case in the regex engine's Unicode tables, which may be newer than
+    Python's. The engine is imported by the first pattern that needs it (a search with a
+    regex ``re`` cannot run safely): a third of the transcript's import time otherwise."""
+    import regex
+
+    return regex.compile(r"[\p{Cased}\p{Changes_When_Casemapped}\p{Changes_When_Casefolded}]")
 
 
 class SlowRegex(Exception):
@@ -49,6 +58,8 @@ class Match(Protocol):
 
 
 def _regex_flags(flags: int) -> int:
+    import regex
+
     out = regex.V0
     for ours, theirs in ((re.IGNORECASE, regex.IGNORECASE), (re.MULTILINE, regex.MULTILINE),
                          (re.DOTALL, regex.DOTALL), (re.ASCII, regex.ASCII),
@@ -76,7 +87,13 @@ class Runner:
         self._engine: regex.Pattern[str] | None = None
         self._short = -1  # texts this long at most run on re all the same
         if not self.bounded:
-            self._engine = regex.compile(pattern.pattern, _regex_flags(pattern.flags))
+            import regex
+
+            try:
+                self._engine = regex.compile(pattern.pattern, _regex_flags(pattern.flags))
+            except regex.error as exc:  # as re's, so that callers need not import the engine
+                reason = getattr(exc, "msg", str(exc))
+                raise re.error(reason, pattern.pattern, getattr(exc, "pos", None)) from None
             shape = None if self.tree is None else polynomial(self.tree)
             if shape is not None:  # each of n + 1 starts: cost * (n + 1) ** k steps at most
                 k, cost = shape
@@ -89,7 +106,7 @@ class Runner:
         for what has no case at all, as its tables know letters and pairs Python's may not."""
         if self._engine is None:
             return foldable(char)
-        return foldable(char) and (char.isascii() or _CASED.match(char) is None)
+        return foldable(char) and (char.isascii() or _cased().match(char) is None)
 
     def search(self, text: str, pos: int = 0) -> Match | None:
         if self._engine is None or len(text) <= self._short:

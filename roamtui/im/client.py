@@ -51,16 +51,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from roamtui.im import redact, usersig
 from roamtui.im.errors import Action, ProtocolError, RoamError, ServiceError, TransportError
 from roamtui.im.limiter import DEFAULT_RATE, Grant, RateLimiter, shared_limiter
 from roamtui.im.reply import MAX_REPLY_BYTES, Failure, Reply, describe, read_reply, verdict
 from roamtui.im.sharing import SharedSpec
+
+if TYPE_CHECKING:
+    import httpx
+# httpx itself is imported by the first client made: with the click and rich it pulls in,
+# it was most of the time of `roamtui --help`, which builds the whole parser (and so imports
+# this module for its tables) but never calls anything.
 
 log = logging.getLogger(__name__)
 redact.install_log_filter(
@@ -205,6 +209,8 @@ class ImClient:
         self._sig: str | None = None if conn.secret_key else conn.usersig
         self._sig_expires = 0.0
         self._sig_generation = 0
+        import httpx
+
         self._http = httpx.AsyncClient(
             transport=transport,
             # Per read/write/connect; the whole attempt has its own deadline on top (see _attempt).
@@ -365,6 +371,8 @@ class ImClient:
     async def _attempt(
         self, api: str, payload: bytes, grant: Grant | None
     ) -> dict[str, Any] | Failure:
+        import httpx  # loaded by __init__: a lookup
+
         sig = self._current_sig()
         generation = self._sig_generation
         secrets = (sig, self._conn.secret_key)

@@ -18,12 +18,13 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from roamtui.im import redact
 from roamtui.im.errors import Action, spec_for
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Replies are capped near 13 KB by the service; anything past this is not the service talking.
 MAX_REPLY_BYTES = 4 * 1024 * 1024
