@@ -51,6 +51,15 @@ def stylesheet_path() -> Path:
 
 
 @dataclass(slots=True)
+class ExportChoice:
+    """What the export dialog remembers for the session: the last format and folder written
+    to (never saved: a new run starts from the defaults)."""
+
+    format: str | None = None
+    directory: Path | None = None
+
+
+@dataclass(slots=True)
 class Session:
     """Where to connect and how to make clients; built by roamtui.factory."""
 
@@ -70,6 +79,8 @@ class Session:
     typed: dict[str | None, Resolved] = field(default_factory=dict, repr=False)
     #: Marks and notes (in memory only unless the command line gives a stored one).
     marks: MarkStore = field(default_factory=MarkStore.memory)
+    #: The export dialog's last format and folder, for this session only.
+    export_choice: ExportChoice = field(default_factory=ExportChoice)
 
 
 class RoamApp(App[int]):

@@ -224,10 +224,12 @@ class BrowseScreen(Screen[None]):
             clipboard.copy_message_text(self.app, message)
 
     def action_export(self) -> None:
-        """`e`: write the window to a file (jsonl, csv or txt), as `roamtui export` does."""
+        """`e`: write the window to a file in any export format, as `roamtui export` does."""
         from roamtui.ui.screens.export_dialog import ExportDialog
 
-        self.app.push_screen(ExportDialog(self.transcript.timeline, clock=self.clock))
+        session = getattr(self.app, "session", None)
+        self.app.push_screen(ExportDialog(self.transcript.timeline, clock=self.clock,
+                                          remembered=getattr(session, "export_choice", None)))
 
     def action_copy_key(self) -> None:
         """`Y`: the selected message's MsgKey to the clipboard."""

@@ -8,6 +8,13 @@ progress) or writes what is loaded, marked PARTIAL. The export is the one job of
 `roamtui export`'s; the file is written in a thread so the app keeps drawing, Esc cancels at
 any point and leaves no file behind, and a FIFO or a device is refused (the thread could wait
 forever for a reader).
+
+The notice of a written export ends with its SHA-256 (for a folder of RSMF slices, that of its
+SHA256SUMS, which names each file's). The format and the folder last written to are remembered
+for the rest of the session (:class:`roamtui.ui.app.ExportChoice`, in the app's session; not
+saved on disk: the next run starts from the defaults again). A format that holds at most so many
+messages per file (RSMF: 10,000) proposes a folder (a path ending in ``/``) when the loaded
+window is larger, and switches the path to one if the file was refused after fetching the rest.
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
-from roamtui.export.job import ExportJob, ExportRefused, Stopped
+from roamtui.export.job import ExportJob, ExportRefused, Stopped, too_many
+from roamtui.export.slices import file_slug
 from roamtui.history.timeparse import format_time, zone_name
 from roamtui.im.errors import RoamError
 from roamtui.text import error_line, screen_line
+from roamtui.ui.app import ExportChoice
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
@@ -47,18 +56,25 @@ FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
 
 @dataclass(frozen=True, slots=True)
 class ExportResult:
-    """A file that was written: where, in which format, how many messages, whole or not."""
+    """A file that was written: where, in which format, how many messages, whole or not, and
+    its SHA-256 (a folder of slices: ``files`` of them, and the SHA-256 of SHA256SUMS)."""
 
     path: Path
     format: str
     messages: int
     recalled: int
     complete: bool
+    sha256: str = ""
+    files: int = 0
 
     def notice(self) -> str:
         state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
+        where = screen_line(str(self.path))
+        if self.files:
+            where += f" ({self.files} files)"
+        digest = "SHA256SUMS SHA-256" if self.files else "SHA-256"
         return (f"Exported {self.messages:,} messages ({self.recalled:,} recalled) as "
-                f"{self.format} to {screen_line(str(self.path))} — {state}")
+                f"{self.format} to {where} — {state} · {digest} {self.sha256}")
 
 
 def default_directory() -> Path:
@@ -72,19 +88,23 @@ def default_directory() -> Path:
     return Path.cwd()
 
 
-def _slug(name: str) -> str:
-    """An account name made safe for a file name on every system (letters of any script kept)."""
-    kept = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
-    return kept[:40] or "x"
-
-
-def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False) -> str:
-    """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone."""
+def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False,
+                     folder: bool = False) -> str:
+    """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone; a
+    folder for slices: ``…-<fmt>/``."""
     q = timeline.query
     start = format_time(q.min_time, timeline.tz, "%Y%m%d-%H%M")
     end = format_time(q.max_time, timeline.tz, "%Y%m%d-%H%M")
     tag = f"-{PARTIAL_TAG}" if partial else ""
-    return f"roam-{_slug(q.account)}-{_slug(q.peer)}-{start}-{end}{tag}.{fmt}".replace("@", "")
+    last = f"-{fmt}/" if folder else f".{fmt}"
+    name = f"roam-{file_slug(q.account)}-{file_slug(q.peer)}-{start}-{end}{tag}"
+    return (name + last).replace("@", "")
+
+
+def _too_big(timeline: Timeline, fmt: str) -> bool:
+    """More messages are loaded than one file of ``fmt`` holds (and it can write slices)."""
+    chosen = FORMATS[fmt]
+    return chosen.split is not None and too_many(chosen, timeline.loaded_count) is not None
 
 
 class ExportDialog(ModalScreen[ExportResult | None]):
@@ -131,9 +151,10 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             return isinstance(message, ExportDialog._Progress)
 
     class _Failed(TextualMessage):
-        def __init__(self, reason: str) -> None:
+        def __init__(self, reason: str, *, needs_folder: bool = False) -> None:
             super().__init__()
             self.reason = reason
+            self.needs_folder = needs_folder  # too many for one file: propose a folder
 
     class _Written(TextualMessage):
         def __init__(self, result: ExportResult) -> None:
@@ -141,17 +162,29 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             self.result = result
 
     def __init__(self, timeline: Timeline, *, directory: Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 remembered: ExportChoice | None = None) -> None:
         super().__init__()
         self.timeline = timeline
         self.clock = clock
+        self.remembered = remembered if remembered is not None else ExportChoice()
+        last = self.remembered.directory
+        if directory is None and last is not None and last.is_dir():
+            directory = last
         self.directory = directory if directory is not None else default_directory()
-        self.format = DEFAULT_FORMAT
+        chosen = self.remembered.format
+        self.format: str = chosen if chosen is not None and chosen in FORMATS else DEFAULT_FORMAT
         self.fetch_rest = True
         self.busy = False
         self._stop = threading.Event()
         self._confirmed: Path | None = None  # an existing file the user agreed to replace
-        self._default_name = default_filename(timeline, self.format)
+        self._proposed = ""  # a path the dialog put in the field itself (not the user's typing)
+        self._default_name = self._default_for()
+
+    def _default_for(self, *, folder: bool | None = None) -> str:
+        if folder is None:
+            folder = _too_big(self.timeline, self.format)
+        return default_filename(self.timeline, self.format, partial=self.partial, folder=folder)
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -172,7 +205,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
                         yield RadioButton(fmt, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(classes="export-row"):
                 yield Label("Path", classes="export-label")
-                yield Input(str(self.directory / self._default_name), id="export-path",
+                yield Input(_joined(self.directory, self._default_name), id="export-path",
                             compact=True)
             with Vertical(id="export-partial"):
                 yield Static(Content("The window is not loaded whole."), markup=False)
@@ -220,21 +253,23 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         self.fetch_rest = event.index == 0
         self._rename()
 
-    def _rename(self) -> None:
+    def _rename(self, *, folder: bool | None = None) -> None:
         """Follow format and partial choices in the file name, unless the user typed their own."""
-        path = Path(self.path_input.value.strip())
-        new_default = default_filename(self.timeline, self.format, partial=self.partial)
-        if path.name == self._default_name:
-            path = path.with_name(new_default)
+        text = self.path_input.value.strip()
+        path = Path(text)
+        new_default = self._default_for(folder=folder)
+        if path.name == self._default_name.rstrip("/"):
+            text = _joined(path.parent, new_default)
         elif path.suffix.lstrip(".") in FORMATS:
-            path = path.with_suffix(f".{self.format}")
+            text = str(path.with_suffix(f".{self.format}"))
         self._default_name = new_default
-        self.path_input.value = str(path)
+        self.path_input.value = text
 
     @on(Input.Changed, "#export-path")
-    def _path_changed(self) -> None:
+    def _path_changed(self, event: Input.Changed) -> None:
         self._confirmed = None
-        self._show_error("")
+        if event.value != self._proposed:  # typed by the user: the old complaint is moot
+            self._show_error("")
 
     @on(Input.Submitted, "#export-path")
     def _path_submitted(self) -> None:
@@ -265,12 +300,16 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         if not path.is_absolute():
             path = Path.cwd() / path
         tl = self.timeline
+        # Path() drops a trailing "/", which is what names a folder for slices.
+        given = str(path) + ("/" if text.endswith(("/", os.sep)) else "")
         try:
-            job = ExportJob.plan(tl.query, tl.tz, self.format, path, streams=False,
+            job = ExportJob.plan(tl.query, tl.tz, self.format, given, streams=False,
                                  connection=getattr(tl.client, "connection", None))
         except ExportRefused as exc:
             self._show_error(error_line(exc))
             return None
+        if job.output.directory:
+            return job  # its files are named by their slices; SHA256SUMS lists them
         if path.exists() and self._confirmed != path:
             self._confirmed = path
             self._show_error(f"{screen_line(path.name)} exists: press Export again to replace it.")
@@ -321,6 +360,11 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             written = await asyncio.to_thread(job.write, fetched.messages, meta, stop=stop)
         except Stopped:
             return
+        except ExportRefused as exc:  # too many for one file, known once the rest is loaded
+            self.post_message(self._Failed(f"{error_line(exc)}: the path now names a folder; "
+                                           "press Export to write the slices",
+                                           needs_folder=True))
+            return
         except OSError as exc:
             reason = exc.strerror or error_line(exc)
             self.post_message(self._Failed(f"Could not write {where}: {reason}"))
@@ -333,7 +377,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         finally:
             stop.set()  # a cancelled await leaves the thread running: make it stop
         result = ExportResult(path, job.format.name, written.messages, fetched.recalled,
-                              fetched.complete)
+                              fetched.complete, written.sha256, len(written.files))
         self.post_message(self._Written(result))
 
     def _report(self, progress: LoadProgress) -> None:
@@ -350,6 +394,12 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     def _failed(self, event: _Failed) -> None:
         self._set_busy(False)
         self.query_one("#export-state", Static).update(Content(self._state_text()))
+        if event.needs_folder:
+            self._rename(folder=True)
+            value = self.path_input.value
+            if not value.endswith("/"):  # a name the user typed: make it a folder's
+                value = str(Path(value).with_suffix("")) + "/"
+            self._proposed = self.path_input.value = value
         self._show_error(event.reason)
         self.app.notify(event.reason, title="Export failed", severity="error", timeout=8,
                         markup=False)
@@ -357,8 +407,10 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     @on(_Written)
     def _written(self, event: _Written) -> None:
         result = event.result
+        self.remembered.format = result.format
+        self.remembered.directory = result.path.parent
         self.app.notify(result.notice(), title="Export", severity="information"
-                        if result.complete else "warning", timeout=8, markup=False)
+                        if result.complete else "warning", timeout=20, markup=False)
         self.dismiss(result)
 
     @on(Button.Pressed, "#export-cancel")
@@ -372,3 +424,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             self.workers.cancel_group(self, "export")
             self.app.notify("Export cancelled; no file was written.", timeout=4, markup=False)
         self.dismiss(None)
+
+
+def _joined(directory: Path, name: str) -> str:
+    """``directory/name`` as the path field shows it, a folder's trailing ``/`` kept."""
+    return str(directory / name.rstrip("/")) + ("/" if name.endswith("/") else "")
