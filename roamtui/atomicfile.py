@@ -164,6 +164,69 @@ def _write_replacing(target: Path, writer_fn: Callable[[TextSink], T], newline: 
     return result
 
 
+def build_atomically(
+    path: str | os.PathLike[str], build: Callable[[Path], T], *, directory: bool
+) -> T:
+    """Make a folder (``directory``) or a binary file whole under a temp name beside ``path``
+    with ``build(temp_path)``, fsync it, and rename it into place; on any error or interrupt the
+    temp is removed and ``path`` left as it was.
+
+    For a folder ``build`` gets an empty private folder and writes plain files into it; the
+    rename is refused when ``path`` is anything but an empty folder by then. For a file ``build``
+    gets a path it opens and writes itself (an evidence bundle's zip); a regular file at ``path``
+    is replaced. ``path`` is taken as given: symlinks are the caller's to check.
+    """
+    target = Path(os.path.abspath(path))
+    parent = target.parent
+    tmp = ""
+    try:
+        for _ in range(_TEMP_ATTEMPTS):
+            tmp = os.path.join(parent, f".{target.name}.{secrets.token_hex(4)}.part")
+            try:
+                if directory:
+                    os.mkdir(tmp, 0o700)
+                else:
+                    os.close(os.open(tmp, _CREATE, 0o600))
+                break
+            except FileExistsError:
+                tmp = ""  # someone else's: never removed
+        if not tmp:
+            raise FileExistsError(errno.EEXIST, "no unused temporary name", str(parent))
+        result = build(Path(tmp))
+        for name in (sorted(os.listdir(tmp)) if directory else [""]):
+            _fsync_file(os.path.join(tmp, name) if name else tmp)
+        if directory:
+            fsync_dir(Path(tmp))
+            os.rename(tmp, target)  # over an empty folder only; ENOTEMPTY / ENOTDIR otherwise
+        else:
+            _still_replaceable(target)
+            os.replace(tmp, target)
+    except BaseException:
+        if tmp:
+            _remove(tmp)
+        raise
+    fsync_dir(parent)
+    return result
+
+
+def _fsync_file(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            for name in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, name))
+            os.rmdir(tmp)
+        else:
+            os.unlink(tmp)
+
+
 def _still_replaceable(target: Path) -> None:
     """The rename must not swap out something that became a device, FIFO or link meanwhile."""
     try:

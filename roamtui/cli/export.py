@@ -2,14 +2,13 @@
 
 The export itself is the one job of :mod:`roamtui.export.job` (plan → fetch → provenance →
 digest → atomic write), the same the TUI's export dialog runs; this module adds what only a
-command line has. Every argument is checked before the first call (one line on stderr, exit 2),
-the output too: ``-o`` onto a socket, a block device, a directory or a dangling symlink is
-refused then. The whole window is fetched with the sliced concurrent fetch, with a progress
-line on stderr when stderr is a terminal. Only a complete window is written: to ``-o FILE``
-through a temporary file renamed into place (a symlink is followed and stays a link), written
-through to a FIFO or a character device (never replaced by a file; see
-:mod:`roamtui.atomicfile`), or to stdout (UTF-8 whatever the locale). A summary goes to stderr.
-On failure: exit 1, one line with the error code and what to do, and no file.
+command line has. Every argument is checked before the first call (one line, exit 2), the
+output too (a socket, a block device, a directory, a dangling symlink; a bundle's folder that is
+not empty). The window is fetched whole (sliced, concurrent; a progress line on a terminal) and
+written to ``-o FILE`` through a temp file renamed into place (a symlink followed and kept),
+through to a FIFO or a device (:mod:`roamtui.atomicfile`), to stdout (UTF-8 whatever the
+locale), or as a bundle (:mod:`roamtui.export.bundle`). A summary goes to stderr. On failure:
+exit 1, one line with the error code and what to do, and no file.
 
 SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`_SignalGuard`): exit status
 128+signum, one line on stderr, no traceback, and no hidden ``.NAME.XXXX.part`` left with the
@@ -28,7 +27,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType, TracebackType
@@ -45,13 +44,13 @@ from roamtui.cli.options import (
     one_of,
 )
 from roamtui.cli.progress import ProgressLine, announcer, budget_text, written_text
-from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
+from roamtui.export.bundle import check_bundle_output
+from roamtui.export.formats import CLI_FORMATS, DEFAULT_FORMAT, FORMATS, format_named
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
 from roamtui.history.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
-from roamtui.im.model import Message
 from roamtui.im.roam import FetchProgress
 from roamtui.im.sharing import Usage
 from roamtui.settings.config import ConfigError
@@ -76,22 +75,24 @@ _SLICED_HELP = "".join(
 
 
 def add_parsers(add: AddParser) -> None:
-    formats = "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values())
+    formats = "; ".join(f"{f.name}: {f.summary}" for f in CLI_FORMATS.values())
     export = add(
         "export",
-        help=f"write a whole window as {one_of(FORMATS)}",
+        help=f"write a whole window as {one_of(CLI_FORMATS)}",
         description=f"Fetch the whole window and write it as evidence ({formats}). A summary "
         "goes to stderr. Exit 0 only when the whole window was fetched. " + TIME_HELP,
     )
     add_parties(export, optional=False)
     add_window(export, required=True)
-    export.add_argument("--format", choices=tuple(FORMATS), default=DEFAULT_FORMAT,
+    export.add_argument("--format", choices=tuple(CLI_FORMATS), default=DEFAULT_FORMAT,
                         help=f"default {DEFAULT_FORMAT}")
     export.add_argument(
         "-o", "--output", metavar="FILE",
         help="output file (default: stdout): a regular file is written whole or not at all "
         "(mode 0600); a FIFO or device is written through; a symlink is followed and kept; "
-        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file" + _SLICED_HELP,
+        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file" + _SLICED_HELP
+        + ". With --format bundle: a new (or empty) folder DIR, or DIR.zip, made whole or "
+        "not at all; check it later with `roamtui verify DIR`",
     )
     add_connection(export)
     add_debug(export)
@@ -122,8 +123,11 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
     fmt = getattr(args, "format", None) or DEFAULT_FORMAT
     splits = fmt in FORMATS and FORMATS[fmt].split is not None
     try:
-        output: Output = check_output(getattr(args, "output", None), directories=splits)
-    except ExportRefused as exc:
+        bundle = format_named(fmt).bundle
+        given = getattr(args, "output", None)
+        output = (Output(check_bundle_output(given)) if bundle
+                  else check_output(given, directories=splits))
+    except (ExportRefused, ValueError) as exc:  # BundleRefused is a ValueError
         raise UsageError(f"-o {exc}") from None
     try:
         resolved = resolve_connection(args).require_secret()
@@ -315,10 +319,9 @@ def run(
 
 def _what_was_left(plan: ExportPlan, digest: Digest) -> str:
     output = plan.job.output
-    if digest.size == 0 or output.atomic:
-        return "nothing written"
     where = f"to {str(output.path)!r}" if output.path is not None else "on stdout"
-    return f"the output {where} is incomplete"
+    return "nothing written" if digest.size == 0 or output.atomic else (
+        f"the output {where} is incomplete")
 
 
 def _run(
@@ -353,7 +356,7 @@ def _run(
     meta = job.provenance(fetched, int((now or datetime.now(UTC)).timestamp()))
     output = job.output
     try:
-        written = _write(plan, fetched.messages, meta, stdout, guard, digest)
+        written = _write(plan, fetched, meta, stdout, guard, digest)
     except ExportRefused as exc:  # found once the messages are known: too many for one file
         err.write(f"{_PROG}: {error_line(exc)} (-o DIR/); nothing written\n")
         return EXIT_FAILED
@@ -389,6 +392,8 @@ def _summary(
     retried = f" ({fetched.retries} retried)" if fetched.retries else ""
     target = str(job.output.path) if job.output.path is not None else "stdout"
     lines, what = written_text(written)
+    if job.format.bundle:
+        what = f"{written.size:,} bytes; SHA256SUMS sha256 {written.sha256}"
     err.writelines(f"{_PROG}: {line}\n" for line in lines)
     err.write(
         f"{_PROG}: {len(fetched.messages)} messages, {fetched.recalled} recalled, "
@@ -404,14 +409,19 @@ def _summary(
 
 def _write(
     plan: ExportPlan,
-    messages: Sequence[Message],
+    fetched: Fetched,
     meta: ExportMeta,
     stdout: TextIO | None,
     guard: _SignalGuard,
     digest: Digest,
 ) -> Written:
-    """The job's write, to the planned path or to stdout: the size and SHA-256 written."""
+    """The job's write, to the planned path or to stdout: the size and SHA-256 written (of a
+    bundle: its size and the SHA-256 of its SHA256SUMS)."""
+    messages = fetched.messages
     job = plan.job
+    if job.format.bundle:
+        made = job.write_bundle(fetched, meta, on_commit=guard.commit)
+        return Written(made.messages, made.size, made.sums_sha256)
     if job.output.path is not None:
         return job.write(messages, meta, digest=digest, on_commit=guard.commit)
     sink, done = _stdout_sink(stdout)
@@ -428,12 +438,10 @@ def _write(
 
 def _silence_stdout() -> None:
     """After a closed pipe, keep the interpreter's final flush of stdout from complaining."""
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _traceback(exc: BaseException, plan: ExportPlan, err: TextIO) -> None:

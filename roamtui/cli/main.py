@@ -3,7 +3,7 @@
 :data:`COMMANDS` names each subcommand's module, which adds its subcommands to the parser
 (``add_parsers``) and names the function that runs each (``set_defaults(run=...)``):
 :mod:`.browse` (``browse``, ``demo``), :mod:`.export`, :mod:`.accounts` (``login``,
-``logout``, ``profiles``), :mod:`.sandbox`, :mod:`.peers`; ``verify`` will be one more.
+``logout``, ``profiles``), :mod:`.sandbox`, :mod:`.peers`, :mod:`.verify`.
 
 ``main`` builds the parser with the one subcommand it runs (``build_parser(only=...)``), so a
 command imports what it needs and no more: ``roamtui --version`` nothing, ``roamtui export``
@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "profiles": "roamtui.cli.accounts",
     "sandbox": "roamtui.cli.sandbox",
     "peers": "roamtui.cli.peers",
+    "verify": "roamtui.cli.verify",
 }
 #: The subcommands' names, for telling ``roamtui ACCOUNT PEER`` from ``roamtui SUBCOMMAND``.
 SUBCOMMANDS: tuple[str, ...] = tuple(COMMANDS)

@@ -27,6 +27,13 @@ def add_parsers(add: AddParser) -> None:
         "--fault-rate", type=fraction, default=0.0, metavar="F",
         help="share of calls that fail (0..1)",
     )
+    sandbox.add_argument(
+        "--later", type=non_negative_int, default=0, metavar="N",
+        help="serve the same history later: in each conversation N messages recalled since, N "
+        "edited by an admin (MsgBody or CloudCustomData) and N deleted, always the same ones "
+        "for the same --seed (printed as 'change:' lines); try 'roamtui verify BUNDLE "
+        "--refetch' against it",
+    )
     add_debug(sandbox)
     sandbox.set_defaults(run=run)
 
@@ -60,4 +67,5 @@ def run(args: argparse.Namespace) -> int:
         fault_rate=args.fault_rate,
         then=export_lines,
         same_sides=args.same_sides,
+        later=args.later,
     )

@@ -6,6 +6,8 @@ Adding a format is one module with its writer and one entry in :data:`FORMATS`; 
 line's ``--format`` choices and the export dialog's buttons follow. A format with a most
 messages per file (``per_file``, RSMF's 10,000) may also ``split`` a window into files of its
 own, written into a directory (:meth:`roamtui.export.job.ExportJob.write`).
+The bundle (:data:`BUNDLE`, command line only) holds several of them; its files are listed in
+:data:`roamtui.export.bundle.BUNDLE_FILES`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ Splitter = Callable[[Sequence[Message], ExportMeta], list[Part]]
 
 @dataclass(frozen=True, slots=True)
 class Format:
-    """One export format: ``write`` returns how many messages it wrote."""
+    """One export format: ``write`` returns how many messages it wrote. A ``bundle`` format is a
+    folder of files (or its zip) written by :mod:`roamtui.export.bundle`, not one text stream."""
 
     name: str
     summary: str
@@ -35,6 +38,8 @@ class Format:
     per_file: int | None = None
     #: The files of a window written into a directory (``-o DIR/``); None: one file only.
     split: Splitter | None = None
+    #: A folder of files (or its zip) written by :mod:`roamtui.export.bundle`, not one stream.
+    bundle: bool = False
 
 
 #: Every format by name, the default first.
@@ -53,11 +58,25 @@ FORMATS: Mapping[str, Format] = MappingProxyType({f.name: f for f in (
 DEFAULT_FORMAT = next(iter(FORMATS))
 
 
+def _not_a_stream(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> int:
+    raise ValueError("a bundle is a folder of files, not one stream: see roamtui.export.bundle")
+
+
+#: The evidence bundle: the formats above side by side, with manifest.json and SHA256SUMS.
+BUNDLE = Format("bundle", "a folder, or DIR.zip: messages.jsonl, transcript.html/.txt/.csv, "
+                "manifest.json (how the window was fetched) and SHA256SUMS", _not_a_stream,
+                bundle=True)
+#: What `roamtui export --format` offers: every stream format, then the bundle.
+CLI_FORMATS: Mapping[str, Format] = MappingProxyType({**FORMATS, BUNDLE.name: BUNDLE})
+
+
 def format_named(name: str) -> Format:
     """The format called ``name``; ValueError (one line, naming the choices) if there is none."""
-    found = FORMATS.get(name)
+    found = CLI_FORMATS.get(name)
     if found is None:
-        raise ValueError(f"unknown export format {name!r}; choose one of {', '.join(FORMATS)}")
+        raise ValueError(
+            f"unknown export format {name!r}; choose one of {', '.join(CLI_FORMATS)}"
+        )
     return found
 
 

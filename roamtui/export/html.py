@@ -107,7 +107,7 @@ class HtmlWriter:
         self.meta = meta
         self.out = out
         self.tz: tzinfo = meta.tz
-        self.parties = parties or Parties(meta.account, meta.peer)
+        self.parties = parties or Parties(meta.account, meta.peer, meta.names)
 
     # -- the page ---------------------------------------------------------------------------
 

@@ -34,14 +34,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from roamtui.atomicfile import Target, TextSink, UnsupportedTarget, resolve_target, write_atomically
+from roamtui.export.bundle import BundleRefused, BundleWritten, check_bundle_output, write_bundle
 from roamtui.export.directory import WrittenFile, directory_problem, names_directory, write_parts
 from roamtui.export.formats import Format, format_named
+from roamtui.export.manifest import FileDigest, build_manifest, connection_facts
 from roamtui.export.provenance import ExportMeta, source_of
 from roamtui.export.slices import Part
 from roamtui.im.errors import RoamError
+from roamtui.im.pagelog import PageRecord
 from roamtui.im.profile import Nicknames
 from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery, fetch_window
 
@@ -135,6 +138,11 @@ class Fetched:
     note: str = ""
     #: account -> nickname of the parties that have one (portrait_get), for the headers.
     names: Mapping[str, str] = field(default_factory=dict)
+    #: One record per call that returned a page, as the replies landed (the bundle's manifest).
+    records: tuple[PageRecord, ...] = ()
+    #: Wall-clock Unix seconds when the fetch started and ended.
+    started: float = 0.0
+    finished: float = 0.0
 
     @property
     def recalled(self) -> int:
@@ -213,6 +221,8 @@ class ExportJob:
     output: Output
     #: Where the records come from (endpoint, SDKAppID, admin), for the provenance header.
     source: str = ""
+    #: The same, as the bundle's manifest lists it (never a secret).
+    facts: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
     def plan(
@@ -231,9 +241,16 @@ class ExportJob:
             chosen = format_named(fmt)
         except ValueError as exc:
             raise ExportRefused(str(exc)) from None
-        if not isinstance(output, Output):
+        if chosen.bundle:
+            given = output.path if isinstance(output, Output) else output
+            try:
+                output = Output(check_bundle_output(given))
+            except BundleRefused as exc:
+                raise ExportRefused(str(exc)) from None
+        elif not isinstance(output, Output):
             output = check_output(output, streams=streams, directories=chosen.split is not None)
-        return cls(query, tz, chosen, output, source_of(connection))
+        facts = connection_facts(connection, query.naming)
+        return cls(query, tz, chosen, output, source_of(connection), facts)
 
     async def fetch(
         self,
@@ -253,11 +270,15 @@ class ExportJob:
             if progress is not None:
                 progress(p)
 
-        started = time.monotonic()
-        messages = await fetch_window(client, self.query, progress=on_progress)
+        started, wall = time.monotonic(), time.time()
+        records: list[PageRecord] = []
+        messages = await fetch_window(client, self.query, progress=on_progress,
+                                      on_record=records.append)
+        finished = time.time()  # the window's fetch; the nicknames are not part of it
         nicknames = await self.display_names(client, names)
         return Fetched(messages, pages, client.calls_started, True, client.retries,
-                       time.monotonic() - started, names=nicknames)
+                       time.monotonic() - started, names=nicknames, records=tuple(records),
+                       started=wall, finished=finished)
 
     async def from_timeline(
         self,
@@ -270,7 +291,7 @@ class ExportJob:
         """What the transcript holds, after loading the rest of the window when asked (a
         RoamError if that fails), with the parties' nicknames (``names``: the app's cache). A
         snapshot: the transcript may go on loading meanwhile."""
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
         if load_rest and not timeline.complete:
             await timeline.load_all(progress)
         messages = list(timeline.messages())
@@ -283,7 +304,8 @@ class ExportJob:
         # would add the other side's calls, and the first side's again after a second `p`.
         return Fetched(messages, timeline.calls, timeline.calls, complete,
                        seconds=time.monotonic() - started,
-                       note="" if complete else PARTIAL_NOTE, names=nicknames)
+                       note="" if complete else PARTIAL_NOTE, names=nicknames, started=wall,
+                       finished=time.time())
 
     async def display_names(
         self, client: RoamCaller, cache: Nicknames | None = None
@@ -375,3 +397,28 @@ class ExportJob:
         files, listing = write_parts(path, split(held, meta), write, on_commit=on_commit)
         return Written(sum(f.messages for f in files), sum(f.size for f in files),
                        listing.sha256, tuple(files))
+
+    def write_bundle(
+        self,
+        fetched: Fetched,
+        meta: ExportMeta,
+        *,
+        extra: Mapping[str, object] | None = None,
+        stop: threading.Event | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> BundleWritten:
+        """Write the planned bundle (folder or zip) whole or not at all; ``extra`` adds
+        sections to its manifest (a refetch names the bundle it was compared with)."""
+        path = self.output.path
+        if path is None or not self.format.bundle:
+            raise ValueError("this job does not write a bundle")
+
+        def manifest_for(files: Mapping[str, FileDigest]) -> dict[str, Any]:
+            return build_manifest(
+                query=self.query, tz=self.tz, facts=self.facts, messages=fetched.messages,
+                complete=fetched.complete, records=fetched.records, started=fetched.started,
+                finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
+                files=files, extra=extra)
+
+        return write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,
+                            on_commit=on_commit)

@@ -23,17 +23,15 @@ Bounds, because the service (or whatever answers in its place) may be slow, huge
   process has succeeded for ``rate_limit_patience`` seconds (60 s). ``Retry-After`` on HTTP 429
   and 503 (seconds or an HTTP date) sets the delay of that retry, capped at 60 s.
 
-Each retry is announced as a ``ClientEvent("retry", ...)`` with its reason.
+Each retry is announced as a ``ClientEvent("retry", ...)`` with its reason. The limiter is told
+when the request was really written (httpx's public ``trace`` request extension reports
+``send_request_headers``), so a request held back by a TLS handshake or a busy event loop is
+counted when it leaves, not when it was granted.
 
-The limiter is told when the request was really written (httpx's public ``trace`` request
-extension reports ``send_request_headers``), so a request held back by a TLS handshake or a busy
-event loop is counted when it leaves, not when it was granted.
-
-Why our own retry loop instead of tenacity or stamina: the decision depends on the reply body
-(``ErrorCode``), re-signing is a different kind of retry with its own budget of one, rate limits
-have a budget in time rather than in tries, and the final exception must be rebuilt without the
-httpx exception chained to it (that one carries the URL, and the URL carries the UserSig);
-wrapping a library for this would be longer than the loop.
+Why our own retry loop, not tenacity or stamina: the decision depends on the reply body
+(``ErrorCode``), re-signing is a retry with its own budget of one, rate limits have a budget in
+time, and the final exception must be rebuilt without the httpx exception chained to it (it
+carries the URL, and the URL the UserSig); wrapping a library would be longer than the loop.
 
 Failures are collected inside :meth:`ImClient._attempt` and raised from :meth:`ImClient.call`,
 outside any ``except`` block, so no exception context and no frame holding the URL ends up in a
@@ -263,6 +261,10 @@ class ImClient:
 
     async def call(self, api: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``api`` (e.g. ``v4/openim/admin_getroammsg``); return the OK reply."""
+        return (await self.call_counted(api, body))[0]
+
+    async def call_counted(self, api: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+        """:meth:`call`, and how many HTTP attempts it took (an evidence manifest lists them)."""
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         limiter = self._limiter
         started = limiter.now()
@@ -286,7 +288,7 @@ class ImClient:
                     grant.close()
             if not isinstance(outcome, Failure):
                 limiter.succeeded()
-                return outcome
+                return outcome, attempts
             if outcome.action is Action.RESIGN and not resigned and self._conn.secret_key:
                 resigned = True
                 self.retries += 1

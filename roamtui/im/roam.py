@@ -13,6 +13,7 @@ chain answers to the budgets of :mod:`roamtui.im.guard`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from typing import Any, Literal, Protocol
 from roamtui.im.errors import ProtocolError
 from roamtui.im.guard import ChainGuard, PagingGuard
 from roamtui.im.model import Message, parse_message
+from roamtui.im.pagelog import PageRecord, page_record
 
 API = "v4/openim/admin_getroammsg"
 
@@ -77,6 +79,8 @@ class Page:
     messages: tuple[Message, ...]  # oldest -> newest, as in the reply
     complete: bool
     next: Cursor | None  # None when complete
+    msg_cnt: int | None = None  # the reply's MsgCnt, as it said
+    attempts: int | None = None  # HTTP attempts the call took, when the client says
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +176,10 @@ def parse_page(reply: object, body: Mapping[str, Any]) -> Page:
         if msg.time < prev:
             raise _bad("MsgList is not oldest → newest")
         prev = msg.time
+    cnt = reply.get("MsgCnt")
+    msg_cnt = cnt if isinstance(cnt, int) and not isinstance(cnt, bool) else None
     if complete == 1:
-        return Page(messages, True, None)
+        return Page(messages, True, None, msg_cnt)
     last_time = _int_field(reply, "LastMsgTime")
     last_key = reply.get("LastMsgKey")
     if not isinstance(last_key, str) or not last_key:
@@ -181,7 +187,7 @@ def parse_page(reply: object, body: Mapping[str, Any]) -> Page:
     if not min_time <= last_time <= max_time:
         raise _bad(f"LastMsgTime {last_time} lies outside the asked range {min_time}..{max_time}")
     _check_cursor(raw_list, messages, last_time, last_key)
-    return Page(messages, False, Cursor(last_time, last_key))
+    return Page(messages, False, Cursor(last_time, last_key), msg_cnt)
 
 
 def _check_cursor(
@@ -223,7 +229,11 @@ async def fetch_page(
 ) -> Page:
     """One call; the reply is validated (ProtocolError) and its messages parsed."""
     body = build_body(q, cursor, min_time=min_time, max_time=max_time)
-    return parse_page(await client.call(API, body), body)
+    counted = getattr(client, "call_counted", None)  # ImClient says how many attempts it took
+    if counted is None:
+        return parse_page(await client.call(API, body), body)
+    reply, attempts = await counted(API, body)
+    return dataclasses.replace(parse_page(reply, body), attempts=attempts)
 
 
 def _fresh(messages: Iterable[Message], seen: set[str]) -> tuple[Message, ...]:
@@ -279,8 +289,10 @@ class _WindowFetch:
         progress: Callable[[FetchProgress], None] | None,
         concurrency: int,
         on_page: Callable[[ChainPage], None] | None = None,
+        on_record: Callable[[PageRecord], None] | None = None,
     ) -> None:
         self._client = client
+        self._on_record = on_record
         self._q = q
         self._progress = progress
         self._on_page = on_page
@@ -368,6 +380,11 @@ class _WindowFetch:
             self._calls += 1
             fresh = _fresh(page.messages, self._seen)
             self._pages.append(fresh)
+            if self._on_record is not None:
+                body = build_body(self._q, cursor, min_time=lo, max_time=top)
+                last = None if page.next is None else (page.next.max_time, page.next.last_key)
+                self._on_record(page_record(body, page.messages, page.complete, last,
+                                            page.msg_cnt, page.attempts, len(fresh)))
             after, cursor = cursor, guard.check(page, len(fresh))
             if self._on_page is not None:
                 self._on_page(ChainPage(fresh, lo, top, after, cursor))
@@ -417,6 +434,7 @@ async def fetch_window(
     progress: Callable[[FetchProgress], None] | None = None,
     concurrency: int = 16,
     on_page: Callable[[ChainPage], None] | None = None,
+    on_record: Callable[[PageRecord], None] | None = None,
 ) -> list[Message]:
     """The whole window, oldest → newest, fetched as concurrent slices under the client's limiter.
 
@@ -425,7 +443,8 @@ async def fetch_window(
     window's chains share one :class:`~roamtui.im.guard.PagingGuard`.
     ``on_page`` sees each page as it lands (before ``progress``), so that a caller can keep
     what arrived when the fetch is cancelled or fails; an exception it raises stops the fetch.
+    ``on_record`` gets each call's :class:`~roamtui.im.pagelog.PageRecord` (evidence manifests).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    return await _WindowFetch(client, q, progress, concurrency, on_page).run()
+    return await _WindowFetch(client, q, progress, concurrency, on_page, on_record).run()

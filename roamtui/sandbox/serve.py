@@ -18,9 +18,10 @@ from types import FrameType
 from typing import TextIO
 
 from roamtui.sandbox.dataset import Dataset
+from roamtui.sandbox.later import Later, LaterStore, describe_changes
 from roamtui.sandbox.server import SandboxServer
 from roamtui.sandbox.service import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, SandboxService
-from roamtui.sandbox.sides import SidedStore, demo_store, describe_sides
+from roamtui.sandbox.sides import SidedStore, demo_plans, demo_store, describe_sides
 
 _Handler = Callable[[int, FrameType | None], object] | int | None
 
@@ -74,10 +75,12 @@ def run(
     err: TextIO | None = None,
     stop: threading.Event | None = None,
     then: Callable[[str], Sequence[str]] | None = None,
+    later: int = 0,
 ) -> int:
     """Serve until Ctrl+C / SIGTERM (or `stop` is set); return the process exit status.
 
-    `then(endpoint)` gives lines printed after the description (the shell exports)."""
+    `then(endpoint)` gives lines printed after the description (the shell exports); `later`
+    serves the same history later (`sandbox.later`), its changes printed as `change:` lines."""
     err = sys.stderr if err is None else err
     problem = _invalid(messages, latency_ms, fault_rate, port)
     if problem:
@@ -85,10 +88,15 @@ def run(
         return 2
     stop = threading.Event() if stop is None else stop
     dataset = Dataset(seed=seed, messages=messages)
-    sides = None if same_sides else demo_store(dataset)
-    service = SandboxService(
-        dataset if sides is None else sides, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed
-    )
+    later_store = LaterStore(dataset, Later.each(later, seed)) if later else None
+    if same_sides:
+        sides = None
+    elif later_store is None:
+        sides = demo_store(dataset)
+    else:  # each side reads its own view of the history later
+        sides = SidedStore(later_store, demo_plans(dataset, dataset.conversations, seed))
+    store = sides if sides is not None else later_store if later_store is not None else dataset
+    service = SandboxService(store, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed)
     server = SandboxServer(service, port=port)
     try:
         endpoint = server.start()
@@ -101,7 +109,8 @@ def run(
         if on_main:
             previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
         extra = then(endpoint) if then else ()
-        for line in [*describe(dataset, endpoint, sides), *extra]:
+        changes = describe_changes(later_store, dataset.conversations) if later_store else []
+        for line in [*describe(dataset, endpoint, sides), *changes, *extra]:
             print(line, file=out)
         print("serving: press Ctrl+C to stop", file=out)
         out.flush()
