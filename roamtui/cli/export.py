@@ -420,8 +420,7 @@ def _write(
     messages = fetched.messages
     job = plan.job
     if job.format.bundle:
-        made = job.write_bundle(fetched, meta, on_commit=guard.commit)
-        return Written(made.messages, made.size, made.sums_sha256)
+        return job.write_bundle(fetched, meta, on_commit=guard.commit)
     if job.output.path is not None:
         return job.write(messages, meta, digest=digest, on_commit=guard.commit)
     sink, done = _stdout_sink(stdout)

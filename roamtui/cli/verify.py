@@ -188,6 +188,6 @@ def _refetch(
             err.write(f"{_PROG}: cannot write {str(job.output.path)!r}: "
                       f"{exc.strerror or exc}; nothing was left\n")
             return EXIT_ERROR
-        out.write(f"new capture → {made.path} (SHA256SUMS sha256 {made.sums_sha256}; "
+        out.write(f"new capture → {job.output.path} (SHA256SUMS sha256 {made.sha256}; "
                   f"its manifest names {v.sums_sha256} as the previous bundle)\n")
     return EXIT_DIFFERS if diffs else EXIT_SAME

@@ -72,7 +72,7 @@ CLI_FORMATS: Mapping[str, Format] = MappingProxyType({**FORMATS, BUNDLE.name: BU
 
 def format_named(name: str) -> Format:
     """The format called ``name``; ValueError (one line, naming the choices) if there is none."""
-    found = CLI_FORMATS.get(name)
+    found = BUNDLE if name == BUNDLE.name else FORMATS.get(name)
     if found is None:
         raise ValueError(
             f"unknown export format {name!r}; choose one of {', '.join(CLI_FORMATS)}"

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from roamtui.atomicfile import Target, TextSink, UnsupportedTarget, resolve_target, write_atomically
-from roamtui.export.bundle import BundleRefused, BundleWritten, check_bundle_output, write_bundle
+from roamtui.export.bundle import BundleRefused, check_bundle_output, write_bundle
 from roamtui.export.directory import WrittenFile, directory_problem, names_directory, write_parts
 from roamtui.export.formats import Format, format_named
 from roamtui.export.manifest import FileDigest, build_manifest, connection_facts
@@ -406,9 +406,10 @@ class ExportJob:
         extra: Mapping[str, object] | None = None,
         stop: threading.Event | None = None,
         on_commit: Callable[[], None] | None = None,
-    ) -> BundleWritten:
-        """Write the planned bundle (folder or zip) whole or not at all; ``extra`` adds
-        sections to its manifest (a refetch names the bundle it was compared with)."""
+    ) -> Written:
+        """Write the planned bundle (folder or zip) whole or not at all: its size and the
+        SHA-256 of its SHA256SUMS. ``extra`` adds sections to its manifest (a refetch names
+        the bundle it was compared with)."""
         path = self.output.path
         if path is None or not self.format.bundle:
             raise ValueError("this job does not write a bundle")
@@ -420,5 +421,6 @@ class ExportJob:
                 finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
                 files=files, extra=extra)
 
-        return write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,
+        made = write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,
                             on_commit=on_commit)
+        return Written(made.messages, made.size, made.sums_sha256)
