@@ -60,33 +60,26 @@ from roamtui.im.sharing import SharedSpec
 
 if TYPE_CHECKING:
     import httpx
-# httpx itself is imported by the first client made: with the click and rich it pulls in,
-# it was most of the time of `roamtui --help`, which builds the whole parser (and so imports
-# this module for its tables) but never calls anything.
+# httpx itself is imported by the first client made: with the click and rich it pulls in, it
+# was most of `roamtui --help`, which imports this module for its tables but calls nothing.
 
 log = logging.getLogger(__name__)
 redact.install_log_filter(
     "httpx",  # logs every request URL, usersig included, at INFO level
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "httpcore.socks",
-    __name__,
+    "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks", __name__,
 )
 
-REGIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "mainland": "https://console.tim.qq.com",
-        "singapore": "https://adminapisgp.im.qcloud.com",
-        "seoul": "https://adminapikr.im.qcloud.com",
-        "tokyo": "https://adminapijpn.im.qcloud.com",
-        "frankfurt": "https://adminapiger.im.qcloud.com",
-        "silicon-valley": "https://adminapiusa.im.qcloud.com",
-        "jakarta": "https://adminapiidn.im.qcloud.com",
-        "mumbai": "https://adminapiind.im.qcloud.com",
-    }
-)
+REGIONS: Mapping[str, str] = MappingProxyType({
+    "mainland": "https://console.tim.qq.com",
+    "singapore": "https://adminapisgp.im.qcloud.com",
+    "seoul": "https://adminapikr.im.qcloud.com",
+    "tokyo": "https://adminapijpn.im.qcloud.com",
+    "frankfurt": "https://adminapiger.im.qcloud.com",
+    "silicon-valley": "https://adminapiusa.im.qcloud.com",
+    "jakarta": "https://adminapiidn.im.qcloud.com",
+    "mumbai": "https://adminapiind.im.qcloud.com",
+})
 DEFAULT_REGION = "mainland"
 ROAM_API = "v4/openim/admin_getroammsg"
 
@@ -127,9 +120,8 @@ def endpoint_for(region: str | None, endpoint: str | None) -> str:
     try:
         return REGIONS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown region {region!r}; choose one of: {', '.join(REGIONS)}"
-        ) from None
+        known = ", ".join(REGIONS)
+        raise ValueError(f"unknown region {region!r}; choose one of: {known}") from None
 
 
 @dataclass(frozen=True, slots=True, repr=False)
