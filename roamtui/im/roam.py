@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -267,6 +268,10 @@ async def iter_pages(
             return
 
 
+#: Chains per call the limiter lets through in one round trip (see ``_WindowFetch._wanted``).
+_CHAINS_PER_TRIP = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class _Slice:
     """An inclusive range of whole seconds, fetched by one chain from its newest end."""
@@ -305,6 +310,7 @@ class _WindowFetch:
         self._calls = 0
         self._covered = 0
         self._budget = PagingGuard(q.page_size)  # shared by every slice of the window
+        self._rtt = math.inf  # the quickest call seen: the path's round trip, no waiting in it
 
     async def run(self) -> list[Message]:
         self._pending.append(_Slice(self._q.min_time, self._q.max_time))
@@ -376,7 +382,9 @@ class _WindowFetch:
         guard = ChainGuard(None, self._budget)
         while True:
             guard.count_call(self._covered)
+            started = time.monotonic()
             page = await fetch_page(self._client, self._q, cursor, min_time=lo, max_time=top)
+            self._rtt = min(self._rtt, time.monotonic() - started)
             self._calls += 1
             fresh = _fresh(page.messages, self._seen)
             self._pages.append(fresh)
@@ -402,9 +410,19 @@ class _WindowFetch:
                 lo = self._split(lo, top, span)
             self._report()
 
+    def _wanted(self) -> int:
+        """How many chains keep the limiter busy: its rate times a round trip, twice over.
+
+        More chains than that only wait for the limiter, and each one ends on a short page:
+        at 50/s and 60 ms, 16 chains made 10 % more calls than one chain, 7 chains 2 %."""
+        rate = getattr(getattr(self._client, "limiter", None), "effective_rate", None)
+        if not isinstance(rate, int | float) or not math.isfinite(self._rtt):
+            return self._concurrency
+        return max(2, min(self._concurrency, math.ceil(rate * self._rtt * _CHAINS_PER_TRIP) + 1))
+
     def _split(self, lo: int, top: int, span: int) -> int:
         """Hand older parts of [lo, top] to idle workers; return the new low end of ours."""
-        idle = self._idle_count()
+        idle = min(self._idle_count(), self._wanted() - self._busy)
         seconds = top - lo + 1
         if idle == 0 or seconds == 1:
             return lo
