@@ -5,12 +5,14 @@ at or after it, or, stepping back, on the last message at or before it. :func:`s
 that row among what is loaded (or the gap that may hide it), :func:`reach` loads until no gap
 hides it, however long the quiet stretch in between, and :func:`stepped` is the time a step
 of days or hours names: days on the calendar of the chosen zone (a day across a daylight-
-saving change is 23 or 25 hours), hours as 3,600 seconds.
+saving change is 23 or 25 hours), hours as 3,600 seconds. :func:`quiet_notice` is what a
+jump says when the message it lands on is far from the time it named ("nothing between 14:22
+and 21:49"), so a quiet stretch is never crossed in silence.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
 from roamtui.history.rows import GapRow, MessageRow
@@ -23,6 +25,9 @@ SEEK_CALLS = 32  # calls a landing may spend past its jump, crossing quiet stret
 SEEK_WIDTH = 3600  # seconds of the first window probed above a quiet stretch
 
 StepUnit = Literal["day", "hour"]
+#: Seconds between the time a jump names and the message it lands on from which the jump says
+#: that nothing was there: ten minutes (a chat's pauses are shorter; a closed shop's longer).
+QUIET_NOTICE = 600
 
 
 def seek(timeline: Timeline, t: int, earlier: bool) -> tuple[int | None, bool]:
@@ -83,3 +88,32 @@ def stepped(t: int, count: int, unit: StepUnit, tz: tzinfo) -> int:
         return add_days(t, tz, count)
     except TimeParseError:
         return t + 86_400 * count
+
+
+def _clock_text(t: int, other: int, tz: tzinfo) -> str:
+    """``14:22`` when both times fall on one day, ``Sun 22:43`` within a week, else the date."""
+    a, b = datetime.fromtimestamp(t, tz), datetime.fromtimestamp(other, tz)
+    if a.date() == b.date():
+        return f"{a:%H:%M}"
+    if abs((a.date() - b.date()).days) < 7:
+        return f"{a:%a %H:%M}"
+    return f"{a:%Y-%m-%d %H:%M}"
+
+
+def quiet_notice(
+    target: int, landed: int | None, tz: tzinfo, *, earlier: bool = False
+) -> str | None:
+    """What a jump to ``target`` says when it lands at ``landed`` (None: on no message): the
+    quiet stretch between them when it is at least :data:`QUIET_NOTICE` long, else None.
+    Landing on the far side of the target (nothing at or after it; nothing at or before it
+    for an ``earlier`` jump) means that end of the window is quiet."""
+    if landed is None:
+        return "nothing in this window"
+    start, end = (landed, target) if earlier else (target, landed)
+    if end < start:
+        where = _clock_text(target, landed, tz)
+        return (f"nothing between the start of the window and {where}" if earlier
+                else f"nothing between {where} and the end of the window")
+    if end - start < QUIET_NOTICE:
+        return None
+    return f"nothing between {_clock_text(start, end, tz)} and {_clock_text(end, start, tz)}"

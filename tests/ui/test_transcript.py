@@ -241,7 +241,10 @@ async def test_hour_steps_back_cross_quiet_stretches_longer_than_an_hour() -> No
             landed.append(cursor_id(t))
         # the last of B, the last of A, then (nothing an hour before it) the first of A
         assert landed == ["m0199", "m0099", "m0000", "m0000"]
-        assert [n.message for n in w.notices()] == ["start of window"]
+        # each quiet stretch crossed is said; the first of A is the start of the window
+        assert [n.message for n in w.notices()] == [
+            "nothing between 00:51 and 02:51", "nothing between Fri 22:51 and Sun 23:51",
+            "start of window"]
 
 
 async def test_day_and_hour_steps_cross_quiet_stretches_not_loaded_yet() -> None:
@@ -263,7 +266,9 @@ async def test_day_and_hour_steps_cross_quiet_stretches_not_loaded_yet() -> None
         await pilot.press("D")  # nothing a day before the end of A: its first message
         await settle(pilot)
         assert cursor_id(t) == "m0000"
-        assert not w.notices()
+        assert [n.message for n in w.notices()] == [  # every silence crossed is said
+            "nothing between Sat 22:00 and Mon 00:00", "nothing between 01:00 and 03:00",
+            "nothing between Fri 22:51 and Sun 01:00"]
 
 
 async def test_a_step_that_cannot_load_shows_the_failed_stretch_and_works_after_retry() -> None:

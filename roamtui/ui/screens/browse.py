@@ -354,5 +354,5 @@ class BrowseScreen(Screen[None]):
                 markup=False,
             )
             when = edge
-        self.transcript.goto_time(when)
+        self.transcript.goto_time(when, announce=True)
         return when

@@ -9,7 +9,10 @@ a cancelled one does not land, a failure is posted as ``LoadFailed``; the failed
 error (the timeline sees to that) and waits for ``r``.
 
 Where a jump lands is :func:`roamtui.history.navigation.seek`; ``d``/``D`` step calendar days
-in the transcript's zone and ``o``/``O`` hours (:func:`~roamtui.history.navigation.stepped`).
+in the transcript's zone and ``o``/``O`` hours (:func:`~roamtui.history.navigation.stepped`)
+from the time the last step named (:meth:`Loader.step` says when), landing on the first
+message at or after the new time (back: the last at or before it); a landing far from the
+time it named says so (:func:`~roamtui.history.navigation.quiet_notice`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from textual.worker import Worker, WorkerState
 
-from roamtui.history.navigation import StepUnit, reach, seek, stepped
+from roamtui.history.navigation import StepUnit, quiet_notice, reach, seek, stepped
 from roamtui.history.rows import Gap, GapRow
 from roamtui.im.errors import RoamError
 from roamtui.im.model import Message
@@ -46,6 +49,8 @@ class Landing:
     earlier: bool = False  # the last message at or before ``time``, not the first at or after
     origin: Message | None = None  # where a step started: landing there again means an edge
     moves: int = 0  # the view's count of user moves when asked: a newer move cancels the landing
+    announce: bool = False  # say "nothing between …" when the landing is far from ``time``
+    step: bool = False  # a d/D/o/O step: the next step starts from ``time``, not the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,9 @@ class Loader:
         self.land_end = True  # the opening: land at the newest end as rows come in
         self._last_stats: Stats | None = None
         self._can_retry = False  # what the footer shows for ``r``; rebuilt only when it flips
+        #: The time the last step named and the MsgKey it landed on: while the cursor stays
+        #: there, the next step counts from that time (steps never drift to where they landed).
+        self.last_step: tuple[int, str] | None = None
 
     @property
     def layout(self) -> TranscriptLayout:
@@ -100,6 +108,7 @@ class Loader:
         """Another timeline: forget the jobs (the widget cancelled their workers)."""
         self.jobs.clear()
         self.pending = None
+        self.last_step = None
         self.land_end = True
         self._last_stats = None  # the counts of the old timeline must not stay on show
 
@@ -153,27 +162,38 @@ class Loader:
         self._run(Job("jump", "history-jump", timeline, landing), work)
 
     def step(self, count: int, unit: StepUnit) -> None:
-        """``count`` calendar days (in the transcript's zone) or hours from the cursor's time:
-        back to the last message at or before it, on to the first at or after it; quick
-        presses add up (from where the jump in flight will land)."""
+        """``count`` calendar days (in the transcript's zone) or whole hours on: to the first
+        message at or after the new time (back: the last at or before it), saying so when that
+        is far from it. The step counts from the time the last step named while the cursor
+        stays where that step landed and the new time gets past it (no drift towards
+        landings; no standing still after a long silence), else from the cursor's message.
+        Quick presses add up (from the jump in flight)."""
         view = self.transcript
-        earlier = count < 0
+        back = count < 0
         pending = self.pending
-        if pending is None and view.cursor.at_edge(-1 if earlier else 1):
-            view.say("start of window" if earlier else "end of window")
+        if pending is None and view.cursor.at_edge(-1 if back else 1):
+            view.say("start of window" if back else "end of window")
             return
         base: int | None
+        origin = view.cursor_message
+        tz = view.tz
         if pending is not None:
             base, origin = pending.time, pending.origin
+        elif origin is not None:
+            base = origin.time
+            named = self.last_step
+            if named is not None and named[1] == origin.key:
+                ahead = stepped(named[0], count, unit, tz)
+                if (ahead < origin.time) if back else (ahead > origin.time):
+                    base = named[0]
         else:
-            origin = view.cursor_message
-            base = origin.time if origin is not None else view.viewport.time_at_top()
+            base = view.viewport.time_at_top()
         query = self.layout.timeline.query
         if base is None:
             base = query.max_time
-        target = min(max(stepped(base, count, unit, view.tz), query.min_time), query.max_time)
+        target = min(max(stepped(base, count, unit, tz), query.min_time), query.max_time)
         view.moves += 1
-        self.jump(Landing(target, earlier, origin, view.moves))
+        self.jump(Landing(target, back, origin, view.moves, announce=True, step=True))
 
     def fill_near(self) -> None:
         """Fill every idle gap within a page of the viewport, above or below it."""
@@ -290,8 +310,16 @@ class Loader:
             return
         if row is not None:
             view.cursor.select(row, center=True)
+        landed = view.cursor_message
+        if landing.step and landed is not None:
+            self.last_step = (landing.time, landed.key)
         origin = landing.origin
-        if origin is None or view.cursor_message not in (None, origin):
-            return
-        if (landing.time < origin.time) if landing.earlier else (landing.time > origin.time):
+        edge = origin is not None and landed in (None, origin) and (
+            landing.time < origin.time if landing.earlier else landing.time > origin.time)
+        if edge:
             view.say("start of window" if landing.earlier else "end of window")
+        elif landing.announce:
+            notice = quiet_notice(landing.time, None if landed is None else landed.time, view.tz,
+                                  earlier=landing.earlier)
+            if notice is not None:
+                view.say(notice)
