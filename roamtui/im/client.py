@@ -271,8 +271,8 @@ class ImClient:
                 grant = None
             else:
                 grant.hold()  # counted as "may arrive any moment" until httpx has written it
-                for notice in limiter.take_notices():
-                    self._emit("budget", api, attempts, notice)
+                for notice in limiter.take_notices() if self._on_event is not None else ():
+                    self._emit("budget", api, attempts, notice)  # else the UI asks the limiter
             try:
                 outcome = await self._attempt(api, payload, grant)
             finally:

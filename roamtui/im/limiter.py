@@ -221,6 +221,11 @@ class RateLimiter:
         if old is not None:
             old.close()
 
+    @property
+    def sharing(self) -> bool:
+        """Whether a shared budget was asked for (it may have fallen back to in-process)."""
+        return self._chain is not None
+
     def take_notices(self) -> list[str]:
         """What the budgets had to say since last asked (a fallback, a return): each once."""
         chain = self._chain

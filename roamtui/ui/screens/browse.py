@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
-from roamtui.im.sharing import IN_PROCESS
+from roamtui.im.limiter import RateLimiter
 from roamtui.settings.defaults import empty_window_hint
 from roamtui.settings.marks import MarkStore
 from roamtui.text import error_line
@@ -133,12 +133,14 @@ class BrowseScreen(Screen[None]):
 
     def _show_budget(self) -> None:
         limiter = getattr(self.transcript.timeline.client, "limiter", None)
-        usage = getattr(limiter, "usage", None)
-        if usage is None:
-            return
-        now = usage()
+        if not isinstance(limiter, RateLimiter):
+            return  # a stand-in client (tests)
+        for notice in limiter.take_notices():  # a fallback to another budget, or a return
+            self.notify(notice, title="Calls per second", severity="warning", timeout=15,
+                        markup=False)
+        now = limiter.usage()
         bar = self.query_one(StatusBar)
-        if now.label == IN_PROCESS and not now.backed_off and not bar.stats.budget:
+        if not limiter.sharing and not now.backed_off and not bar.stats.budget:
             return  # this process alone (the demo, --rate-store process): nothing to share
         bar.stats = replace(bar.stats, budget=now.text(), budget_short=now.short(),
                             backed_off=now.backed_off)
