@@ -17,6 +17,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from roamtui.atomicfile import TextSink, write_atomically
@@ -56,27 +57,15 @@ class WrittenFile:
     sha256: str
 
 
-class _Counted:
-    """A sink that keeps the size and SHA-256 of the UTF-8 bytes it passes on."""
-
-    def __init__(self, out: TextSink) -> None:
-        self.out, self.sha, self.size = out, hashlib.sha256(), 0
-
-    def write(self, s: str, /) -> object:
-        data = s.encode("utf-8", "surrogatepass")
-        self.sha.update(data)
-        self.size += len(data)
-        return self.out.write(s)
-
-
 def write_parts(
     directory: Path,
     parts: Sequence[Part],
-    write: Callable[[Part, TextSink], int],
+    write: Callable[[Part, TextSink], tuple[int, int, str]],
     *,
     on_commit: Callable[[], None] | None = None,
 ) -> tuple[list[WrittenFile], WrittenFile]:
-    """Write each part into ``directory`` (created if missing), then ``SHA256SUMS``; the files
+    """Write each part into ``directory`` (created if missing) with ``write(part, sink) ->
+    (messages, size, sha256)``, then ``SHA256SUMS``; the files
     and the listing (whose SHA-256 pins them all). On any failure remove what this call wrote
     and re-raise. ``on_commit`` runs before the last rename (SHA256SUMS), when only that is
     left."""
@@ -89,12 +78,7 @@ def write_parts(
         for part in parts:
             path = directory / part.name
 
-            def one(sink: TextSink, part: Part = part) -> tuple[int, int, str]:
-                counted = _Counted(sink)
-                n = write(part, counted)
-                return n, counted.size, counted.sha.hexdigest()
-
-            n, size, sha = write_atomically(path, one)
+            n, size, sha = write_atomically(path, partial(write, part))
             placed.append(path)  # only what this call wrote is ever removed
             done.append(WrittenFile(path, n, size, sha))
         sums = "".join(f"{f.sha256}  {f.path.name}\n" for f in done)

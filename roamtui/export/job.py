@@ -390,9 +390,11 @@ class ExportJob:
             raise ExportRefused(f"{self.format.name} is written to one file, not a directory")
         held = messages if isinstance(messages, Sequence) else list(messages)
 
-        def write(part: Part, sink: TextSink) -> int:
+        def write(part: Part, sink: TextSink) -> tuple[int, int, str]:
             items = part.messages if stop is None else _checked(part.messages, stop)
-            return self.format.write(items, part.meta, sink)
+            digest = Digest(sink)
+            n = self.format.write(items, part.meta, digest)
+            return n, digest.size, digest.sha.hexdigest()
 
         files, listing = write_parts(path, split(held, meta), write, on_commit=on_commit)
         return Written(sum(f.messages for f in files), sum(f.size for f in files),
