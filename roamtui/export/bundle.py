@@ -11,8 +11,11 @@ written as a hidden temp sibling ``.DIR.XXXX.part`` and renamed into place, the 
 a failed or interrupted export leaves nothing that looks complete. A folder that already exists
 and is not empty is refused before any call.
 
-Adding a file (``transcript.rsmf``, say) is one entry in :data:`BUNDLE_FILES`; the manifest,
-SHA256SUMS and ``roamtui verify``'s checksums follow.
+Adding a file is one entry in :data:`BUNDLE_FILES`; the manifest, SHA256SUMS and ``roamtui
+verify``'s checksums follow. ``transcript.rsmf`` (RSMF 2.0 for review platforms) is written
+when the window fits in one RSMF file (at most 10,000 messages, Relativity's advice): a larger
+bundle leaves it out, its manifest does not list it, and ``roamtui export --format rsmf -o
+DIR/`` writes the window as day slices instead.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from roamtui.atomicfile import build_atomically, resolve_target
-from roamtui.export import csv, html, jsonl, txt
+from roamtui.export import csv, html, jsonl, rsmf, txt
 from roamtui.export.formats import Writer
 from roamtui.export.manifest import MANIFEST, SUMS, FileDigest, manifest_text, sums_text
 from roamtui.export.provenance import ExportMeta
@@ -45,6 +48,11 @@ class BundleFile:
 
     name: str
     write: Writer
+    #: Most messages the file may hold; a window of more is bundled without it.
+    limit: int | None = None
+
+    def fits(self, count: int) -> bool:
+        return self.limit is None or count <= self.limit
 
 
 #: The files of a bundle besides manifest.json and SHA256SUMS, in the order they are written.
@@ -53,6 +61,7 @@ BUNDLE_FILES: tuple[BundleFile, ...] = (
     BundleFile("transcript.html", html.write_html),
     BundleFile("transcript.txt", txt.write_txt),
     BundleFile("transcript.csv", csv.write_csv),
+    BundleFile("transcript.rsmf", rsmf.write_rsmf, rsmf.MAX_EVENTS),
 )
 
 
@@ -154,6 +163,8 @@ def _write_folder(
     for item in BUNDLE_FILES:
         if stop is not None and stop.is_set():
             raise BundleStopped
+        if not item.fits(len(messages)):
+            continue
 
         def fill(sink: _HashingFile, item: BundleFile = item) -> None:
             item.write(messages, meta, sink)

@@ -26,14 +26,17 @@ boundaries of the export's zone where possible and named by the stretch each cov
 
 from __future__ import annotations
 
+import email
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime
+from typing import IO, Any
 
 from roamtui import __version__
 from roamtui.atomicfile import TextSink
@@ -129,3 +132,22 @@ def write_rsmf(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> 
 def rsmf_parts(messages: Sequence[Message], meta: ExportMeta) -> list[Part]:
     """The files of a sliced export: at most :data:`MAX_EVENTS` each, by day where possible."""
     return parts(messages, meta, MAX_EVENTS, "rsmf")
+
+
+def read_manifest(raw: IO[bytes]) -> dict[str, Any]:
+    """The manifest of an ``.rsmf`` read back as a review platform reads it (stdlib email and
+    zipfile); ValueError (one line) when it is not an RSMF file of one rsmf.zip."""
+    msg = email.message_from_binary_file(raw, policy=default)
+    if not isinstance(msg, EmailMessage) or msg.get("X-RSMF-Version") is None:
+        raise ValueError("is not an RSMF file (no X-RSMF-Version header)")
+    zips = [part for part in msg.iter_attachments() if part.get_filename() == ZIP_NAME]
+    if len(zips) != 1:
+        raise ValueError(f"holds {len(zips)} {ZIP_NAME} attachments, not one")
+    data = zips[0].get_content()
+    if not isinstance(data, bytes):
+        raise ValueError(f"its {ZIP_NAME} is not binary")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        doc = json.loads(archive.read(MANIFEST_NAME))
+    if not isinstance(doc, dict):
+        raise ValueError(f"its {MANIFEST_NAME} is not a JSON object")
+    return doc

@@ -11,7 +11,9 @@ Checks, each difference one :class:`Problem` naming its file or record:
    names its oldest message as the cursor and is continued by another record from there; the
    records' new messages add up to the jsonl; together they cover the whole window.
 4. **The transcripts agree with the jsonl**: the same messages in the same order with the same
-   recalled marks (:data:`TRANSCRIPT_CHECKS`, one entry per transcript file).
+   recalled marks (:data:`TRANSCRIPT_CHECKS`, one entry per transcript file; the RSMF one,
+   read back with the stdlib email and zipfile, when the bundle has it: event ids = MsgKeys,
+   `deleted` = recalled).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from roamtui.export.csv import CSV_COLUMNS, csv_cell
 from roamtui.export.html import RECALLED_WORD, element_id
 from roamtui.export.manifest import BUNDLE_KIND, MANIFEST, SUMS
 from roamtui.export.provenance import RECALLED_MARK
+from roamtui.export.rsmf import read_manifest as read_rsmf_manifest
 from roamtui.im.model import parse_message
 from roamtui.im.roam import PARTY_FIELDS
 from roamtui.text import file_text
@@ -336,12 +339,29 @@ def _compare(want: Sequence[tuple[str, bool]], found: Sequence[tuple[str, bool |
     return []
 
 
+def _check_rsmf(source: BundleSource, name: str, held: Sequence[Held]) -> list[str]:
+    with contextlib.closing(source.open(name)) as raw:
+        try:
+            events = read_rsmf_manifest(raw).get("events")
+        except (ValueError, KeyError, zipfile.BadZipFile) as exc:
+            return [str(exc)]
+    if not isinstance(events, list):
+        return ["its manifest has no events"]
+    found = [(str(e.get("id", "")), e.get("deleted", False) is True) for e in events
+             if isinstance(e, dict)]
+    return _compare([(h.key, h.recalled) for h in held], found, "events")
+
+
 #: How each transcript is checked against the jsonl; a new transcript is one entry.
 TRANSCRIPT_CHECKS: Mapping[str, Callable[[BundleSource, str, Sequence[Held]], list[str]]] = {
     "transcript.html": _check_html,
     "transcript.txt": _check_txt,
     "transcript.csv": _check_csv,
+    "transcript.rsmf": _check_rsmf,
 }
+#: Transcripts a bundle may lack (too many messages for one RSMF file, or an older bundle):
+#: checked when present; when the manifest lists one, the checksums notice it missing.
+OPTIONAL_TRANSCRIPTS = frozenset({"transcript.rsmf"})
 
 
 def verify_bundle(source: BundleSource) -> Verdict:
@@ -369,7 +389,8 @@ def verify_bundle(source: BundleSource) -> Verdict:
     check_pages(m, v)
     for name, check in TRANSCRIPT_CHECKS.items():
         if name not in source.names:
-            v.add(name, "missing")
+            if name not in OPTIONAL_TRANSCRIPTS:
+                v.add(name, "missing")
             continue
         try:
             v.problems.extend(Problem(name, what) for what in check(source, name, v.messages))

@@ -32,7 +32,7 @@ from roamtui.sandbox.store import MessageStore
 T0 = 1_700_000_000
 SECRET = "s3cr3t-key-of-the-bundle-test-0123456789ab"
 FILES = ("messages.jsonl", "transcript.html", "transcript.txt", "transcript.csv",
-         "manifest.json", "SHA256SUMS")
+         "transcript.rsmf", "manifest.json", "SHA256SUMS")
 LATER = Later(recalls=3, edits=4, deletions=2, seed=5)
 
 
