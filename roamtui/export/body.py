@@ -18,6 +18,7 @@ forwarded lines per message; what is cut is said.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -92,11 +93,11 @@ def forward_head(line: BodyLine, tz: tzinfo) -> str:
     return f"{when} {line.sender}: "
 
 
-def forwarded_lines(msg: Message, tz: tzinfo) -> list[str]:
-    """The lines under the content: each forwarded message behind one :data:`INDENT` per level;
-    its own line breaks continue under the same gutter (one string per physical line)."""
+def layout(lines: Sequence[BodyLine], tz: tzinfo) -> list[str]:
+    """Forwarded lines as text: each behind one :data:`INDENT` per level, with its head; its
+    own line breaks continue under the same gutter (one string per physical line)."""
     out: list[str] = []
-    for line in body_lines(msg)[1:]:
+    for line in lines:
         gutter = INDENT * line.depth
         first, *rest = line.text.replace("\r\n", "\n").split("\n")
         out.append(gutter + forward_head(line, tz) + first)
@@ -104,6 +105,16 @@ def forwarded_lines(msg: Message, tz: tzinfo) -> list[str]:
     return out
 
 
+def forwarded_lines(msg: Message, tz: tzinfo) -> list[str]:
+    """The lines under the content: every forwarded message, laid out (:func:`layout`)."""
+    return layout(body_lines(msg)[1:], tz)
+
+
+def joined(lines: Sequence[BodyLine], tz: tzinfo) -> str:
+    """:func:`body_lines` as one text: the content, then the forwarded lines."""
+    return "\n".join((lines[0].text, *layout(lines[1:], tz)))
+
+
 def plain_text(msg: Message, tz: tzinfo) -> str:
     """The whole body as one text: the content, then :func:`forwarded_lines`."""
-    return "\n".join((content(msg), *forwarded_lines(msg, tz)))
+    return joined(body_lines(msg), tz)

@@ -100,6 +100,8 @@ def check_output(
         if problem is not None:
             raise ExportRefused(f"{shown}: {problem}")
         return Output(path, directory=True)
+    if os.fspath(given).endswith(("/", os.sep)):  # Path() would drop the "/" and write a file
+        raise ExportRefused(f"{shown} names a directory; this format is one file: give its name")
     try:
         target = resolve_target(path)
     except UnsupportedTarget as exc:

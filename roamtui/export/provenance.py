@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from roamtui import __version__
-from roamtui.export.body import content, forwarded_lines
+from roamtui.export.body import body_lines, content, layout
 from roamtui.history.timeparse import zone_name
 from roamtui.im.model import Message, RelayElem
 from roamtui.im.profile import party_label
@@ -113,10 +113,6 @@ def iso_time(ts: int, tz: tzinfo) -> str:
         return f"@{ts}"
 
 
-def _forwards(msg: Message) -> bool:
-    return any(isinstance(e, RelayElem) for e in msg.elements)
-
-
 def _kind_name(kind: str) -> str:
     return _KIND_NAMES.get(kind, kind or "unknown")
 
@@ -126,11 +122,16 @@ def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageR
     rows: list[MessageRow] = []
     kinds: Counter[str] = Counter()
     for msg in messages:
-        for e in msg.elements:
+        elements = msg.elements
+        for e in elements:
             kinds[_kind_name(e.kind)] += 1
-        forwarded = tuple(forwarded_lines(msg, tz)) if _forwards(msg) else ()
+        if any(isinstance(e, RelayElem) for e in elements):
+            lines = body_lines(msg)
+            text, forwarded = lines[0].text, tuple(layout(lines[1:], tz))
+        else:
+            text, forwarded = content(msg), ()
         rows.append(MessageRow(iso_time(msg.time, tz), msg.time, msg.sender, msg.receiver,
-                               msg.recalled, msg.is_peer_read, content(msg), msg.key, forwarded))
+                               msg.recalled, msg.is_peer_read, text, msg.key, forwarded))
     return rows, kinds
 
 

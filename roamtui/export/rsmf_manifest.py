@@ -34,7 +34,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from roamtui.export.body import body_lines, plain_text
+from roamtui.export.body import body_lines, joined
 from roamtui.export.provenance import ExportMeta, iso_time
 from roamtui.im.model import Message
 
@@ -87,13 +87,14 @@ def event(msg: Message, meta: ExportMeta, conversation: str) -> Json:
     when = iso_time(msg.time, meta.tz)
     if not when.startswith("@"):  # outside the calendar: only the custom MsgTimeStamp says it
         ev["timestamp"] = when
-    ev["body"] = plain_text(msg, meta.tz)
+    lines = body_lines(msg)
+    ev["body"] = joined(lines, meta.tz)
     ev["direction"] = "outgoing" if msg.sender == meta.account else "incoming"
     if msg.recalled:
         ev["deleted"] = True
     if msg.is_peer_read:
         ev["read_receipts"] = [{"participant": _pid(msg.receiver), "action": "read"}]
-    forwarded = sum(1 for line in body_lines(msg)[1:] if line.time is not None)
+    forwarded = sum(1 for line in lines[1:] if line.time is not None)
     ev["custom"] = _custom((
         ("MsgSeq", str(msg.seq)), ("MsgRandom", str(msg.random)),
         ("MsgFlagBits", str(msg.flag_bits)), ("MsgTimeStamp", str(msg.time)),

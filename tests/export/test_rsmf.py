@@ -163,3 +163,13 @@ def test_more_than_one_file_holds_is_refused_before_writing(tmp_path: Path) -> N
     assert list(folder.iterdir()) == []
     job.write(many[:MAX_EVENTS], meta)  # exactly the limit is one file
     assert json.dumps(read_rsmf(target.read_bytes()).message["X-RSMF-EventCount"]) == '"10000"'
+
+
+def test_a_path_ending_in_a_slash_is_a_folder_only_for_rsmf(tmp_path: Path) -> None:
+    query = RoamQuery("a", "b", T0, T0 + 60)
+    with pytest.raises(ExportRefused, match="names a directory; this format is one file"):
+        ExportJob.plan(query, UTC, "csv", f"{tmp_path}/new/")
+    assert ExportJob.plan(query, UTC, "rsmf", f"{tmp_path}/new/").output.directory
+    with pytest.raises(ExportRefused, match="does not exist"):
+        ExportJob.plan(query, UTC, "rsmf", f"{tmp_path}/no/such/")
+    assert not (tmp_path / "new").exists()  # made only when written
