@@ -24,6 +24,7 @@ from roamtui.cli.options import (
     add_dataset,
     add_debug,
     add_parties,
+    add_sides,
     add_theme,
     add_tz,
     add_window,
@@ -59,6 +60,7 @@ def add_parsers(add: AddParser) -> None:
     add_window(browse, required=False)
     add_connection(browse)
     add_theme(browse)
+    add_sides(browse, "show")
     browse.add_argument(
         "--no-history", action="store_true",
         help="neither read nor save the query screen's recent queries this run (they hold "
@@ -93,6 +95,7 @@ def add_parsers(add: AddParser) -> None:
         help=f"keep marks and notes for this run only (else in roamtui/marks.json of the user "
         f"data dir, or {ENV_MARKS}=PATH; the demo's SDKAppID keeps them apart from real ones)",
     )
+    add_sides(demo, "show")
     add_debug(demo)
     demo.set_defaults(run=run_demo)
 
@@ -187,6 +190,7 @@ def prepare_tui(
         marks=mark_store(no_history=bool(getattr(args, "no_history", False)), config=config),
         theme=_check_theme(getattr(args, "theme", None)),
         on_started=on_started,
+        both_sides=getattr(args, "sides", "one") == "both",
     )
 
 
@@ -261,6 +265,7 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         latency_ms=getattr(args, "latency_ms", 0),
         seed=getattr(args, "seed", None),
         same_sides=getattr(args, "same_sides", False),
+        both_sides=getattr(args, "sides", "one") == "both",
         tz=tz,
         theme=theme,
         clock=clock,

@@ -152,6 +152,20 @@ def add_rate_and_paging(parser: Adds, *, profile: bool = False) -> None:
     parser.add_argument("--rate-store", metavar="STORE", help=f"{whose}{RATE_STORE_HELP}")
 
 
+SIDES = ("one", "both")
+
+
+def add_sides(parser: Adds, what: str) -> None:
+    """``--sides one|both``: read ACCOUNT's stored history, or both parties' merged."""
+    parser.add_argument(
+        "--sides", choices=SIDES, default="one",
+        help=f"one (default): {what} ACCOUNT's stored history; both: read the conversation "
+        "from both sides (each party keeps its own roaming history: a cleared history, "
+        "deleted messages, SyncOtherMachine=2 sends) and merge them by MsgKey, marking every "
+        "message only one side holds (about twice the calls)",
+    )
+
+
 def add_dataset(parser: argparse.ArgumentParser) -> None:
     """``--messages``, ``--seed``, ``--latency-ms`` of the embedded sandbox (demo, sandbox), the
     defaults the generated dataset's own (read here: only these two subcommands import it)."""

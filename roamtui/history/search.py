@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left, bisect_right
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count
 from operator import is_not
@@ -56,7 +56,8 @@ __all__ = [
     "splice_plan",
 ]
 
-Kind = Literal["recalled", "non_text"]
+#: "one_sided": held by one side only (read from both sides; the timeline knows, not the message)
+Kind = Literal["recalled", "non_text", "one_sided"]
 
 #: Messages scanned between two yields of :meth:`SearchResults.steps` (a few ms at most).
 DEFAULT_CHUNK = 16_384
@@ -379,9 +380,17 @@ def counter_text(current: int | None, total: int, final: bool) -> str:
 
 
 async def find_kind(messages: Sequence[Message], kind: Kind, forward: bool,
-                    cursor: Message | None) -> Message | None:
+                    cursor: Message | None,
+                    test: Callable[[Message], bool] | None = None) -> Message | None:
     """The next (previous) message of ``kind`` after (before) ``cursor`` in ``messages``, a
-    slice of :data:`KIND_SLICE` at a time with a turn of the event loop in between."""
+    slice of :data:`KIND_SLICE` at a time with a turn of the event loop in between; ``test``
+    says what the kind is when the message alone cannot (one-sided)."""
+
+    def first(part: Sequence[Message], after: int, ahead: bool) -> int | None:
+        if test is None:
+            return find_message(part, after, kind, ahead)
+        return next((i for i in _walk(after, len(part), ahead) if test(part[i])), None)
+
     if cursor is None:
         at = -1 if forward else len(messages)
     else:
@@ -391,11 +400,11 @@ async def find_kind(messages: Sequence[Message], kind: Kind, forward: bool,
     while lo < hi:
         if forward:
             part = messages[lo:lo + KIND_SLICE]
-            hit = find_message(part, -1, kind, True)
+            hit = first(part, -1, True)
             lo += len(part)
         else:
             part = messages[max(lo, hi - KIND_SLICE):hi]
-            hit = find_message(part, len(part), kind, False)
+            hit = first(part, len(part), False)
             hi -= len(part)
         if hit is not None:
             return part[hit]

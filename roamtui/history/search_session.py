@@ -54,7 +54,8 @@ INDEX_BUDGET = 0.006
 #: While the timeline keeps changing, catch-ups start at most this many times their planning
 #: cost apart, so that planning takes no more than about a fifth of the event loop.
 PLAN_SHARE = 5.0
-KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element"}
+KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element",
+                               "one_sided": "one-sided message"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +228,21 @@ class SearchSession:
     def wait_for_jump(self, kind: Kind, forward: bool) -> bool:
         """No ``kind`` is loaded that way: wait for the fetch of the window (started or joined;
         a stopped or failed one is tried again); False when the window is all loaded."""
-        if self.timeline.complete:
+        if self.timeline.complete or (kind == "one_sided"
+                                      and not hasattr(self.timeline, "only_holder")):
             return False
         self.pending_jump = (kind, forward)
         self.rearm()
         self.notice = f"looking for the {'next' if forward else 'previous'} {KIND_NAMES[kind]}"
         return True
+
+    def none_found(self, kind: Kind, forward: bool) -> str:
+        """What to say when no message of ``kind`` lies that way."""
+        if kind == "one_sided" and not hasattr(self.timeline, "only_holder"):
+            return "One side is read: press P to read both sides and mark what only one holds."
+        where = "after" if forward else "before"
+        scope = "" if self.timeline.complete else " in what is loaded"
+        return f"No {KIND_NAMES[kind]} {where} this one{scope}."
 
     def take_jump(self) -> tuple[Kind, bool] | None:
         """The jump that waited for a fetch that just ended, if it can look again now."""
@@ -418,4 +428,8 @@ class SearchSession:
 
     async def find_kind(self, kind: Kind, forward: bool, cursor: Message | None) -> Message | None:
         """The next (previous) loaded message of ``kind`` after (before) ``cursor``."""
-        return await find_kind(self.timeline.messages(), kind, forward, cursor)
+        test = None
+        if kind == "one_sided":  # only a timeline read from both sides knows who holds what
+            holder = getattr(self.timeline, "only_holder", None)
+            test = (lambda m: False) if holder is None else (lambda m: holder(m.key) is not None)
+        return await find_kind(self.timeline.messages(), kind, forward, cursor, test)

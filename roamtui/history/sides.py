@@ -83,6 +83,15 @@ class TwoSidedTimeline(Timeline):
             return Held.UNKNOWN
         return None
 
+    def only_holder(self, key: str) -> str | None:
+        """The account name of the only side holding ``key``; None when both do (or unknown)."""
+        held = self._held.get(key)
+        if held is Held.ACCOUNT:
+            return self.query.account
+        if held is Held.PEER:
+            return self.query.peer
+        return None
+
     def peer_object(self, key: str) -> Message | None:
         """The peer's own object of a message both hold, when it differs from the account's."""
         return self._peer_objects.get(key)

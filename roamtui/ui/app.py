@@ -65,7 +65,7 @@ class Session:
 
     resolved: Resolved
     open_client: Callable[[Resolved], ImClient]
-    make_timeline: Callable[[ImClient, RoamQuery, tzinfo], Timeline]
+    make_timeline: Callable[[ImClient, RoamQuery, tzinfo, bool], Timeline]  # bool: both sides
     default_tz: tzinfo
     default_tz_name: str
     profiles: Sequence[str] = ()
@@ -297,7 +297,7 @@ class RoamApp(App[int]):
 
         def make_timeline(t: BrowseTarget) -> Timeline:
             query = resolved.query(t.account, t.peer, t.min_time, t.max_time)
-            return self.session.make_timeline(client, query, t.tz)
+            return self.session.make_timeline(client, query, t.tz, t.both)
 
         # No query screen under it: opened by `roamtui ACCOUNT PEER`, so `q` quits.
         from_command_line = not any(_is_query_screen(screen) for screen in self.screen_stack)

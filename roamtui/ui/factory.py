@@ -39,7 +39,12 @@ DEMO_PROFILE = "demo"
 IN_PROCESS_ENDPOINT = "http://127.0.0.1:9"
 
 
-def make_timeline(client: ImClient, query: RoamQuery, tz: tzinfo) -> Timeline:
+def make_timeline(client: ImClient, query: RoamQuery, tz: tzinfo, both: bool = False) -> Timeline:
+    """One side's timeline, or with ``both`` the two sides merged (`history.sides`)."""
+    if both:
+        from roamtui.history.sides import TwoSidedTimeline
+
+        return TwoSidedTimeline(client, query, tz)
     from roamtui.history.timeline import Timeline
 
     return Timeline(client, query, tz)
@@ -67,6 +72,7 @@ def make_app(
     page_size: int = DEFAULT_PAGE_SIZE,
     on_started: Callable[[], None] | None = None,
     show_endpoint: bool = True,
+    both_sides: bool = False,
 ) -> RoamApp:
     """Build the app. With `account` and `peer` it opens straight on that transcript.
 
@@ -76,7 +82,8 @@ def make_app(
     for it. `transport` replaces the network (tests use the sandbox's
     mock transport). `resolve_profile` (blocking) lets the query screen switch profiles.
     `recent` and `marks` are the stores on disk; without them nothing is kept after the run.
-    `on_started` is called once the first screen is drawn.
+    `on_started` is called once the first screen is drawn. `both_sides` opens the transcript
+    read from both sides (`roamtui ACCOUNT PEER --sides both`; `P` toggles it).
     """
     from roamtui.ui.app import RoamApp, Session
     from roamtui.ui.screens.browse import BrowseTarget
@@ -103,7 +110,7 @@ def make_app(
         if window is None:
             now = int(clock())
             window = (now - DEFAULT_SPAN, now)
-        start = BrowseTarget(account, peer, window[0], window[1], zone)
+        start = BrowseTarget(account, peer, window[0], window[1], zone, both=both_sides)
         initial = RecentQuery(
             account, peer, since, until, zone_name(zone), resolved.profile_name
         )
@@ -132,6 +139,7 @@ def demo_app(
     on_started: Callable[[], None] | None = None,
     same_sides: bool = False,
     marks: MarkStore | None = None,
+    both_sides: bool = False,
 ) -> Iterator[RoamApp]:
     """The demo app over a sandbox holding a generated dataset that ends at `end_time` (now):
     `messages` and `seed` as given, else the dataset's own defaults.
@@ -187,6 +195,7 @@ def demo_app(
             on_started=on_started,
             show_endpoint=False,  # its loopback address says nothing; the profile says "demo"
             marks=marks,
+            both_sides=both_sides,
         )
     finally:
         if server is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from itertools import pairwise
@@ -40,10 +41,12 @@ EDGE = "edge"
 CONTROL = "control"
 FOLD = "fold"
 NESTED = "nested"
+HELD_SELF = "held-self"  # read from both sides: only the account's history holds it
+HELD_PEER = "held-peer"  # only the peer's
 MATCH = "match"  # added to the role of a search hit: "text match", "placeholder recalled match"
 
 ROLES = (TIME, SELF, PEER, TEXT, PLACEHOLDER, RECALLED, BADGE, READ, DAY, GAP, LOADING, ERROR,
-         EDGE, CONTROL, FOLD, NESTED)
+         EDGE, CONTROL, FOLD, NESTED, HELD_SELF, HELD_PEER)
 
 FOLD_AT = 20
 """A message longer than this many lines shows its first FOLD_AT lines and a fold line."""
@@ -53,6 +56,7 @@ MIN_TEXT_WIDTH = 10
 NESTED_INDENT = 2
 BADGE_TEXT = "⟲ recalled"
 READ_MARK = "✓"
+HELD_MARK = "◧ only "
 
 
 Source = tuple[int, int]  # where a run's text comes from in Message.text(): [start, end)
@@ -97,11 +101,23 @@ class RenderContext:
     tz: tzinfo
     account: str  # the queried account: drawn in the "self" colour, the other side in "peer"
     sender_width: int
+    #: Read from both sides: the only holder of a message (None: both hold it, or one side
+    #: is read). Fixed once a message is shown, so drawn lines can be cached.
+    only_holder: Callable[[str], str | None] | None = None
 
     @classmethod
-    def for_parties(cls, tz: tzinfo, account: str, peer: str) -> RenderContext:
+    def for_parties(cls, tz: tzinfo, account: str, peer: str,
+                    only_holder: Callable[[str], str | None] | None = None) -> RenderContext:
         widest = max(cell_len(safe_line(account, TEXT)), cell_len(safe_line(peer, TEXT)))
-        return cls(tz, account, min(16, max(6, widest)))
+        return cls(tz, account, min(16, max(6, widest)), only_holder)
+
+    def held_badge(self, msg: Message) -> Run | None:
+        """``◧ only NAME`` before the body of a message only one side holds."""
+        holder = None if self.only_holder is None else self.only_holder(msg.key)
+        if holder is None:
+            return None
+        role = HELD_SELF if holder == self.account else HELD_PEER
+        return Run(f"{HELD_MARK}{safe_line(holder, TEXT)} ", role)
 
     @property
     def prefix_width(self) -> int:
@@ -285,7 +301,7 @@ def message_lines(msg: Message, width: int, ctx: RenderContext, *, expanded: boo
     """
     text_width = ctx.text_width(width)
     body, folded, fold = _body_lines(msg, text_width, pattern, expanded=expanded,
-                                     fold=not expanded)
+                                     fold=not expanded, head=ctx.held_badge(msg))
     sender_role = SELF if msg.sender == ctx.account else PEER
     head = (Run(_clock(msg.time, ctx.tz), TIME), Run(" ", TEXT),
             Run(fit(safe_line(msg.sender, sender_role), ctx.sender_width), sender_role),

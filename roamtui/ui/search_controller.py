@@ -5,11 +5,10 @@ keys work whenever the transcript, the find bar or the filter view has the focus
 a :class:`~roamtui.history.search_session.SearchSession`; the pane adapts keys and messages to
 it, runs its work in exclusive workers and draws what it says: *scan* (index and results),
 *fetch* (the rest of the window; the counter reads ``17+`` until final) and *jump* (the next
-recalled / non-text message). ``Transcript.TimelineSwapped`` makes the session follow.
-
-Keys: ``/`` or Ctrl+F find, ``n``/``N`` next/previous match, ``&`` filter view, ``]``/``[``
-next/previous recalled message, ``}``/``{`` next/previous non-text element. Esc, one layer per
-press: leave the find input; stop the fetch; leave the filter view; close the search and its
+recalled / non-text / one-sided message). ``Transcript.TimelineSwapped`` makes the session
+follow. Keys: ``/`` or Ctrl+F find, ``n``/``N`` next/previous match, ``&`` filter view,
+``]``/``[`` recalled, ``}``/``{`` non-text, ``>``/``<`` one-sided. Esc, one layer per press:
+leave the find input; stop the fetch; leave the filter view; close the search and its
 highlight. ``/`` brings a closed search back and starts a stopped or failed fetch again.
 """
 
@@ -27,7 +26,7 @@ from textual.containers import Vertical
 from textual.worker import Worker
 
 from roamtui.history.search import Kind, SearchQuery
-from roamtui.history.search_session import KIND_NAMES, Move, SearchSession
+from roamtui.history.search_session import Move, SearchSession
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 from roamtui.ui.transcript import Transcript
@@ -40,7 +39,9 @@ REDRAW_INTERVAL = 0.1
 KIND_KEYS = (("right_square_bracket", "recalled", True, "Next recalled message"),
              ("left_square_bracket", "recalled", False, "Previous recalled message"),
              ("right_curly_bracket", "non_text", True, "Next non-text element"),
-             ("left_curly_bracket", "non_text", False, "Previous non-text element"))
+             ("left_curly_bracket", "non_text", False, "Previous non-text element"),
+             ("greater_than_sign", "one_sided", True, "Next one-sided message"),
+             ("less_than_sign", "one_sided", False, "Previous one-sided message"))
 
 
 class _Swapped(Protocol):  # what Transcript.TimelineSwapped carries (handled by its name)
@@ -207,7 +208,7 @@ class SearchPane(Vertical):
             self._close()
 
     def action_jump(self, kind: Kind, forward: bool) -> None:
-        """``]``/``[`` recalled, ``}``/``{`` non-text: the next/previous such message."""
+        """``]``/``[`` recalled, ``}``/``{`` non-text, ``>``/``<`` one-sided: the next/previous."""
         if self.filtering:
             self._leave_filter(self.filter_view.selected_message)
         self.session.ask(self.transcript.moves)
@@ -395,9 +396,7 @@ class SearchPane(Vertical):
             return
         if self._bar_for_jump:
             self._close()
-        where = "after" if forward else "before"
-        scope = "" if session.timeline.complete else " in what is loaded"
-        self.notify(f"No {KIND_NAMES[kind]} {where} this one{scope}.", timeout=3, markup=False)
+        self.notify(session.none_found(kind, forward), timeout=3, markup=False)
 
     # -- filter view, closing, showing -----------------------------------------------------------
 

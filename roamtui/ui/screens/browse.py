@@ -51,12 +51,35 @@ class BrowseTarget:
     min_time: int
     max_time: int
     tz: tzinfo
+    both: bool = False  # read from both sides, merged (`--sides both`, `P`)
 
     def swapped(self) -> BrowseTarget:
-        return BrowseTarget(self.peer, self.account, self.min_time, self.max_time, self.tz)
+        return BrowseTarget(self.peer, self.account, self.min_time, self.max_time, self.tz,
+                            both=self.both)
+
+    def toggled(self) -> BrowseTarget:
+        """Both sides <-> this account's side only."""
+        return BrowseTarget(self.account, self.peer, self.min_time, self.max_time, self.tz,
+                            both=not self.both)
 
 
 TimelineFactory = Callable[[BrowseTarget], "Timeline"]
+
+
+def held_text(timeline: Timeline, key: str) -> str | None:
+    """For the inspector: who holds the message, when both sides are read."""
+    from roamtui.history.sides import Held, TwoSidedTimeline
+
+    if not isinstance(timeline, TwoSidedTimeline):
+        return None
+    held, q = timeline.held(key), timeline.query
+    if held is Held.BOTH:
+        return f"both sides ({q.account} and {q.peer})"
+    if held is Held.ACCOUNT:
+        return f"only {q.account} — {q.peer}'s history does not have it"
+    if held is Held.PEER:
+        return f"only {q.peer} — {q.account}'s history does not have it"
+    return "not known yet (the other side's history of this second is not loaded)"
 ERROR_NOTICE_SECONDS = 8
 
 
@@ -73,6 +96,7 @@ class BrowseScreen(Screen[None]):
         Binding("q", "back", "Back"),
         Binding("escape", "back", "Back", show=False),
         Binding("p", "swap_sides", "Swap sides"),
+        Binding("P", "toggle_both", "Both sides", show=False),
         Binding("colon", "command_line", "Command"),
         Binding("t", "goto_prompt", "Go to time"),
         Binding("y", "copy_text", "Copy text", show=False),
@@ -117,7 +141,8 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         t = self.target
         yield StatusBar(
-            profile=self.profile, account=t.account, peer=t.peer, where=self.where, id="status"
+            profile=self.profile, account=t.account, peer=t.peer, where=self.where, id="status",
+            both=t.both,
         )
         with SearchPane(id="search"):  # find bar, filter view and search keys around it
             yield Transcript(self.make_timeline(t), t.tz, id="transcript")
@@ -181,6 +206,7 @@ class BrowseScreen(Screen[None]):
             budget=bar.stats.budget,
             budget_short=bar.stats.budget_short,
             backed_off=bar.stats.backed_off,
+            one_sided=event.one_sided,
         )
         self.marking.rows_settled()
 
@@ -214,8 +240,10 @@ class BrowseScreen(Screen[None]):
         # Imported on first use, like the export dialog: `roamtui demo` starts faster without.
         from roamtui.ui.screens.inspector import InspectorScreen
 
-        note = self.marking.book.note(event.message.key)
-        self.app.push_screen(InspectorScreen(event.message, self.target.tz, note=note))
+        key = event.message.key
+        held = held_text(self.transcript.timeline, key)
+        self.app.push_screen(InspectorScreen(event.message, self.target.tz,
+                                             note=self.marking.book.note(key), held=held))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -269,6 +297,22 @@ class BrowseScreen(Screen[None]):
             timeout=3,
             markup=False,
         )
+
+    def action_toggle_both(self) -> None:
+        """`P`: read both sides merged (one-sided messages marked), or this account's only."""
+        keep = self.cursor_time
+        self.target = self.target.toggled()
+        self.query_one(StatusBar).set_both(self.target.both)
+        self._empty_said = False
+        self.query_one(PositionLine).empty_hint = None
+        transcript = self.transcript
+        transcript.swap_timeline(self.make_timeline(self.target))
+        if keep is not None:
+            transcript.goto_time(keep)
+        t = self.target
+        said = (f"Reading both sides: {t.account}'s and {t.peer}'s histories, merged; what only "
+                "one holds is marked." if t.both else f"Reading {t.account}'s side only.")
+        self.notify(said, timeout=4, markup=False)
 
     def _command_line(self) -> CommandLine:
         """The `:` prompt, mounted now if it is not yet (it stays out of the first frame)."""

@@ -388,11 +388,14 @@ class InspectorScreen(ModalScreen[None]):
     #inspector-hint { height: 1; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, message: Message, tz: tzinfo, *, note: str = "") -> None:
+    def __init__(self, message: Message, tz: tzinfo, *, note: str = "",
+                 held: str | None = None) -> None:
         super().__init__()
         self.message = message
         self.tz = tz
         self.items = describe(message, tz, note)
+        if held is not None:  # read from both sides: whose history holds it
+            self.items[1:1] = [Field("Held by", tuple(sanitize(held)), 1)]
 
     def compose(self) -> ComposeResult:
         msg = self.message

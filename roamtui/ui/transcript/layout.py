@@ -345,6 +345,10 @@ class TranscriptLayout:
 
 
 def layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
-    """A layout of ``timeline`` whose sender column fits its two parties."""
+    """The layout of a timeline's rows; one read from both sides marks one-sided messages."""
+    from roamtui.history.sides import TwoSidedTimeline
+
     query = timeline.query
-    return TranscriptLayout(timeline, RenderContext.for_parties(tz, query.account, query.peer))
+    holder = timeline.only_holder if isinstance(timeline, TwoSidedTimeline) else None
+    ctx = RenderContext.for_parties(tz, query.account, query.peer, holder)
+    return TranscriptLayout(timeline, ctx)

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from roamtui.history.navigation import StepUnit, quiet_notice, reach, seek, stepped
 from roamtui.history.rows import Gap, GapRow
+from roamtui.history.sides import TwoSidedTimeline
 from roamtui.im.errors import RoamError
 from roamtui.im.model import Message
 from roamtui.ui.transcript.index import GAP, MESSAGES
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 
 Edge = Literal["top", "bottom"]
 Work = Callable[[], Coroutine[None, None, object]]
-Stats = tuple[int, int, int, int, int, int]  # loaded, recalled, complete, calls, in flight, gaps
+#: loaded, recalled, complete, calls, in flight, gaps, one-sided (-1: one side is read)
+Stats = tuple[int, int, int, int, int, int, int]
 SETTLED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
@@ -75,8 +77,9 @@ def stats(layout: TranscriptLayout) -> Stats:
     """What the status bar shows of the timeline, as one comparable tuple."""
     timeline = layout.timeline
     in_flight = int(getattr(timeline.client, "calls_in_flight", 0))
+    one_sided = timeline.one_sided_count if isinstance(timeline, TwoSidedTimeline) else -1
     return (timeline.loaded_count, timeline.recalled_count, int(timeline.complete),
-            timeline.calls, in_flight, layout.index.count(GAP))
+            timeline.calls, in_flight, layout.index.count(GAP), one_sided)
 
 
 def as_roam_error(error: BaseException) -> RoamError:
@@ -286,10 +289,11 @@ class Loader:
         now = stats(self.layout)
         if now != self._last_stats:
             self._last_stats = now
-            loaded, recalled, complete, calls, in_flight, gaps = now
+            loaded, recalled, complete, calls, in_flight, gaps, one_sided = now
             view = self.transcript
             view.post_message(view.StatsChanged(loaded, recalled, bool(complete), calls,
-                                                in_flight, gaps))
+                                                in_flight, gaps,
+                                                None if one_sided < 0 else one_sided))
 
     def finish_opening(self) -> None:
         """Land at the newest end once the first page is in and the width is known."""

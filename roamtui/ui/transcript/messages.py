@@ -37,8 +37,9 @@ class StatsChanged(TextualMessage, namespace="transcript"):
     """Loaded and recalled counts, completeness, API calls and gaps changed."""
 
     def __init__(self, loaded: int, recalled: int, complete: bool, calls: int,
-                 in_flight: int, gaps: int) -> None:
+                 in_flight: int, gaps: int, one_sided: int | None = None) -> None:
         super().__init__()
+        self.one_sided = one_sided  # None: one side is read
         self.loaded = loaded
         self.recalled = recalled
         self.complete = complete

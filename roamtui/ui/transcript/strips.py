@@ -49,6 +49,10 @@ DEFAULT_CSS = """
         & > .transcript--placeholder { color: $text-secondary; text-style: italic; }
         & > .transcript--recalled { color: $text-muted; text-style: strike; }
         & > .transcript--badge { color: $text-warning; text-style: bold; }
+        & > .transcript--held-self { color: $text-primary; background: $primary-muted;
+                                     text-style: bold; }
+        & > .transcript--held-peer { color: $text-accent; background: $accent-muted;
+                                     text-style: bold; }
         & > .transcript--read { color: $text-success; }
         & > .transcript--day { color: $text-muted; text-style: bold; }
         & > .transcript--gap { color: $text-muted; background: $panel; }

@@ -58,6 +58,7 @@ class Stats:
     budget: str = ""
     budget_short: str = ""
     backed_off: bool = False
+    one_sided: int | None = None  # read from both sides: messages only one side holds
 
 
 class StatusBar(Horizontal):
@@ -88,8 +89,10 @@ class StatusBar(Horizontal):
         peer: str,
         where: str | None = None,
         id: str | None = None,
+        both: bool = False,
     ) -> None:
         super().__init__(id=id)
+        self.both = both  # both sides are read, merged
         self.profile = profile
         #: The endpoint's host (``console.tim.qq.com``), so a wrong region or profile shows.
         self.where = where
@@ -107,6 +110,11 @@ class StatusBar(Horizontal):
     def set_sides(self, account: str, peer: str) -> None:
         """After `p`: `account` is now the side whose history is read."""
         self.account, self.peer = account, peer
+        self._refresh_parts()
+
+    def set_both(self, both: bool) -> None:
+        """After `P`: both sides are read (or one again)."""
+        self.both = both
         self._refresh_parts()
 
     def watch_stats(self) -> None:
@@ -134,7 +142,8 @@ class StatusBar(Horizontal):
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
         if not self.compact:
-            parts += [(" │ side: ", "$text-muted"), (self.account, "$text-muted")]
+            parts += [(" │ side: ", "$text-muted"),
+                      ("both" if self.both else self.account, "$text-muted")]
         return Content.assemble(*parts)
 
     def _stats_content(self, stats: Stats) -> Content:
@@ -160,6 +169,12 @@ class StatusBar(Horizontal):
             state,
             " │ ",
             (f"{stats.recalled:,} recalled", recalled_style),
+        ]
+        if self.both and stats.one_sided is not None:
+            # Read from both sides: how many messages only one side holds (> / < go to them).
+            style = "bold $text-warning" if stats.one_sided else "$text-muted"
+            parts += [" │ ", (f"{stats.one_sided:,} one-sided", style)]
+        parts += [
             " │ ",
             (f"{stats.in_flight} in flight", flight_style),
         ]
