@@ -34,6 +34,7 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from roamtui.atomicfile import TextSink
+from roamtui.cli.export_marks import add_marks_options, marks_for, selection_text
 from roamtui.cli.options import (
     TIME_HELP,
     AddParser,
@@ -94,6 +95,7 @@ def add_parsers(add: AddParser) -> None:
         + ". With --format bundle: a new (or empty) folder DIR, or DIR.zip, made whole or "
         "not at all; check it later with `roamtui verify DIR`",
     )
+    add_marks_options(export)
     add_connection(export)
     add_debug(export)
     export.set_defaults(run=run)
@@ -111,7 +113,8 @@ class ExportPlan:
     job: ExportJob
 
 
-def plan_export(args: argparse.Namespace, now: datetime | None = None) -> ExportPlan:
+def plan_export(args: argparse.Namespace, now: datetime | None = None,
+                err: TextIO | None = None) -> ExportPlan:
     """Check every argument and resolve the connection; UsageError (one line) if any is bad.
 
     The output is checked first, so a wrong ``-o`` is named even when the secret is missing.
@@ -138,8 +141,9 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None) -> Export
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         min_time, max_time = parse_window(since, until, tz, now)
         query = resolved.query(account, peer, min_time, max_time)
-        job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection)
-    except (TimeParseError, ValueError) as exc:  # ExportRefused is a ValueError
+        marks = marks_for(args, resolved.connection.sdkappid, account, peer, err or sys.stderr)
+        job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection, marks=marks)
+    except (TimeParseError, ValueError) as exc:  # ExportRefused, MarksRefused are ValueErrors
         raise UsageError(error_line(exc)) from None
     return ExportPlan(resolved, job)
 
@@ -297,7 +301,7 @@ def run(
     """Run `roamtui export`; returns the exit status (0 only when the whole window was written)."""
     err = stderr if stderr is not None else sys.stderr
     try:
-        plan = plan_export(args, now)
+        plan = plan_export(args, now, err)
     except UsageError as exc:
         err.write(f"{_PROG}: {exc}\n")
         return EXIT_USAGE
@@ -402,6 +406,8 @@ def _summary(
         f"{job.format.name} → {target} ({what})"
         f"{budget_text(fetched, usage)}\n"
     )
+    if fetched.selection is not None:  # never read as the whole window
+        err.write(f"{_PROG}: {selection_text(fetched)}\n")
     if not fetched.messages:
         # The service answers an unknown peer or an expired window with an empty, complete page.
         err.write(f"{_PROG}: note: {empty_window_hint(q.account, q.peer)}\n")

@@ -6,6 +6,7 @@ empty row, then the table: a header row (:data:`CSV_COLUMNS`) and one row per me
 ``read`` is ``READ`` when the receiver sent a read receipt (IsPeerRead). ``content`` is the
 text with placeholders; a merged forward's messages follow inside the same cell, one line each
 behind a ``│`` per level, with their date, time and sender (:mod:`roamtui.export.body`).
+``marked`` is ``MARKED`` for a message the agent marked, ``note`` the agent's note on it.
 Message text is untrusted: controls, bidi controls, zero-width and other invisible format
 characters and lone surrogates are made visible (:func:`roamtui.text.file_text`:
 ``pay<U+200B>pal.com``, as the transcript shows them), and any cell a spreadsheet would run as
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 
 from roamtui.atomicfile import TextSink
 from roamtui.export.provenance import (
+    MARKED_MARK,
     READ_MARK,
     RECALLED_MARK,
     ExportMeta,
@@ -29,7 +31,7 @@ from roamtui.im.model import Message
 from roamtui.text import file_text
 
 CSV_COLUMNS = ("time", "unix_time", "sender", "receiver", "recalled", "read", "content",
-               "msg_key")
+               "msg_key", "marked", "note")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -53,6 +55,7 @@ def write_csv(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
             row.time, row.unix_time, csv_cell(row.sender), csv_cell(row.receiver),
             RECALLED_MARK if row.recalled else "", READ_MARK if row.read else "",
             csv_cell(row.full_text), csv_cell(row.key),
+            MARKED_MARK if row.key in meta.marked else "", csv_cell(meta.notes.get(row.key, "")),
         ])
     return len(rows)
 

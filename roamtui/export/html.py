@@ -13,7 +13,9 @@ files are typed placeholders with their URL as text, never ``<img src>``. The pa
   time ``HH:MM:SS``, its sender (one colour per party: classes ``p0`` the account, ``p1`` the
   peer, ``p2``… others met in forwards), its elements as the TUI shows them, the word
   ``recalled`` in a badge when recalled, ``✓ read`` when the peer read it, its
-  CloudCustomData; a merged forward is a ``<details>`` holding the forwarded messages;
+  CloudCustomData; a merged forward is a ``<details>`` holding the forwarded messages; a
+  message the agent marked has the class ``marked`` and a ``marked`` word, and the agent's
+  note on it follows in a ``<div class="note">`` (escaped like the message);
 - a footer with the counts.
 
 Untrusted text (bodies, names, keys, URLs) goes through :func:`roamtui.text.screen_text` (the
@@ -154,6 +156,9 @@ class HtmlWriter:
         w("<header>\n")
         w(f"<h1>Conversation {self.parties.label(m.account)} ⇄ "
           f"{self.parties.label(m.peer)}</h1>\n")
+        if m.selection is not None:
+            w(f'<p class="selection" id="rt-selection">SELECTION — this page holds '
+              f"{esc_line(m.selection.describe())}</p>\n")
         if not m.complete:
             note = f" ({esc_line(m.note)})" if m.note else ""
             w(f'<p class="partial" role="alert" id="rt-partial">PARTIAL — this window was not '
@@ -161,7 +166,7 @@ class HtmlWriter:
         w('<table class="prov">\n')
         for label, *values in fields:
             if label == "completeness":
-                cls = "complete" if m.complete else "partial-word"
+                cls = "complete" if m.complete and m.selection is None else "partial-word"
                 shown = f'<span class="{cls}">{esc_line(values[0])}</span>'
             else:
                 joint = " .. " if label.startswith(("window", "fetched")) else " · "
@@ -206,6 +211,8 @@ class HtmlWriter:
             out.append("recalled")
         if msg.is_peer_read:
             out.append("read")
+        if msg.key in self.meta.marked:
+            out.append("marked")
         return out
 
     def message(self, msg: Message, when: datetime | None) -> str:
@@ -221,8 +228,13 @@ class HtmlWriter:
             parts.append(f'<span class="badge">{RECALLED_WORD}</span>')
         if msg.is_peer_read:
             parts.append(f'<span class="read" title="read by the peer">{READ_WORD}</span>')
+        if msg.key in self.meta.marked:
+            parts.append('<span class="mark">marked</span>')
         parts.append("</div>")
         parts.append(f'<div class="body">{self.body(msg, 0)}</div>')
+        note = self.meta.notes.get(msg.key)
+        if note:
+            parts.append(f'<div class="note"><b>Note:</b> {esc(note)}</div>')
         if msg.cloud_custom_data:
             parts.append(f'<div class="cc">CloudCustomData: {esc(msg.cloud_custom_data)}</div>')
         if msg.problems:

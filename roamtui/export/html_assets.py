@@ -90,6 +90,12 @@ body:has(#rt-recalled:checked) .msg:not(.recalled){display:none}
 body:has(#rt-recalled:checked) h2.day{display:none}
 .rt-miss{display:none}
 .rt-hit{outline:2px solid var(--badge)}
+.msg.marked{box-shadow:inset 4px 0 0 #d08a00}
+.mark{color:#8a5a00;font-size:.75rem;font-weight:700;margin-left:.35rem}
+.note{background:var(--card);border-left:3px solid #d08a00;border-radius:.2rem;padding:.2rem .5rem;
+margin:.25rem 0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
+.note b{color:#8a5a00}
+.selection{border:2px solid #d08a00;border-radius:.3rem;padding:.4rem .6rem;font-weight:600}
 @media print{
 .tools{display:none}
 body{background:#fff;color:#000;font-size:10.5pt}

@@ -31,7 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -42,6 +42,7 @@ from roamtui.export.directory import WrittenFile, directory_problem, names_direc
 from roamtui.export.formats import Format, format_named
 from roamtui.export.manifest import FileDigest, build_manifest, connection_facts
 from roamtui.export.provenance import ExportMeta, source_of
+from roamtui.export.selection import MarkSet, Selection, manifest_section, select
 from roamtui.export.slices import Part
 from roamtui.im.errors import RoamError
 from roamtui.im.pagelog import PageRecord
@@ -145,6 +146,8 @@ class Fetched:
     #: Wall-clock Unix seconds when the fetch started and ended.
     started: float = 0.0
     finished: float = 0.0
+    #: Set when only the marked messages (with context) were kept of the window.
+    selection: Selection | None = None
 
     @property
     def recalled(self) -> int:
@@ -225,6 +228,9 @@ class ExportJob:
     source: str = ""
     #: The same, as the bundle's manifest lists it (never a secret).
     facts: Mapping[str, object] = field(default_factory=dict)
+    #: The stored marks and notes of the pair; with ``context`` set, only the marked messages
+    #: (and that many around each) are written.
+    marks: MarkSet | None = None
 
     @classmethod
     def plan(
@@ -236,9 +242,11 @@ class ExportJob:
         *,
         connection: Connection | None = None,
         streams: bool = True,
+        marks: MarkSet | None = None,
     ) -> ExportJob:
         """Check the format and the output (unless given as an Output :func:`check_output` made);
-        ExportRefused (one line) before any call if either is bad."""
+        ExportRefused (one line) before any call if either is bad. ``marks``: the notes to
+        write, and with a ``context`` a selection of the marked messages (see ``selection``)."""
         try:
             chosen = format_named(fmt)
         except ValueError as exc:
@@ -252,7 +260,7 @@ class ExportJob:
         elif not isinstance(output, Output):
             output = check_output(output, streams=streams, directories=chosen.split is not None)
         facts = connection_facts(connection, query.naming)
-        return cls(query, tz, chosen, output, source_of(connection), facts)
+        return cls(query, tz, chosen, output, source_of(connection), facts, marks)
 
     async def fetch(
         self,
@@ -278,9 +286,10 @@ class ExportJob:
                                       on_record=records.append)
         finished = time.time()  # the window's fetch; the nicknames are not part of it
         nicknames = await self.display_names(client, names)
-        return Fetched(messages, pages, client.calls_started, True, client.retries,
-                       time.monotonic() - started, names=nicknames, records=tuple(records),
-                       started=wall, finished=finished)
+        return self.selected(Fetched(
+            messages, pages, client.calls_started, True, client.retries,
+            time.monotonic() - started, names=nicknames, records=tuple(records), started=wall,
+            finished=finished))
 
     async def from_timeline(
         self,
@@ -304,10 +313,20 @@ class ExportJob:
         # The timeline's own calls, as the status bar counts them: the client is shared by
         # every timeline of the session (`p` reads the other side on it), so its counter
         # would add the other side's calls, and the first side's again after a second `p`.
-        return Fetched(messages, timeline.calls, timeline.calls, complete,
-                       seconds=time.monotonic() - started,
-                       note="" if complete else PARTIAL_NOTE, names=nicknames, started=wall,
-                       finished=time.time())
+        return self.selected(Fetched(
+            messages, timeline.calls, timeline.calls, complete,
+            seconds=time.monotonic() - started, note="" if complete else PARTIAL_NOTE,
+            names=nicknames, started=wall, finished=time.time()))
+
+    def selected(self, fetched: Fetched) -> Fetched:
+        """``fetched`` cut down to the marked messages with context, when the job asks so."""
+        marks = self.marks
+        if marks is None or marks.context is None:
+            return fetched
+        q = self.query
+        chosen, selection = select(fetched.messages, marks, (q.min_time, q.max_time),
+                                   complete=fetched.complete)
+        return replace(fetched, messages=chosen, selection=selection)
 
     async def display_names(
         self, client: RoamCaller, cache: Nicknames | None = None
@@ -334,6 +353,9 @@ class ExportJob:
             tz=self.tz, fetched_at=fetched_at, pages=fetched.pages, calls=fetched.calls,
             complete=fetched.complete, source=self.source, note=fetched.note,
             names=dict(fetched.names if names is None else names),
+            notes=dict(self.marks.notes) if self.marks is not None else {},
+            marked=frozenset(self.marks.marked) if self.marks is not None else frozenset(),
+            selection=fetched.selection,
         )
 
     def write(
@@ -423,7 +445,9 @@ class ExportJob:
                 query=self.query, tz=self.tz, facts=self.facts, messages=fetched.messages,
                 complete=fetched.complete, records=fetched.records, started=fetched.started,
                 finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
-                files=files, extra=extra)
+                files=files, extra={**manifest_section(
+                    meta.notes, meta.marked, meta.selection, [m.key for m in fetched.messages]),
+                    **(extra or {})})
 
         made = write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,
                             on_commit=on_commit)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from roamtui import __version__
 from roamtui.export.body import body_lines, content, layout
+from roamtui.export.selection import Selection
 from roamtui.history.timeparse import zone_name
 from roamtui.im.model import Message, RelayElem
 from roamtui.im.profile import party_label
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 RECALLED_MARK = "RECALLED"
 #: The receiver sent a read receipt for the message (IsPeerRead).
+MARKED_MARK = "MARKED"
 READ_MARK = "READ"
 _KIND_NAMES = {
     "TIMTextElem": "text", "TIMLocationElem": "location", "TIMFaceElem": "face",
@@ -59,6 +61,13 @@ class ExportMeta:
     #: Display names (nicknames) by account, when known; an account not here shows as itself.
     #: Untrusted text (portrait_get): each writer makes it inert for its format.
     names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
+    #: The agent's notes by MsgKey (untrusted: typed, or a hand-edited file); every format
+    #: for people writes them with their message.
+    notes: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
+    #: MsgKeys of the marked messages (flagged in the formats for people).
+    marked: frozenset[str] = frozenset()
+    #: Set when the file holds a selection (the marked messages with context), not the window.
+    selection: Selection | None = None
 
     def display(self, account: str) -> str:
         """The name a person knows ``account`` by: its nickname when known, else the account."""
@@ -163,6 +172,10 @@ def header_rows(
     state = "complete" if meta.complete else "PARTIAL"
     if not meta.complete:
         state += " — messages may be missing" + (f" ({meta.note})" if meta.note else "")
+    chosen = meta.selection
+    if chosen is not None:  # the window was fetched whole (or not); the file is never whole
+        state = ("window fetched complete" if meta.complete else state) + "; this file holds "\
+            f"only a selection of {chosen.selected:,} of {chosen.total:,} messages"
     fields = [
         ["export", f"roamtui {__version__}, {API}"],
         ["account", meta.party(meta.account)],
@@ -172,11 +185,20 @@ def header_rows(
         ["pages", str(meta.pages)],
         ["calls", str(meta.calls)],
         ["completeness", state],
-        ["messages", str(len(rows))],
+        ["messages", str(len(rows)) if chosen is None
+         else f"{len(rows)} (selected of {chosen.total:,})"],
         ["recalled", str(recalled)],
         ["read receipts", str(sum(1 for row in rows if row.read))],
         ["elements by type", _kinds_text(kinds)],
     ]
+    if chosen is not None:
+        fields.append(["selection", chosen.describe()])
+        if chosen.absent:
+            fields.append(["marked, absent", chosen.absent_text()])
+    noted = sum(1 for row in rows if row.key in meta.notes)
+    if meta.marked or noted:
+        fields.append(["marked", str(sum(1 for row in rows if row.key in meta.marked))])
+        fields.append(["notes", str(noted)])
     if meta.part:
         fields.append(["slice", meta.part])
     if meta.source:

@@ -100,6 +100,8 @@ def event(msg: Message, meta: ExportMeta, conversation: str) -> Json:
         ("MsgFlagBits", str(msg.flag_bits)), ("MsgTimeStamp", str(msg.time)),
         ("CloudCustomData", msg.cloud_custom_data),
         ("ForwardedMessages", str(forwarded) if forwarded else ""),
+        ("Marked", "true" if msg.key in meta.marked else ""),
+        ("Note", meta.notes.get(msg.key, "")),  # the agent's note, as typed (JSON-escaped)
     ))
     return ev
 
@@ -109,6 +111,9 @@ def manifest(messages: Sequence[Message], meta: ExportMeta) -> Json:
     ids = participant_ids(messages, meta)
     conv = conversation_id(meta)
     state = "complete" if meta.complete else "PARTIAL: messages may be missing"
+    chosen = meta.selection
+    if chosen is not None:
+        state += f"; this file holds only a selection of {chosen.selected:,} of {chosen.total:,}"
     conversation: Json = {
         "id": conv,
         "display": f"{meta.display(meta.account)} ⇄ {meta.display(meta.peer)}",
@@ -119,6 +124,8 @@ def manifest(messages: Sequence[Message], meta: ExportMeta) -> Json:
         "custom": _custom((
             ("Window", f"{iso_time(meta.min_time, meta.tz)} .. {iso_time(meta.max_time, meta.tz)}"),
             ("Completeness", state), ("Source", meta.source), ("Slice", meta.part),
+            ("Selection", chosen.describe() if chosen is not None else ""),
+            ("MarkedAbsent", chosen.absent_text() if chosen is not None else ""),
         )),
     }
     return {

@@ -2,7 +2,9 @@
 columns: time in the chosen zone (ISO 8601), sender → receiver, MsgKey, ``RECALLED`` mark,
 ``READ`` mark (the receiver sent a read receipt: IsPeerRead), content. The messages a merged
 forward carries follow on lines of their own under the content column, behind a ``│`` per
-level, each with its date, time and sender (:mod:`roamtui.export.body`).
+level, each with its date, time and sender (:mod:`roamtui.export.body`). When the export
+carries marks, a ``MARKED`` column flags the marked messages, and the agent's note on a message
+follows it on a line of its own (``NOTE: …``, made inert like the content).
 
 Line breaks inside a message show as ``⏎``, tabs as ``␉``; every other control, bidi control,
 zero-width or other invisible format character and lone surrogate is made visible
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 
 from roamtui.atomicfile import TextSink
 from roamtui.export.provenance import (
+    MARKED_MARK,
     READ_MARK,
     RECALLED_MARK,
     ExportMeta,
@@ -44,8 +47,10 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
         out.write(joint.join(_inline(v) for v in values) + "\n")
     zone = zone_name(meta.tz)
     out.write(f"{'Columns:'.ljust(width)}time ({zone}) · sender → receiver · MsgKey · "
-              f"{RECALLED_MARK} mark · {READ_MARK} mark (read receipt) · content; "
-              "forwarded messages indented below\n")
+              f"{RECALLED_MARK} mark · {READ_MARK} mark (read receipt) · "
+              + (f"{MARKED_MARK} mark · " if meta.marked else "")
+              + "content; forwarded messages indented below"
+              + ("; NOTE: the note on the message above" if meta.notes else "") + "\n")
     out.write("=" * 78 + "\n")
     if not rows:
         out.write("(no messages in this window)\n")
@@ -57,15 +62,21 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     key_w = max(len(k) for k in keys)
     mark_w = len(RECALLED_MARK) if any(x.recalled for x in rows) else 0
     read_w = len(READ_MARK) if any(x.read for x in rows) else 0
+    marked_w = len(MARKED_MARK) if meta.marked else 0
     for row, party, key in zip(rows, parties, keys, strict=True):
         cols = [row.time, party.ljust(party_w), key.ljust(key_w)]
         if mark_w:
             cols.append((RECALLED_MARK if row.recalled else "").ljust(mark_w))
         if read_w:
             cols.append((READ_MARK if row.read else "").ljust(read_w))
+        if marked_w:
+            cols.append((MARKED_MARK if row.key in meta.marked else "").ljust(marked_w))
         lead = "  ".join(cols) + "  "
         out.write((lead + _inline(row.content)).rstrip() + "\n")
         margin = " " * len(lead)
         for line in row.forwarded:
             out.write((margin + _inline(line)).rstrip() + "\n")
+        note = meta.notes.get(row.key)
+        if note:
+            out.write((margin + "NOTE: " + _inline(note)).rstrip() + "\n")
     return len(rows)

@@ -113,7 +113,7 @@ def test_csv_reads_back_with_the_stdlib_reader() -> None:
     assert fields["completeness"] == ["complete"]
     assert fields["messages"] == ["9"] and fields["recalled"] == ["2"]
     assert header == list(CSV_COLUMNS)
-    assert [r[-1] for r in rows] == [o["MsgKey"] for o in objs]
+    assert [r[CSV_COLUMNS.index("msg_key")] for r in rows] == [o["MsgKey"] for o in objs]
     assert [r[4] for r in rows] == ["", "RECALLED", "", "", "", "", "", "RECALLED", ""]
     assert rows[0][:4] == ["2020-03-20T10:01:00+08:00", str(T0 + 60), "cust_1001", "agent_alice"]
     assert rows[3][CONTENT] == "line one\nline two\twith tab"  # a quoted multi-line cell
