@@ -54,6 +54,10 @@ def marks_for(args: argparse.Namespace, sdkappid: int, account: str, peer: str,
         raise MarksRefused(f"--context takes 0 to {MAX_CONTEXT} messages, not {context}")
     if context and not marked_only:
         raise MarksRefused("--context goes with --marked (the messages around each marked one)")
+    if marked_only and getattr(args, "format", "") == "bundle":
+        raise MarksRefused("--marked: a bundle is the whole window (roamtui verify checks that "
+                           "its pages cover it); its manifest carries the marks and notes "
+                           "anyway. For a selection use --format html, txt, csv or rsmf")
     no_history = bool(getattr(args, "no_history", False))
     if no_history and marked_only:
         raise MarksRefused("--marked reads the stored marks, which --no-history leaves unread")

@@ -446,7 +446,7 @@ class ExportJob:
                 complete=fetched.complete, records=fetched.records, started=fetched.started,
                 finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
                 files=files, extra={**manifest_section(
-                    meta.notes, meta.marked, meta.selection, [m.key for m in fetched.messages]),
+                    meta.notes, meta.marked, [m.key for m in fetched.messages]),
                     **(extra or {})})
 
         made = write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,

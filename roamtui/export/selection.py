@@ -94,20 +94,11 @@ def select(messages: Sequence[Message], marks: MarkSet, window: tuple[int, int],
 
 
 def manifest_section(notes: Mapping[str, str], marked: Collection[str],
-                     selection: Selection | None, keys: Collection[str]) -> dict[str, Any]:
-    """What a bundle's manifest says of the marks: the notes and marks of the messages it holds
-    (``keys``) and, for a selection, what was selected; empty when there are none."""
-    out: dict[str, Any] = {}
+                     keys: Collection[str]) -> dict[str, Any]:
+    """What a bundle's manifest says of the marks: the marked messages and the notes among the
+    messages it holds (``keys``); empty when there are none. (A bundle is always the whole
+    window: ``--marked`` is refused for it, so ``roamtui verify`` can check its pages.)"""
     held = set(keys)
     shown = {k: v for k, v in notes.items() if k in held}
     flagged = sorted(k for k in marked if k in held)
-    if shown or flagged:
-        out["marks"] = {"marked": flagged, "notes": shown}
-    if selection is not None:
-        out["selection"] = {
-            "description": selection.describe(), "selected": selection.selected,
-            "of": selection.total, "marked": selection.marked, "context": selection.context,
-            "whole_window": False,
-            "marked_absent": [{"msg_key": k, "time": t} for k, t in selection.absent],
-        }
-    return out
+    return {"marks": {"marked": flagged, "notes": shown}} if shown or flagged else {}

@@ -18,6 +18,7 @@ from clikit import parse
 from rsmfkit import check_manifest, read_rsmf
 
 from roamtui.cli.export import run
+from roamtui.cli.verify import run as verify
 from roamtui.export.csv import CSV_COLUMNS
 from roamtui.export.selection import MarkSet, select
 from roamtui.im.model import message_obj, parse_message
@@ -179,3 +180,20 @@ def test_marked_without_marks_says_where_it_looked(
     err = io.StringIO()
     assert run(args(dataset, marked=True), stderr=err) == 2
     assert "no marked messages" in err.getvalue() and "none.json" in err.getvalue()
+
+
+def test_a_bundle_is_the_whole_window_with_the_marks_in_its_manifest_and_verifies(
+        dataset: Dataset, marked: dict[str, Any], tmp_path: Path) -> None:
+    objs, middle = marked["objs"], marked["middle"]
+    err = io.StringIO()
+    assert run(args(dataset, format="bundle", output=str(tmp_path / "no"), marked=True),
+               stderr=err) == 2 and "a bundle is the whole window" in err.getvalue()
+    export(dataset, tmp_path / "case", "bundle")
+    manifest = json.loads((tmp_path / "case" / "manifest.json").read_text("utf-8"))
+    assert manifest["counts"]["messages"] == len(objs) and "selection" not in manifest
+    assert manifest["marks"]["notes"] == {middle: HOSTILE.strip()}
+    assert len(manifest["marks"]["marked"]) == 3  # of the window; the absent one is not in it
+    assert "NOTE: <script>" in (tmp_path / "case" / "transcript.txt").read_text("utf-8")
+    out = io.StringIO()
+    assert verify(parse("verify", str(tmp_path / "case")), stdout=out, stderr=out) == 0, \
+        out.getvalue()
