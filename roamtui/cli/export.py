@@ -10,7 +10,7 @@ through to a FIFO or a device (:mod:`roamtui.atomicfile`), to stdout (UTF-8 what
 locale), or as a bundle (:mod:`roamtui.export.bundle`). A summary goes to stderr. On failure:
 exit 1, one line with the error code and what to do, and no file.
 
-SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`_SignalGuard`): exit status
+SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`SignalGuard`): exit status
 128+signum, one line on stderr, no traceback, and no hidden ``.NAME.XXXX.part`` left with the
 conversation in it. Without the handlers, SIGTERM and SIGHUP kill the process where it stands
 and the temp file's cleanup never runs.
@@ -23,15 +23,12 @@ import asyncio
 import contextlib
 import io
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from roamtui.atomicfile import TextSink
 from roamtui.cli.export_marks import add_marks_options, marks_for, selection_text
@@ -45,6 +42,7 @@ from roamtui.cli.options import (
     one_of,
 )
 from roamtui.cli.progress import ProgressLine, announcer, budget_text, written_text
+from roamtui.cli.signals import Interrupted, SignalGuard
 from roamtui.export.bundle import check_bundle_output
 from roamtui.export.formats import CLI_FORMATS, DEFAULT_FORMAT, FORMATS, format_named
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
@@ -148,101 +146,12 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None,
     return ExportPlan(resolved, job)
 
 
-class Interrupted(SystemExit):
-    """The first SIGINT/SIGTERM/SIGHUP, raised in the main thread; its code is 128+signum.
-
-    A SystemExit, so that no ``except Exception`` on the way swallows it, every ``finally`` and
-    ``except BaseException`` cleanup runs (the temp file's among them), and asyncio re-raises it
-    from a task at once.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(128 + signum)
-        self.signum = signum
-
-
-#: Signals that end an export cleanly (SIGHUP: the terminal went away).
-_SIGNALS: tuple[int, ...] = tuple(
-    sig for sig in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if sig
-)
-
-
-class _SignalGuard:
-    """Turns the first SIGINT/SIGTERM/SIGHUP into a clean end of the export, then ignores more.
-
-    - While the fetch runs, the signal cancels its task (as asyncio.run does for Ctrl+C), so the
-      workers stop at their next await and the HTTP client is closed.
-    - Otherwise it raises :class:`Interrupted` in the main thread: a file being written loses its
-      temp file, a FIFO being streamed into is closed without waiting for its reader.
-    - While an atomic write is being committed (all text written, the rename to come), it is only
-      noted, so that a whole export is never reported as "nothing written"; it is acted on once
-      the rename is done.
-    - Later signals are ignored so that a second one cannot cut the cleanup short.
-
-    Handlers can only be installed from the main thread; elsewhere the guard does nothing.
-    """
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.deferring = False
-        self._task: asyncio.Task[Any] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._previous: dict[int, Any] = {}
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name if self.signum is not None else "a signal"
-
-    def __enter__(self) -> _SignalGuard:
-        if threading.current_thread() is threading.main_thread():
-            for sig in _SIGNALS:
-                # Not allowed for this signal here: leave it alone.
-                with contextlib.suppress(ValueError, OSError):
-                    self._previous[sig] = signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-        self._previous.clear()
-
-    def watch(self, task: asyncio.Task[Any] | None) -> None:
-        """The fetch task to cancel on a signal (None: raise instead)."""
-        self._task = task
-        self._loop = asyncio.get_running_loop() if task is not None else None
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is not None:
-            return  # the first signal is being acted on
-        self.signum = signum
-        if self.deferring:
-            return
-        task, loop = self._task, self._loop
-        if task is not None and loop is not None and not task.done():
-            task.cancel()
-            loop.call_soon_threadsafe(lambda: None)  # wake the selector to run the cancel
-            return
-        raise Interrupted(signum)
-
-    def commit(self) -> None:
-        """The atomic write's text is complete: hold signals until its rename is done."""
-        self.deferring = True
-
-    def committed(self) -> None:
-        self.deferring = False
-
-
 async def _fetch(
     plan: ExportPlan,
     transport: httpx.AsyncBaseTransport | None,
     calls: list[int],
     progress: Callable[[FetchProgress], None] | None,
-    guard: _SignalGuard | None = None,
+    guard: SignalGuard | None = None,
     err: TextIO | None = None,
     usage: list[Usage] | None = None,
 ) -> Fetched:
@@ -309,7 +218,7 @@ def run(
     tty = getattr(err, "isatty", None)
     progress = ProgressLine(err, f"{q.account} ⇄ {q.peer}") if tty and tty() else None
     digest = Digest()
-    with _SignalGuard() as guard:
+    with SignalGuard() as guard:
         try:
             return _run(plan, args, transport, stdout, err, now, progress, guard, digest)
         except (Interrupted, asyncio.CancelledError):
@@ -336,7 +245,7 @@ def _run(
     err: TextIO,
     now: datetime | None,
     progress: ProgressLine | None,
-    guard: _SignalGuard,
+    guard: SignalGuard,
     digest: Digest,
 ) -> int:
     debug = bool(getattr(args, "debug", False))
@@ -418,7 +327,7 @@ def _write(
     fetched: Fetched,
     meta: ExportMeta,
     stdout: TextIO | None,
-    guard: _SignalGuard,
+    guard: SignalGuard,
     digest: Digest,
 ) -> Written:
     """The job's write, to the planned path or to stdout: the size and SHA-256 written (of a

@@ -228,8 +228,7 @@ class ExportJob:
     source: str = ""
     #: The same, as the bundle's manifest lists it (never a secret).
     facts: Mapping[str, object] = field(default_factory=dict)
-    #: The stored marks and notes of the pair; with ``context`` set, only the marked messages
-    #: (and that many around each) are written.
+    #: The pair's stored marks and notes; with a ``context``, only the marked are written.
     marks: MarkSet | None = None
 
     @classmethod
@@ -245,8 +244,7 @@ class ExportJob:
         marks: MarkSet | None = None,
     ) -> ExportJob:
         """Check the format and the output (unless given as an Output :func:`check_output` made);
-        ExportRefused (one line) before any call if either is bad. ``marks``: the notes to
-        write, and with a ``context`` a selection of the marked messages (see ``selection``)."""
+        ExportRefused (one line) before any call if either is bad; ``marks`` as the field."""
         try:
             chosen = format_named(fmt)
         except ValueError as exc:
@@ -320,13 +318,10 @@ class ExportJob:
 
     def selected(self, fetched: Fetched) -> Fetched:
         """``fetched`` cut down to the marked messages with context, when the job asks so."""
-        marks = self.marks
-        if marks is None or marks.context is None:
+        if self.marks is None or self.marks.context is None:
             return fetched
-        q = self.query
-        chosen, selection = select(fetched.messages, marks, (q.min_time, q.max_time),
-                                   complete=fetched.complete)
-        return replace(fetched, messages=chosen, selection=selection)
+        chosen, how = select(fetched.messages, self.marks, self.query, complete=fetched.complete)
+        return replace(fetched, messages=chosen, selection=how)
 
     async def display_names(
         self, client: RoamCaller, cache: Nicknames | None = None
@@ -347,15 +342,13 @@ class ExportJob:
     ) -> ExportMeta:
         """The provenance every format writes (csv and txt headers); ``names`` (else the
         fetch's own) maps accounts to nicknames for "nickname (account)" in headers."""
-        q = self.query
+        q, marks = self.query, self.marks or MarkSet()
         return ExportMeta(
             account=q.account, peer=q.peer, min_time=q.min_time, max_time=q.max_time,
             tz=self.tz, fetched_at=fetched_at, pages=fetched.pages, calls=fetched.calls,
             complete=fetched.complete, source=self.source, note=fetched.note,
             names=dict(fetched.names if names is None else names),
-            notes=dict(self.marks.notes) if self.marks is not None else {},
-            marked=frozenset(self.marks.marked) if self.marks is not None else frozenset(),
-            selection=fetched.selection,
+            notes=dict(marks.notes), marked=frozenset(marks.marked), selection=fetched.selection,
         )
 
     def write(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from roamtui.im.model import Message
 
@@ -23,6 +23,15 @@ from roamtui.im.model import Message
 MAX_CONTEXT = 1000
 #: MsgKeys named in the provenance's line about marked messages that were not returned.
 NAMED_MISSING = 20
+
+
+class Window(Protocol):
+    """The window's ends (an ``im.roam.RoamQuery``)."""
+
+    @property
+    def min_time(self) -> int: ...
+    @property
+    def max_time(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +84,7 @@ def _utc(t: int) -> str:
         return f"@{t}"
 
 
-def select(messages: Sequence[Message], marks: MarkSet, window: tuple[int, int], *,
+def select(messages: Sequence[Message], marks: MarkSet, window: Window, *,
            complete: bool) -> tuple[list[Message], Selection]:
     """The marked messages of ``messages`` (the window, oldest first) and ``marks.context``
     messages on each side of each, in order, and what was selected."""
@@ -87,7 +96,7 @@ def select(messages: Sequence[Message], marks: MarkSet, window: tuple[int, int],
             min(len(messages), i + context + 1) - max(0, i - context))
     chosen = [msg for msg, kept in zip(messages, keep, strict=True) if kept]
     found = {messages[i].key for i in marked_at}
-    lo, hi = window
+    lo, hi = window.min_time, window.max_time
     absent = tuple(sorted(((key, t) for key, t in marks.marked.items()
                            if key not in found and lo <= t <= hi), key=lambda kt: (kt[1], kt[0])))
     return chosen, Selection(len(chosen), len(messages), len(found), context, complete, absent)

@@ -22,6 +22,7 @@ from roamtui.cli.verify import run as verify
 from roamtui.export.csv import CSV_COLUMNS
 from roamtui.export.selection import MarkSet, select
 from roamtui.im.model import message_obj, parse_message
+from roamtui.im.roam import RoamQuery
 from roamtui.sandbox import DEMO_ADMIN, DEMO_SDKAPPID, Dataset, SandboxService
 from roamtui.sandbox.faults import Fault, FaultPlan
 from roamtui.settings.marks import ENV_MARKS, MarkStore, Pair
@@ -92,7 +93,7 @@ def test_select_keeps_each_mark_and_its_context_once_in_order() -> None:
                                       seq=i + 1, random=1)) for i in range(20)]
     marks = MarkSet({msgs[3].key: 103, msgs[5].key: 105, msgs[19].key: 119, "gone": 110,
                      "later": 500}, {}, 1)
-    chosen, sel = select(msgs, marks, (100, 200), complete=True)
+    chosen, sel = select(msgs, marks, RoamQuery("a", "b", 100, 200), complete=True)
     assert [m.text() for m in chosen] == ["2", "3", "4", "5", "6", "18", "19"]
     assert (sel.selected, sel.total, sel.marked, sel.context) == (7, 20, 3, 1)
     assert sel.absent == (("gone", 110),)
