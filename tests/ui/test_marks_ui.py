@@ -17,13 +17,14 @@ from shellkit import (
     record_notices,
     settle,
 )
-from textual.widgets import Static
+from textual.widgets import Checkbox, Input, RadioButton, Static
 
 from roamtui.im.model import message_obj
 from roamtui.sandbox import DEMO_SDKAPPID, ListStore, SandboxService, demo_connection
 from roamtui.settings.marks import MarkStore, Pair
 from roamtui.ui.app import RoamApp
 from roamtui.ui.factory import IN_PROCESS_ENDPOINT, make_app
+from roamtui.ui.screens.export_dialog import ExportDialog
 from roamtui.ui.screens.inspector import InspectorScreen, plain_text
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.strips import MARK_GLYPH, NOTE_GLYPH
@@ -189,3 +190,39 @@ def test_note_and_marks_commands_parse() -> None:
             assert "marks clear" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+async def test_e_exports_marked_only_with_context_and_the_note_inert(tmp_path: Path) -> None:
+    messages = chat(30)
+    store = MarkStore(tmp_path / "marks.json")
+    book = store.book(Pair(DEMO_SDKAPPID, ME, PEER))
+    for i in (4, 5, 20):
+        book.toggle(messages[i]["MsgKey"], messages[i]["MsgTimeStamp"])
+    book.set_note(messages[20]["MsgKey"], messages[20]["MsgTimeStamp"], "<b>why</b> \x1b[31m")
+    app = list_app(messages, store)
+    notices = record_notices(app)
+    target = tmp_path / "marked.html"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        assert "3 marked" in str(dialog.query_one("#export-marked", Checkbox).label)
+        dialog.query_one("#export-html", RadioButton).value = True
+        dialog.query_one("#export-marked", Checkbox).value = True
+        await pilot.pause()
+        assert "-marked" in dialog.query_one("#export-path", Input).value
+        dialog.query_one("#export-context", Input).value = "1"
+        dialog.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-go")
+        for _ in range(100):
+            await settle(pilot)
+            if not isinstance(app.screen, ExportDialog):
+                break
+    page = target.read_text("utf-8")
+    keys = [m["MsgKey"] for i, m in enumerate(messages) if i in (3, 4, 5, 6, 19, 20, 21)]
+    assert [k for k in keys if f'id="{k}"' in page] == keys and page.count('<article') == 7
+    assert "SELECTION" in page and "7 of the 30 messages" in page
+    assert "&lt;b&gt;why&lt;/b&gt;" in page and "<b>why</b>" not in page and "\x1b" not in page
+    assert any("7 of 30 messages (marked only)" in n for n in notices.texts())

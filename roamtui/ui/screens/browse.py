@@ -256,10 +256,12 @@ class BrowseScreen(Screen[None]):
     def action_export(self) -> None:
         """`e`: write the window to a file in any export format, as `roamtui export` does."""
         from roamtui.ui.screens.export_dialog import ExportDialog
+        from roamtui.ui.screens.export_marked import mark_set
 
         session = getattr(self.app, "session", None)
         self.app.push_screen(ExportDialog(self.transcript.timeline, clock=self.clock,
-                                          remembered=getattr(session, "export_choice", None)))
+                                          remembered=getattr(session, "export_choice", None),
+                                          marks=mark_set(self.marking.book)))
 
     def action_copy_key(self) -> None:
         """`Y`: the selected message's MsgKey to the clipboard."""

@@ -40,11 +40,13 @@ from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, Radi
 
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
 from roamtui.export.job import ExportJob, ExportRefused, Stopped, too_many
+from roamtui.export.selection import MarkSet
 from roamtui.export.slices import file_slug
 from roamtui.history.timeparse import format_time, zone_name
 from roamtui.im.errors import RoamError
 from roamtui.text import error_line, screen_line
 from roamtui.ui.app import ExportChoice
+from roamtui.ui.screens.export_marked import MARKED_TAG, MarkedOnly, job_marks, only_marked
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
@@ -66,6 +68,7 @@ class ExportResult:
     complete: bool
     sha256: str = ""
     files: int = 0
+    selected: str = ""  # "12 of 3,412" when only the marked messages were written
 
     def notice(self) -> str:
         state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
@@ -73,7 +76,9 @@ class ExportResult:
         if self.files:
             where += f" ({self.files} files)"
         digest = "SHA256SUMS SHA-256" if self.files else "SHA-256"
-        return (f"Exported {self.messages:,} messages ({self.recalled:,} recalled) as "
+        count = f"{self.selected} messages (marked only)" if self.selected else \
+            f"{self.messages:,} messages"
+        return (f"Exported {count} ({self.recalled:,} recalled) as "
                 f"{self.format} to {where} — {state} · {digest} {self.sha256}")
 
 
@@ -89,13 +94,13 @@ def default_directory() -> Path:
 
 
 def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False,
-                     folder: bool = False) -> str:
+                     folder: bool = False, marked: bool = False) -> str:
     """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone; a
     folder for slices: ``…-<fmt>/``."""
     q = timeline.query
     start = format_time(q.min_time, timeline.tz, "%Y%m%d-%H%M")
     end = format_time(q.max_time, timeline.tz, "%Y%m%d-%H%M")
-    tag = f"-{PARTIAL_TAG}" if partial else ""
+    tag = (f"-{MARKED_TAG}" if marked else "") + (f"-{PARTIAL_TAG}" if partial else "")
     last = f"-{fmt}/" if folder else f".{fmt}"
     name = f"roam-{file_slug(q.account)}-{file_slug(q.peer)}-{start}-{end}{tag}"
     return (name + last).replace("@", "")
@@ -163,9 +168,10 @@ class ExportDialog(ModalScreen[ExportResult | None]):
 
     def __init__(self, timeline: Timeline, *, directory: Path | None = None,
                  clock: Callable[[], float] = time.time,
-                 remembered: ExportChoice | None = None) -> None:
+                 remembered: ExportChoice | None = None, marks: MarkSet | None = None) -> None:
         super().__init__()
         self.timeline = timeline
+        self.marks = marks  # the side's marks and notes (notes go into every export)
         self.clock = clock
         self.remembered = remembered if remembered is not None else ExportChoice()
         last = self.remembered.directory
@@ -184,7 +190,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     def _default_for(self, *, folder: bool | None = None) -> str:
         if folder is None:
             folder = _too_big(self.timeline, self.format)
-        return default_filename(self.timeline, self.format, partial=self.partial, folder=folder)
+        return default_filename(self.timeline, self.format, partial=self.partial, folder=folder,
+                                marked=only_marked(self))
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -207,6 +214,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
                 yield Label("Path", classes="export-label")
                 yield Input(_joined(self.directory, self._default_name), id="export-path",
                             compact=True)
+            if self.marks is not None:
+                yield MarkedOnly(self.marks, id="export-marked-row")
             with Vertical(id="export-partial"):
                 yield Static(Content("The window is not loaded whole."), markup=False)
                 with RadioSet(id="export-mode", compact=True):
@@ -265,6 +274,10 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         self._default_name = new_default
         self.path_input.value = text
 
+    @on(MarkedOnly.Changed)
+    def _marked_changed(self) -> None:
+        self._rename()
+
     @on(Input.Changed, "#export-path")
     def _path_changed(self, event: Input.Changed) -> None:
         self._confirmed = None
@@ -304,7 +317,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         given = str(path) + ("/" if text.endswith(("/", os.sep)) else "")
         try:
             job = ExportJob.plan(tl.query, tl.tz, self.format, given, streams=False,
-                                 connection=getattr(tl.client, "connection", None))
+                                 connection=getattr(tl.client, "connection", None),
+                                 marks=job_marks(self, self.marks))
         except ExportRefused as exc:
             self._show_error(error_line(exc))
             return None
@@ -376,8 +390,10 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             return
         finally:
             stop.set()  # a cancelled await leaves the thread running: make it stop
+        chosen = fetched.selection
         result = ExportResult(path, job.format.name, written.messages, fetched.recalled,
-                              fetched.complete, written.sha256, len(written.files))
+                              fetched.complete, written.sha256, len(written.files),
+                              f"{chosen.selected:,} of {chosen.total:,}" if chosen else "")
         self.post_message(self._Written(result))
 
     def _report(self, progress: LoadProgress) -> None:
