@@ -31,14 +31,15 @@ holds it, say).
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 from roamtui import __version__
 from roamtui.atomicfile import TextSink
 from roamtui.export.html_assets import CSP, PARTY_COLOURS, SCRIPT, STYLE
-from roamtui.export.provenance import ExportMeta, header_rows, iso_time, message_rows
+from roamtui.export.provenance import ExportMeta, MessageRow, header_rows, kind_name
 from roamtui.im.elements import (
     CustomElem,
     FileElem,
@@ -54,12 +55,17 @@ from roamtui.text import screen_line, screen_text
 
 #: How deep forwards inside forwards are drawn; deeper ones show as their placeholder only.
 MAX_FORWARD_DEPTH = 8
+#: Messages per block: each block is one content-visibility root, so a browser lays out and
+#: styles only the blocks near the screen (per message, 100,000 roots still cost a full pass).
+BLOCK = 200
 RECALLED_WORD = "recalled"
 READ_WORD = "✓ read"
 
 
 def esc(text: str) -> str:
     """Untrusted text as inert HTML text: controls made visible as in the TUI, then escaped."""
+    if text.isascii() and text.isprintable():  # nothing for screen_text to show (most texts)
+        return html.escape(text, quote=True)
     return html.escape(screen_text(text), quote=True)
 
 
@@ -70,6 +76,8 @@ def esc_line(text: str) -> str:
 
 def element_id(key: str) -> str:
     """The ``id`` of a message's element: its MsgKey (made inert if it holds controls)."""
+    if key.isascii() and key.replace("_", "").isalnum():  # the service's keys: digits and _
+        return key
     return esc_line(key)
 
 
@@ -82,6 +90,7 @@ class Parties:
     peer: str
     names: Mapping[str, str] = field(default_factory=dict)  # account -> nickname, when known
     _classes: dict[str, str] = field(default_factory=dict)
+    _labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.css(self.account)
@@ -96,10 +105,13 @@ class Parties:
 
     def label(self, who: str) -> str:
         """The escaped label of an account: its nickname and account when a name is known."""
-        name = self.names.get(who)
-        if name and name != who:
-            return f"{esc_line(name)} <span class=\"acct\">({esc_line(who)})</span>"
-        return esc_line(who)
+        found = self._labels.get(who)
+        if found is None:
+            name = self.names.get(who)
+            found = (f"{esc_line(name)} <span class=\"acct\">({esc_line(who)})</span>"
+                     if name and name != who else esc_line(who))
+            self._labels[who] = found
+        return found
 
 
 class HtmlWriter:
@@ -115,7 +127,11 @@ class HtmlWriter:
 
     def write(self, messages: Iterable[Message]) -> int:
         msgs = list(messages)
-        rows, kinds = message_rows(msgs, self.tz)
+        elements = [m.elements for m in msgs]  # parsed once: a message parses them on each ask
+        kinds: Counter[str] = Counter(kind_name(e.kind) for elems in elements for e in elems)
+        # The header counts messages, recalls and read marks; the rows' texts are not needed.
+        rows = [MessageRow("", m.time, m.sender, m.receiver, m.recalled, m.is_peer_read, "",
+                           m.key) for m in msgs]
         fields = header_rows(self.meta, rows, kinds)
         recalled = sum(1 for m in msgs if m.recalled)
         self._head()
@@ -126,14 +142,16 @@ class HtmlWriter:
         if not msgs:
             w('<p class="none">(no messages in this window)</p>\n')
         day = ""
-        for msg in msgs:
+        for n, (msg, elems) in enumerate(zip(msgs, elements, strict=True)):
+            if n % BLOCK == 0:
+                w('</div>\n<div class="blk">\n' if n else '<div class="blk">\n')
             when = self._local(msg.time)
             today = when.strftime("%Y-%m-%d (%A)") if when is not None else "outside the calendar"
             if today != day:
                 day = today
                 w(f'<h2 class="day"><span>{html.escape(day)}</span></h2>\n')
-            w(self.message(msg, when))
-        w("</main>\n")
+            w(self.message(msg, when, elems))
+        w("</div>\n</main>\n" if msgs else "</main>\n")
         self._footer(fields)
         w(f"<script>{SCRIPT}</script>\n</body>\n</html>\n")
         return len(msgs)
@@ -215,23 +233,23 @@ class HtmlWriter:
             out.append("marked")
         return out
 
-    def message(self, msg: Message, when: datetime | None) -> str:
+    def message(self, msg: Message, when: datetime | None,
+                elements: tuple[Element, ...] | None = None) -> str:
         key = element_id(msg.key)
         clock = f"{when.hour:02}:{when.minute:02}:{when.second:02}" if when else f"@{msg.time}"
         parts = [
             f'<article class="{" ".join(self.message_classes(msg))}" id="{key}">',
-            f'<div class="meta"><a class="t" href="#{key}" title="MsgKey {key}">'
-            f'<time datetime="{iso_time(msg.time, UTC)}">{clock}</time></a>'
+            f'<div class="meta"><a class="t" href="#{key}">{clock}</a>'
             f'<span class="who">{self.parties.label(msg.sender)}</span>',
         ]
         if msg.recalled:
             parts.append(f'<span class="badge">{RECALLED_WORD}</span>')
         if msg.is_peer_read:
-            parts.append(f'<span class="read" title="read by the peer">{READ_WORD}</span>')
+            parts.append(f'<span class="read">{READ_WORD}</span>')
         if msg.key in self.meta.marked:
             parts.append('<span class="mark">marked</span>')
         parts.append("</div>")
-        parts.append(f'<div class="body">{self.body(msg, 0)}</div>')
+        parts.append(f'<div class="body">{self.body(msg, 0, elements)}</div>')
         note = self.meta.notes.get(msg.key)
         if note:
             parts.append(f'<div class="note"><b>Note:</b> {esc(note)}</div>')
@@ -244,12 +262,13 @@ class HtmlWriter:
         parts.append("</article>\n")
         return "".join(parts)
 
-    def body(self, msg: Message, depth: int) -> str:
-        if not msg.elements:
+    def body(self, msg: Message, depth: int, elements: tuple[Element, ...] | None = None) -> str:
+        elems = msg.elements if elements is None else elements
+        if not elems:
             what = ("(recalled; the service returned no content)" if msg.recalled
                     else "(no content)")
             return f'<span class="none">{what}</span>'
-        return " ".join(self.element(e, depth) for e in msg.elements)
+        return " ".join(self.element(e, depth) for e in elems)
 
     def element(self, elem: Element, depth: int) -> str:
         if isinstance(elem, TextElem):

@@ -64,8 +64,8 @@ padding:.4rem 0;display:flex;gap:1rem;align-items:center;flex-wrap:wrap;font-siz
 h2.day{font-size:.85rem;font-weight:600;color:var(--dim);text-align:center;margin:1.2rem 0 .4rem;
 border-bottom:1px solid var(--line);line-height:0;padding:0}
 h2.day span{background:var(--bg);padding:0 .6rem}
-.msg{border-left:3px solid var(--line);padding:.15rem 0 .15rem .6rem;margin:.25rem 0;
-content-visibility:auto;contain-intrinsic-size:auto 3.2em}
+.blk{content-visibility:auto;contain-intrinsic-size:auto 9000px}
+.msg{border-left:3px solid var(--line);padding:.15rem 0 .15rem .6rem;margin:.25rem 0}
 .msg:target{background:var(--hit)}
 .meta{font-size:.8rem;color:var(--dim)}
 .meta a.t{color:var(--dim);text-decoration:none;font-variant-numeric:tabular-nums}
@@ -99,7 +99,8 @@ margin:.25rem 0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
 @media print{
 .tools{display:none}
 body{background:#fff;color:#000;font-size:10.5pt}
-.msg{content-visibility:visible;break-inside:avoid;border-left-color:#999}
+.blk{content-visibility:visible}
+.msg{break-inside:avoid;border-left-color:#999}
 .msg:target{background:none}
 details.fwd{background:none;border:1px solid #ccc}
 details.fwd:not([open])>*:not(summary){display:block}

@@ -122,7 +122,7 @@ def iso_time(ts: int, tz: tzinfo) -> str:
         return f"@{ts}"
 
 
-def _kind_name(kind: str) -> str:
+def kind_name(kind: str) -> str:
     return _KIND_NAMES.get(kind, kind or "unknown")
 
 
@@ -133,7 +133,7 @@ def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageR
     for msg in messages:
         elements = msg.elements
         for e in elements:
-            kinds[_kind_name(e.kind)] += 1
+            kinds[kind_name(e.kind)] += 1
         if any(isinstance(e, RelayElem) for e in elements):
             lines = body_lines(msg)
             text, forwarded = lines[0].text, tuple(layout(lines[1:], tz))
