@@ -223,12 +223,12 @@ class HtmlWriter:
             return None
 
     def message_classes(self, msg: Message) -> list[str]:
-        """The classes of a message's element: ``msg``, its party, ``recalled``, ``read``."""
+        """The classes of a message's element: ``msg``, its party, ``recalled``, ``peer-read``."""
         out = ["msg", self.parties.css(msg.sender)]
         if msg.recalled:
             out.append("recalled")
         if msg.is_peer_read:
-            out.append("read")
+            out.append("peer-read")
         if msg.key in self.meta.marked:
             out.append("marked")
         return out

@@ -58,7 +58,8 @@ table.prov td{padding:.1rem .8rem .1rem 0;overflow-wrap:anywhere}
 .partial{background:#b00020;color:#fff;font-weight:700;padding:.5rem .8rem;border-radius:.3rem;
 margin:.5rem 0}
 .tools{position:sticky;top:0;z-index:1;background:var(--bg);border-bottom:1px solid var(--line);
-padding:.4rem 0;display:flex;gap:1rem;align-items:center;flex-wrap:wrap;font-size:.9rem}
+padding:.4rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap;font-size:.9rem;
+max-width:60rem;margin:0 auto}
 .tools input[type=search]{font:inherit;padding:.15rem .4rem;min-width:14rem}
 #rt-count{color:var(--dim)}
 h2.day{font-size:.85rem;font-weight:600;color:var(--dim);text-align:center;margin:1.2rem 0 .4rem;
