@@ -28,6 +28,12 @@ def add_parsers(add: AddParser) -> None:
         help="share of calls that fail (0..1)",
     )
     sandbox.add_argument(
+        "--ends-at", metavar="T",
+        help="the dataset's last moment (default: now), e.g. @1795000000 (UTC unless it says "
+        "otherwise): two runs with the same --seed, --messages and --ends-at serve the same "
+        "history, so a bundle captured from one can be refetched from a --later one",
+    )
+    sandbox.add_argument(
         "--later", type=non_negative_int, default=0, metavar="N",
         help="serve the same history later: in each conversation N messages recalled since, N "
         "edited by an admin (MsgBody or CloudCustomData) and N deleted, always the same ones "
@@ -56,6 +62,19 @@ def export_lines(endpoint: str) -> list[str]:
     ]
 
 
+def _ends_at(given: str | None) -> int | None:
+    if given is None:
+        return None
+    from datetime import UTC
+
+    from roamtui.history.timeparse import TimeParseError, parse_time
+
+    try:
+        return parse_time(given, UTC)
+    except (TimeParseError, ValueError) as exc:
+        raise SystemExit(f"roamtui sandbox: --ends-at: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from roamtui.sandbox.serve import run as serve
 
@@ -68,4 +87,5 @@ def run(args: argparse.Namespace) -> int:
         then=export_lines,
         same_sides=args.same_sides,
         later=args.later,
+        end_time=_ends_at(args.ends_at),
     )

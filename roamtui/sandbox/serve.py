@@ -76,18 +76,20 @@ def run(
     stop: threading.Event | None = None,
     then: Callable[[str], Sequence[str]] | None = None,
     later: int = 0,
+    end_time: int | None = None,
 ) -> int:
     """Serve until Ctrl+C / SIGTERM (or `stop` is set); return the process exit status.
 
     `then(endpoint)` gives lines printed after the description (the shell exports); `later`
-    serves the same history later (`sandbox.later`), its changes printed as `change:` lines."""
+    serves the same history later (`sandbox.later`), its changes printed as `change:` lines;
+    `end_time` ends the dataset there instead of now (the same history run after run)."""
     err = sys.stderr if err is None else err
     problem = _invalid(messages, latency_ms, fault_rate, port)
     if problem:
         print(f"roamtui sandbox: {problem}", file=err)
         return 2
     stop = threading.Event() if stop is None else stop
-    dataset = Dataset(seed=seed, messages=messages)
+    dataset = Dataset(seed=seed, messages=messages, end_time=end_time)
     later_store = LaterStore(dataset, Later.each(later, seed)) if later else None
     if same_sides:
         sides = None

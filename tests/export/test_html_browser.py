@@ -171,7 +171,9 @@ def test_the_search_box_finds_a_word(watched: Any) -> None:
     box.fill("")
     box.press("Escape")
     page.wait_for_timeout(50)
-    assert page.locator("article.msg.rt-miss").count() == 0
+    assert page.locator("#rt-messages.rt-searching").count() == 0
+    shown = "els => els.filter(e => e.offsetParent !== null).length"
+    assert page.eval_on_selector_all("article.msg", shown) == len(MESSAGES)
 
 
 def test_readable_with_scripts_off_and_the_recalled_filter_works(
