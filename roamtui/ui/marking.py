@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING
 from roamtui.history.timeparse import format_time
 from roamtui.settings.marks import Mark, MarkBook, MarkError, MarkStore, Pair
 from roamtui.text import one_line
+from roamtui.ui.render import RenderContext
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
     from roamtui.im.model import Message
     from roamtui.ui.transcript import Transcript
+    from roamtui.ui.widgets.filter_view import FilterView
 
 #: MsgKeys named in one "not returned" notice; the rest are counted.
 NAMED_MISSING = 3
@@ -186,6 +188,27 @@ class Marking:
         else:
             self._seek = mark.key
             view.goto_time(mark.time)
+
+    # -- the marked messages alone -----------------------------------------------------------------
+
+    def marked_rows(self) -> tuple[list[Message], list[int]]:
+        """The loaded messages and the positions of the marked ones among them."""
+        messages = list(self.transcript.timeline.messages())
+        book = self.book
+        return messages, [i for i, m in enumerate(messages) if book.is_marked(m.key)]
+
+    def fill_view(self, view: FilterView, *, fetching: bool, center: bool = False) -> None:
+        """Show the marked messages in the filter view, each with the one before it as context
+        (``M`` or ``:marks``); ``fetching`` while the rest of the window is being loaded."""
+        transcript = self.transcript
+        timeline = transcript.timeline
+        q = timeline.query
+        messages, rows = self.marked_rows()
+        ctx = RenderContext.for_parties(timeline.tz, q.account, q.peer)
+        empty = ("no marked messages yet: fetching the rest of the window…" if fetching
+                 else "no marked messages in this window (m marks the one under the cursor)")
+        keep = view.selected_message or transcript.cursor_message
+        view.show_matches(messages, rows, None, ctx, keep, empty, center=center)
 
     # -- what the transcript reports --------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from roamtui.ui.app import RoamApp
 from roamtui.ui.factory import IN_PROCESS_ENDPOINT, make_app
 from roamtui.ui.screens.export_dialog import ExportDialog
 from roamtui.ui.screens.inspector import InspectorScreen, plain_text
+from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.strips import MARK_GLYPH, NOTE_GLYPH
 from roamtui.ui.widgets.command_line import Command, CommandError, parse_command
@@ -183,7 +184,8 @@ def test_note_and_marks_commands_parse() -> None:
     assert parse_command(":note  refund [b]x[/b] ") == Command("note", "refund [b]x[/b]")
     assert parse_command("note") == Command("note", "")
     assert parse_command("marks clear") == Command("marks", "clear")
-    for bad in ("marks", "marks drop"):
+    assert parse_command("marks") == Command("marks", "")
+    for bad in ("marks drop", "marks all"):
         try:
             parse_command(bad)
         except CommandError as exc:
@@ -226,3 +228,46 @@ async def test_e_exports_marked_only_with_context_and_the_note_inert(tmp_path: P
     assert "SELECTION" in page and "7 of the 30 messages" in page
     assert "&lt;b&gt;why&lt;/b&gt;" in page and "<b>why</b>" not in page and "\x1b" not in page
     assert any("7 of 30 messages (marked only)" in n for n in notices.texts())
+
+
+async def test_m_shows_only_the_marked_messages_with_a_line_of_context(tmp_path: Path) -> None:
+    messages = chat(30)
+    store = MarkStore.memory()
+    book = store.book(Pair(DEMO_SDKAPPID, ME, PEER))
+    for i in (4, 5, 20):
+        book.toggle(messages[i]["MsgKey"], messages[i]["MsgTimeStamp"])
+    app = list_app(messages, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        pane = app.screen.query_one(SearchPane)
+        view = pane.filter_view
+        assert pane.filtering and view.match_count == 3
+        drawn = [str(view.render_line(y).text) for y in range(5)]
+        # 3 (context), 4, 5 (its context is 4, a match), 19 (context), 20
+        assert [line.split()[-1] for line in drawn] == ["3", "4", "5", "19", "20"]
+        assert drawn[0].startswith("  ") and drawn[1].startswith("▸ ")
+        await pilot.press("k", "k", "enter")  # the first marked message, in the transcript
+        await settle(pilot)
+        t = transcript_of(app)
+        assert not pane.filtering and t.cursor_message is not None
+        assert t.cursor_message.key == messages[4]["MsgKey"]
+
+
+async def test_the_marked_view_fetches_the_rest_of_the_window_first() -> None:
+    sandbox = make_sandbox(600)
+    oldest = sandbox.messages()[2]
+    store = MarkStore.memory()
+    store.book(Pair(DEMO_SDKAPPID, sandbox.account, sandbox.peer)).toggle(
+        oldest["MsgKey"], oldest["MsgTimeStamp"])
+    app = build_app(sandbox, marks=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not transcript_of(app).timeline.complete
+        app.screen.action_command_line("marks")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        view = app.screen.query_one(SearchPane).filter_view
+        assert view.match_count == 1 and view.selected_message is not None
+        assert view.selected_message.key == oldest["MsgKey"]

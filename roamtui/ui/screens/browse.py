@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
-from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
+from roamtui.im.errors import CREDENTIAL_CODES, RoamError, ServiceError
 from roamtui.im.limiter import RateLimiter
 from roamtui.settings.defaults import empty_window_hint
 from roamtui.settings.marks import MarkStore
@@ -108,6 +108,7 @@ class BrowseScreen(Screen[None]):
         Binding("quotation_mark", "step_mark(False)", "Previous marked message", show=False,
                 key_display='"'),
         Binding("a", "note_prompt", "Note on the message (:note TEXT)", show=False),
+        Binding("M", "marked_view", "Only the marked messages (:marks)", show=False),
     ]
 
     def __init__(
@@ -339,6 +340,28 @@ class BrowseScreen(Screen[None]):
         """`'` / `"`: the next / previous marked message."""
         self.marking.step(forward)
 
+    def action_marked_view(self) -> None:
+        """`M`: only the marked messages, each with a line of context (the filter view; Esc,
+        `&` or Enter go back). The rest of the window is fetched first when it is not in."""
+        pane = self.query_one(SearchPane)
+        view = pane.show_filter()
+        timeline = self.transcript.timeline
+        self.marking.fill_view(view, fetching=not timeline.complete, center=True)
+        view.focus()
+        if not timeline.complete:
+            self._fetch_for_marks(timeline)
+
+    @work(exclusive=True, group="marks-view", exit_on_error=False)
+    async def _fetch_for_marks(self, timeline: Timeline) -> None:
+        try:
+            await timeline.load_all()
+        except RoamError as exc:
+            self.notify(f"Marked messages not loaded may be missing: {error_line(exc)}",
+                        severity="warning", timeout=8, markup=False)
+        pane = self.query_one(SearchPane)
+        if pane.filtering and timeline is self.transcript.timeline:
+            self.marking.fill_view(pane.filter_view, fetching=False)
+
     def action_note_prompt(self) -> None:
         """`a`: the `:` prompt with `note ` and the message's note, to write or edit it."""
         self.action_command_line(self.marking.note_prompt())
@@ -369,8 +392,10 @@ class BrowseScreen(Screen[None]):
             self.action_swap_sides()
         elif command.verb == "note":
             self.marking.set_note(command.argument)
-        elif command.verb == "marks":
+        elif command.verb == "marks" and command.argument:
             self.marking.clear()
+        elif command.verb == "marks":
+            self.action_marked_view()
         elif command.verb == "theme":
             if command.argument in self.app.available_themes:
                 self.app.theme = command.argument

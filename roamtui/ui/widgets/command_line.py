@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("swap", "read the other party's side of the conversation (same as p)"),
     ("note TEXT", "a note on the message under the cursor, kept with its mark (a); "
      "note alone removes it"),
+    ("marks", "only the marked messages, each with a line of context (same as M)"),
     ("marks clear", "remove every mark and note of this side of the conversation"),
     ("theme NAME", "switch theme: textual-dark, textual-light, ansi-dark, ansi-light, …"),
     ("help", "the key and command list (same as ? or F1)"),
@@ -79,8 +80,9 @@ def parse_command(line: str) -> Command:
     if verb in _NEEDS_ARGUMENT and not argument:
         example = "goto 10:40" if verb == "goto" else "theme ansi-dark"
         raise CommandError(f"{verb} needs an argument, e.g. {example}")
-    if verb == "marks" and argument.lower() != "clear":
-        raise CommandError("marks clear removes every mark and note of this conversation side")
+    if verb == "marks" and argument.lower() not in ("", "clear"):
+        raise CommandError("marks shows only the marked messages; marks clear removes every "
+                           "mark and note of this conversation side")
     if verb not in _NEEDS_ARGUMENT | _MAY_TAKE_ARGUMENT | {"marks"} and argument:
         raise CommandError(f"{verb} takes no argument")
     return Command(verb, argument)
@@ -122,7 +124,8 @@ class CommandLine(Input):
         super().__init__(
             placeholder="goto 10:40 · goto 2020-03-20 10:40 · goto -2h · swap · theme NAME · help",
             suggester=SuggestFromList(
-                ["goto ", "swap", "note ", "marks clear", "theme ", "help", "quit", "exit"],
+                ["goto ", "swap", "note ", "marks", "marks clear", "theme ", "help", "quit",
+                 "exit"],
                 case_sensitive=False,
             ),
             id=id,
