@@ -13,29 +13,25 @@ Bounds, because the service (or whatever answers in its place) may be slow, huge
 * a cap on the reply size (``max_reply_bytes``, 4 MiB against the service's ~13 KB): the body is
   streamed and refused as soon as Content-Length or the bytes read go past it. Refused for good,
   not retried: the same request gets the same reply, and retrying multiplies the traffic;
-* replies are decoded and checked inside the error contract: invalid, cut-short or too deeply
-  nested JSON (``RecursionError`` from the decoder, or nesting past ``MAX_DEPTH`` that would
-  break whoever walks it later), and any other unexpected exception while reading a reply, end
-  as a one-line :class:`ProtocolError` or :class:`TransportError`;
+* replies are decoded and checked inside the error contract (:mod:`roamtui.im.reply`): bad JSON,
+  nesting past ``MAX_DEPTH``, any surprise while reading, end as one line;
 * rate-limit answers (60007, 60011, 60018, 60019, HTTP 429) are not ordinary failures: the
   shared limiter cuts its effective rate (AIMD, see :mod:`roamtui.im.limiter`) and the call
   tries again without spending its ``max_retries``; it gives up only when no call of the
   process has succeeded for ``rate_limit_patience`` seconds (60 s). ``Retry-After`` on HTTP 429
   and 503 (seconds or an HTTP date) sets the delay of that retry, capped at 60 s.
 
-Each retry is announced as a ``ClientEvent("retry", ...)`` with its reason. The limiter is told
-when the request was really written (httpx's public ``trace`` request extension reports
-``send_request_headers``), so a request held back by a TLS handshake or a busy event loop is
-counted when it leaves, not when it was granted.
+Each retry is announced as a ``ClientEvent("retry", ...)``. The limiter is told when the request
+is written (httpx's public ``trace`` extension: ``send_request_headers``), so a request held
+back by a TLS handshake or a busy event loop counts when it leaves, not when it was granted.
 
 Why our own retry loop, not tenacity or stamina: the decision depends on the reply body
 (``ErrorCode``), re-signing is a retry with its own budget of one, rate limits have a budget in
 time, and the final exception must be rebuilt without the httpx exception chained to it (it
 carries the URL, and the URL the UserSig); wrapping a library would be longer than the loop.
 
-Failures are collected inside :meth:`ImClient._attempt` and raised from :meth:`ImClient.call`,
-outside any ``except`` block, so no exception context and no frame holding the URL ends up in a
-traceback (Textual prints frame locals on a crash).
+Failures are collected in :meth:`ImClient._attempt` and raised from :meth:`ImClient.call` outside
+any ``except``: no exception context or frame holding the URL ends up in a traceback.
 """
 
 from __future__ import annotations
@@ -44,6 +40,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -217,6 +214,7 @@ class ImClient:
         self.calls_in_flight = 0
         self.retries = 0
         self.rate_limited = 0  # answers that said "too many calls" (also counted in retries)
+        self.quickest = math.inf  # the quickest answered attempt, limiter waits left out (s)
         if urlsplit(self._base).scheme == "http" and not _is_loopback(self._base):
             log.info("endpoint %s is plain http: the UserSig travels unencrypted", self._base)
 
@@ -273,6 +271,7 @@ class ImClient:
                 grant.hold()  # counted as "may arrive any moment" until httpx has written it
                 for notice in limiter.take_notices() if self._on_event is not None else ():
                     self._emit("budget", api, attempts, notice)  # else the UI asks the limiter
+            sent = limiter.now()
             try:
                 outcome = await self._attempt(api, payload, grant)
             finally:
@@ -280,6 +279,7 @@ class ImClient:
                     grant.close()
             if not isinstance(outcome, Failure):
                 limiter.succeeded()
+                self.quickest = min(self.quickest, limiter.now() - sent)
                 return outcome, attempts
             if outcome.action is Action.RESIGN and not resigned and self._conn.secret_key:
                 resigned = True
