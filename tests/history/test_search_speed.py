@@ -84,6 +84,23 @@ def test_haystack_when_most_messages_match(block: int) -> None:
     assert hay.find(b"2", 10, 2990) == [i for i in range(10, 2990) if "2" in texts[i]]
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="abr", max_size=4), min_size=30, max_size=400),
+    needle=st.sampled_from(["r", "a", "ab", "rr", "bra"]),
+    block=st.sampled_from([3, 64, 4096]),
+    lo=st.integers(0, 40),
+)
+def test_haystack_finds_the_same_at_any_density(
+    texts: list[str], needle: str, block: int, lo: int
+) -> None:
+    # Enough hits that the find loop weighs turning to one find per message, in any block.
+    hay = Haystack(block=block)
+    hay.splice(0, 0, texts)
+    assert hay.find(encode(needle), lo, len(texts)) == [
+        i for i in range(lo, len(texts)) if needle in texts[i]]
+
+
 def test_a_needle_never_matches_across_two_messages() -> None:
     hay = Haystack()
     hay.splice(0, 0, ["ab", "cd", "", "e"])
