@@ -31,8 +31,11 @@ from roamtui.im.roam import (
     unseen,
 )
 
-#: Chains per call the limiter lets through in one round trip (see ``WindowFetch._wanted``).
+#: Chains per call the limiter lets through in one round trip (see ``WindowFetch._wanted``),
+#: and the count below which a chain that ended is replaced (headroom for the path's jitter:
+#: at 200/s and 55 ms that is all 16 chains, as before).
 _CHAINS_PER_TRIP = 2.0
+_REFILL_PER_TRIP = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +193,10 @@ class WindowFetch:
     def _split(self, lo: int, top: int, span: int) -> int:
         """Hand older parts of [lo, top] to idle workers; return the new low end of ours.
 
-        Only once the chains left cannot keep the limiter busy (fewer than its rate times a
-        round trip): a chain that ends while the others still can is not replaced, since every
-        new slice ends on a short page, and only then is the count made up to ``_wanted``."""
-        if self._busy >= self._wanted(1.0):
+        Only once the chains left can barely keep the limiter busy (fewer than 1.5 times its
+        rate times a round trip): a chain that ends while the others still can is not replaced,
+        since every new slice ends on a short page; then the count is made up to ``_wanted``."""
+        if self._busy >= self._wanted(_REFILL_PER_TRIP):
             return lo
         idle = min(self._idle_count(), self._wanted() - self._busy)
         seconds = top - lo + 1
