@@ -107,9 +107,10 @@ def run(
 def _offline(v: Verdict, name: str, out: TextIO) -> int:
     counts = v.manifest.get("counts") or {}
     if v.intact:
+        pages = counts.get("pages")
         out.write(f"{_PROG}: {name} is intact: {v.files} files match SHA256SUMS and the "
                   f"manifest; {counts.get('messages')} messages ({counts.get('recalled')} "
-                  f"recalled) in {counts.get('pages')} pages; transcripts agree; "
+                  f"recalled) in {pages} page{'' if pages == 1 else 's'}; transcripts agree; "
                   f"SHA256SUMS sha256 {v.sums_sha256}\n")
         return EXIT_SAME
     for problem in v.problems:
