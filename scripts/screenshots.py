@@ -75,15 +75,35 @@ async def help_screen(pilot: Pilot[Any]) -> None:
 
 async def query_screen(pilot: Pilot[Any]) -> None:
     await _settle(pilot)
-    await pilot.press("q")
+    await pilot.press("escape")  # back to the form (q quits a transcript the demo opened)
     await _settle(pilot)
     screen = pilot.app.screen
     screen.query_one("#since", Input).value = "-2h"
     await _settle(pilot)
 
 
+async def marks(pilot: Pilot[Any]) -> None:
+    """Three marked messages, one with a note, the inspector closed again: gutter and count."""
+    await _settle(pilot)
+    await pilot.press("m", "k", "k", "m", "k", "k", "k", "m")
+    screen = pilot.app.screen
+    assert isinstance(screen, BrowseScreen)
+    screen.marking.set_note("customer says a refund was promised on the phone")
+    await pilot.press("j")
+    await _settle(pilot)
+
+
+async def marked_view(pilot: Pilot[Any]) -> None:
+    """The same marks, then M: only the marked messages, each with a line of context."""
+    await marks(pilot)
+    await pilot.press("M")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Scene] = {
     "transcript": transcript,
+    "marks": marks,
+    "marked-view": marked_view,
     "help": help_screen,
     "query": query_screen,
 }

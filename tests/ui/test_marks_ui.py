@@ -227,7 +227,8 @@ async def test_e_exports_marked_only_with_context_and_the_note_inert(tmp_path: P
     assert [k for k in keys if f'id="{k}"' in page] == keys and page.count('<article') == 7
     assert "SELECTION" in page and "7 of the 30 messages" in page
     assert "&lt;b&gt;why&lt;/b&gt;" in page and "<b>why</b>" not in page and "\x1b" not in page
-    assert any("7 of 30 messages (marked only)" in n for n in notices.texts())
+    said = [n for n in notices.texts() if "7 of 30 messages (marked only)" in n]
+    assert said and "a selection" in said[0] and "complete" not in said[0]
 
 
 async def test_m_shows_only_the_marked_messages_with_a_line_of_context(tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ class ExportResult:
 
     def notice(self) -> str:
         state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
+        if self.selected:  # never "complete": the file is not the whole window
+            state = "a selection" + ("" if self.complete else f"; {state}")
         where = screen_line(str(self.path))
         if self.files:
             where += f" ({self.files} files)"
