@@ -104,7 +104,7 @@ body{background:#fff;color:#000;font-size:10.5pt}
 .msg{break-inside:avoid;border-left-color:#999}
 .msg:target{background:none}
 details.fwd{background:none;border:1px solid #ccc}
-details.fwd:not([open])>*:not(summary){display:block}
+details.fwd::details-content{content-visibility:visible;display:block}
 .partial{border:3px solid #b00020;background:none;color:#b00020}
 .badge{border:1px solid #b00020;color:#b00020;background:none}
 a{color:#000;text-decoration:none}
@@ -149,6 +149,12 @@ function step(back){
   hits[at].scrollIntoView({block:"center"});
   out.textContent=(at+1)+"/"+hits.length+" ("+hits.length+" of "+msgs.length+" messages)";
 }
+var opened=[];
+window.addEventListener("beforeprint",function(){
+  opened=Array.prototype.filter.call(document.querySelectorAll("details.fwd"),
+    function(d){return !d.open;});
+  opened.forEach(function(d){d.open=true;});});
+window.addEventListener("afterprint",function(){opened.forEach(function(d){d.open=false;});});
 box.addEventListener("input",function(){clearTimeout(timer);timer=setTimeout(run,150);});
 box.addEventListener("keydown",function(e){
   if(e.key==="Enter"){e.preventDefault();clearTimeout(timer);

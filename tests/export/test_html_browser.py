@@ -203,3 +203,23 @@ def test_a_partial_window_has_a_red_banner(browser: Any, tmp_path: Path) -> None
         assert "PARTIAL" in w.page.locator("table.prov").inner_text()
     finally:
         w.page.context.close()
+
+
+def test_dark_scheme_and_print(browser: Any, page_file: Path) -> None:
+    w = open_page(browser, page_file)
+    try:
+        page = w.page
+        background = "getComputedStyle(document.body).backgroundColor"
+        light = page.evaluate(background)
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate(background) != light
+        page.emulate_media(media="print", color_scheme="light")
+        assert not page.locator(".tools").is_visible()  # no search box or filter on paper
+        # A closed forward prints its messages, and every block is laid out for paper.
+        inner = page.locator("details.fwd ol")
+        assert inner.is_visible() and "forwarded marmalade line" in inner.inner_text()
+        assert page.evaluate("getComputedStyle(document.querySelector('.blk'))"
+                             ".contentVisibility") == "visible"
+        assert w.errors == [] and w.requests == []
+    finally:
+        w.page.context.close()
