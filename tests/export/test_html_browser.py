@@ -5,6 +5,7 @@ scripts off too), the PARTIAL banner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -221,5 +222,26 @@ def test_dark_scheme_and_print(browser: Any, page_file: Path) -> None:
         assert page.evaluate("getComputedStyle(document.querySelector('.blk'))"
                              ".contentVisibility") == "visible"
         assert w.errors == [] and w.requests == []
+    finally:
+        w.page.context.close()
+
+
+def test_hostile_notes_are_shown_as_text_and_never_run(browser: Any, tmp_path: Path) -> None:
+    """Notes (issue 19) are untrusted too: typed by an agent, or a hand-edited marks file."""
+    notes = {m.key: HOSTILE[i % len(HOSTILE)] for i, m in enumerate(MESSAGES[:4])}
+    meta = replace(_meta(), notes=notes, marked=frozenset(notes))
+    path = tmp_path / "notes.html"
+    with path.open("w", encoding="utf-8") as out:
+        write_export("html", MESSAGES, meta, out)
+    w = open_page(browser, path)
+    try:
+        page = w.page
+        assert page.evaluate("window.__pwned") is None and w.dialogs == []
+        shown = page.locator("div.note")
+        assert shown.count() == 4 and shown.locator("img, script, style, a").count() == 0
+        assert shown.locator("b").count() == 4  # the "Note:" labels only; "<b>bold</b>" is text
+        text = "\n".join(shown.all_inner_texts())
+        assert "<script>window.__pwned = 1;" in text and "␛[31mred alert" in text
+        assert page.locator("article.msg.marked").count() == 4
     finally:
         w.page.context.close()
