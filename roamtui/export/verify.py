@@ -378,7 +378,12 @@ def verify_bundle(source: BundleSource) -> Verdict:
     actual = check_sums(source, v, files if isinstance(files, dict) else {})
     if not m:
         return v
-    check_manifest_files(m, actual, v)
+    # A manifest is data from whoever hands the bundle over: a section of the wrong shape is a
+    # problem to name, never a crash.
+    try:
+        check_manifest_files(m, actual, v)
+    except (TypeError, ValueError, AttributeError) as exc:
+        v.add(f"{MANIFEST} files", f"is malformed ({type(exc).__name__})")
     if JSONL not in source.names:
         v.add(JSONL, "missing")
         return v
@@ -386,7 +391,12 @@ def verify_bundle(source: BundleSource) -> Verdict:
         check_jsonl(source, m, v)
     except UNREADABLE as exc:
         v.add(JSONL, f"cannot be read ({exc})")
-    check_pages(m, v)
+    except (TypeError, ValueError, AttributeError) as exc:
+        v.add(f"{MANIFEST} window/counts", f"is malformed ({type(exc).__name__})")
+    try:
+        check_pages(m, v)
+    except (TypeError, ValueError, AttributeError) as exc:
+        v.add(f"{MANIFEST} pages", f"is malformed ({type(exc).__name__})")
     for name, check in TRANSCRIPT_CHECKS.items():
         if name not in source.names:
             if name not in OPTIONAL_TRANSCRIPTS:

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 from clikit import parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from roamtui.cli import export as export_cli
 from roamtui.cli import verify as verify_cli
@@ -345,6 +347,46 @@ def test_refetch_of_a_damaged_bundle_is_an_error(captured: tuple[Path, Any], tmp
 
 def test_verify_of_what_is_not_a_bundle_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "x.zip").write_bytes(b"PK not really")
-    for given in (tmp_path / "nothing", tmp_path, tmp_path / "x.zip"):
-        code, out = run_verify(given)
+    for bundle_path in (tmp_path / "nothing", tmp_path, tmp_path / "x.zip"):
+        code, out = run_verify(bundle_path)
         assert code == 2 and out.count("\n") == 1, out
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle of a few dozen messages: cheap to verify many times over."""
+    ds = Dataset(seed=2, messages=80, end_time=T0, pairs=1)
+    path = tmp_path_factory.mktemp("small") / "small"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROAMTUI_SECRET_KEY", SECRET)
+        code, err = run_export(ds, service(ds), path)
+    assert code == 0, err
+    return path
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(section=st.sampled_from(["files", "counts", "window", "pages", "conversation",
+                                "connection", "complete"]),
+       value=_JSON, page=st.booleans())
+def test_a_hostile_manifest_is_named_never_a_crash(
+    small: Path, tmp_path_factory: pytest.TempPathFactory, section: str, value: Any, page: bool
+) -> None:
+    copy = tmp_path_factory.mktemp("hostile") / "copy"
+    shutil.copytree(small, copy)
+    m = json.loads((copy / "manifest.json").read_text())
+    if page and section == "pages":
+        m["pages"][0] = value
+    else:
+        m[section] = value
+    (copy / "manifest.json").write_text(json.dumps(m))
+    code, out = run_verify(copy)
+    assert code == 1, out
+    assert out.splitlines()[0].startswith("manifest.json")
