@@ -159,3 +159,24 @@ def test_the_config_may_move_or_switch_off_the_marks_file(tmp_path: Path) -> Non
     path.write_text("marks = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="'marks' must be false"):
         load_config(path)
+
+
+def test_the_tui_keeps_marks_where_the_rule_says_and_none_with_no_history(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clikit import parse
+
+    from roamtui.cli.browse import prepare_tui
+
+    for name, value in {"ROAMTUI_ENDPOINT": "http://127.0.0.1:9", "ROAMTUI_SDKAPPID": "1400000000",
+                        "ROAMTUI_IDENTIFIER": "administrator", "ROAMTUI_SECRET_KEY": "k" * 40,
+                        "ROAMTUI_CONFIG": str(tmp_path / "config.toml")}.items():
+        monkeypatch.setenv(name, value)
+
+    def store(**options: object) -> MarkStore:
+        app = prepare_tui(parse("browse", "a", "b", since="-2h", **options))
+        return app.session.marks
+
+    assert store().persist and store().path == marks_path()
+    monkeypatch.setenv(ENV_MARKS, str(tmp_path / "case" / "m.json"))
+    assert store().path == tmp_path / "case" / "m.json"
+    assert not store(no_history=True).persist

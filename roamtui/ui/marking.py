@@ -13,7 +13,8 @@ it, one notice names it (time and MsgKey) and the status bar counts it as missin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from roamtui.text import one_line
 from roamtui.ui.render import RenderContext
 
 if TYPE_CHECKING:
-    from roamtui.history.timeline import Timeline
+    from roamtui.history.segments import Segment
     from roamtui.im.model import Message
     from roamtui.ui.transcript import Transcript
     from roamtui.ui.widgets.filter_view import FilterView
@@ -41,14 +42,14 @@ class MarkCount:
     missing: int = 0
 
 
-def covered(timeline: Timeline, t: int) -> bool:
+def covered(segments: Sequence[Segment], t: int) -> bool:
     """Whether a loaded stretch holds every message of second ``t`` (so a MsgKey of that second
-    that is not loaded was not returned)."""
-    q = timeline.query
-    if not q.min_time <= t <= q.max_time:
+    that is not loaded was not returned); ``segments`` oldest first, as the timeline has them."""
+    k = bisect_left(segments, t, key=lambda seg: seg.max_time)
+    if k == len(segments):
         return False
-    return any((seg.min_time < t or (seg.min_time == t and not seg.partial_bottom))
-               and t <= seg.max_time for seg in timeline.segments)
+    seg = segments[k]
+    return seg.min_time < t or (seg.min_time == t and not seg.partial_bottom)
 
 
 class Marking:
@@ -226,8 +227,10 @@ class Marking:
         if loaded == self._seen_loaded:
             return
         self._seen_loaded = loaded
+        q, segments = timeline.query, timeline.segments  # once: a snapshot per call
         gone = [m for m in self.book.marked() if m.key not in self._missing
-                and timeline.index_of_key(m.key) is None and covered(timeline, m.time)]
+                and q.min_time <= m.time <= q.max_time
+                and timeline.index_of_key(m.key) is None and covered(segments, m.time)]
         if not gone:
             return
         self._missing.update(m.key for m in gone)

@@ -272,3 +272,22 @@ async def test_the_marked_view_fetches_the_rest_of_the_window_first() -> None:
         view = app.screen.query_one(SearchPane).filter_view
         assert view.match_count == 1 and view.selected_message is not None
         assert view.selected_message.key == oldest["MsgKey"]
+
+
+async def test_a_missing_mark_is_reported_once_its_stretch_is_loaded_not_before() -> None:
+    sandbox = make_sandbox(600)
+    objs = sandbox.messages()
+    newest, oldest = objs[-1], objs[0]
+    store = MarkStore.memory()
+    book = store.book(Pair(DEMO_SDKAPPID, sandbox.account, sandbox.peer))
+    book.toggle("gone_near_the_end", newest["MsgTimeStamp"] - 1)  # inside the first page
+    book.toggle("gone_at_the_start", oldest["MsgTimeStamp"])  # not loaded yet: unknown
+    app = build_app(sandbox, marks=store)
+    notices = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not transcript_of(app).timeline.complete
+        warned = [n for n in notices.texts("warning") if "no longer" in n]
+        assert len(warned) == 1 and "gone_near_the_end" in warned[0]
+        assert "gone_at_the_start" not in warned[0]
+        assert "2 marked (1 not returned)" in status(app)
