@@ -160,26 +160,33 @@ class SearchIndex:
             return None
         return self._log[bisect_right(self._log, version, key=lambda c: c.version) :]
 
-    def search(self, matcher: Matcher, *, narrow: bool = True) -> SearchResults:
-        """Results of ``matcher`` over this index; nothing is scanned until they are stepped.
+    def search(self, matcher: Matcher | None, *, narrow: bool = True,
+               keep: Callable[[Message], bool] | None = None) -> SearchResults:
+        """Results of ``matcher`` (None: every message) over this index, only the messages
+        ``keep`` passes (a filter, ``history.filters``); nothing is scanned until stepped.
 
         When ``narrow`` and ``matcher`` narrows the query of the previous results handed out
-        (``refu`` after ``ref``), the new results start from those: only their matches, and
-        what they had not scanned yet, are looked at.
+        (``refu`` after ``ref``, the same filter), the new results start from those: only
+        their matches, and what they had not scanned yet, are looked at.
         """
-        results = SearchResults(self, matcher)
+        results = SearchResults(self, matcher, keep)
         last = self._last
-        if narrow and last is not None and last._version >= 0 and matcher.narrows(last.matcher):
+        if (narrow and last is not None and last._version >= 0 and keep == last.keep
+                and matcher is not None and last.matcher is not None
+                and matcher.narrows(last.matcher)):
             results._start_from(last)
         self._last = results
         return results
 
-    def scan(self, matcher: Matcher, start: int = 0, stop: int | None = None
+    def scan(self, matcher: Matcher | None, start: int = 0, stop: int | None = None
              ) -> tuple[list[int], int]:
-        """Matching positions in ``start..stop``, and the position the scan got to: ``stop``,
-        or less when a regex used up its time budget (SlowRegex when it is too slow)."""
+        """Matching positions in ``start..stop`` (all of them for no matcher), and the position
+        the scan got to: ``stop``, or less when a regex used up its time budget (SlowRegex
+        when it is too slow)."""
         end = len(self._msgs) if stop is None else min(stop, len(self._msgs))
         start = max(start, 0)
+        if matcher is None:
+            return list(range(start, end)), max(start, end)
         if matcher.empty or start >= end:
             return [], max(start, end)
         if not matcher.probes:
@@ -191,9 +198,12 @@ class SearchIndex:
         found, done = matcher.select(self._texts, candidates)
         return found, end if done == len(candidates) else candidates[done]
 
-    def recheck(self, matcher: Matcher, positions: Sequence[int]) -> tuple[list[int], int]:
+    def recheck(self, matcher: Matcher | None, positions: Sequence[int]
+                ) -> tuple[list[int], int]:
         """Those of the ascending ``positions`` whose message matches ``matcher``, and how many
         of the positions were looked at (see :meth:`scan`)."""
+        if matcher is None:
+            return list(positions), len(positions)
         if matcher.empty or not positions:
             return [], len(positions)
         if not matcher.probes:
@@ -214,7 +224,8 @@ class SearchResults:
     """
 
     index: SearchIndex
-    matcher: Matcher
+    matcher: Matcher | None  # None: every message (a filter alone)
+    keep: Callable[[Message], bool] | None = None  # a filter's test of each match
     _matches: list[int] = field(default_factory=list, repr=False)
     _pending: list[tuple[int, int]] = field(default_factory=list, repr=False)  # [lo, hi) to scan
     _recheck: list[int] = field(default_factory=list, repr=False)  # positions to test, ascending
@@ -256,6 +267,7 @@ class SearchResults:
                 if self._recheck:
                     part = self._recheck[:chunk]
                     hits, done = self.index.recheck(self.matcher, part)
+                    hits = self._kept(hits)
                     del self._recheck[:done]
                     self._matches.extend(hits)
                     self._matches.sort()  # two sorted runs: linear
@@ -265,6 +277,7 @@ class SearchResults:
                     return
                 lo, hi = self._pending[0]
                 hits, reached = self.index.scan(self.matcher, lo, min(hi, lo + chunk))
+                hits = self._kept(hits)
             except SlowRegex as exc:
                 self._error = exc.reason
                 self._matches, self._pending, self._recheck = [], [], []
@@ -276,6 +289,13 @@ class SearchResults:
             else:
                 self._pending[0] = (reached, hi)
             yield len(self._matches)
+
+    def _kept(self, hits: list[int]) -> list[int]:
+        keep = self.keep
+        if keep is None:
+            return hits
+        messages = self.index.messages
+        return [i for i in hits if keep(messages[i])]
 
     def run(self) -> Sequence[int]:
         """Scan everything now; the matches."""

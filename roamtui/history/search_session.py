@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 
+from roamtui.history.filters import MessageFilter
 from roamtui.history.rows import RowsChanged
 from roamtui.history.search import (
     DEFAULT_CHUNK,
@@ -79,6 +80,7 @@ class SearchSession:
         self.notice = ""  # a short word on the last step or jump, for the status line
         self.pending_step: bool | None = None  # forward, waiting for the first settled scan
         self.pending_jump: tuple[Kind, bool] | None = None  # waiting for the fetch
+        self.filter = MessageFilter()  # kinds and senders the results keep (history.filters)
         self._seek = False  # the next settled scan moves to the match nearest the cursor
         self._asked = 0  # the transcript's move count when a step, jump or seek was asked for
         self._attach(timeline)
@@ -148,14 +150,29 @@ class SearchSession:
         return query
 
     def clear(self) -> None:
-        """Close the search: no query in force, nothing waiting (the last query is kept)."""
-        self.query, self.current = None, None
+        """Close the search: no query or filter in force, nothing waiting (the last query is
+        kept)."""
+        self.query, self.current, self.filter = None, None, MessageFilter()
         self._seek, self.pending_step, self.pending_jump, self.notice = False, None, None, ""
         self.search(None)
 
+    def set_filter(self, wanted: MessageFilter) -> None:
+        """Keep only what ``wanted`` passes (with the query in force, or alone)."""
+        self.filter, self.current = wanted, None
+        self.search(self.matcher)
+
+    @property
+    def active(self) -> bool:
+        """A query or a filter is in force: there are results to show, step and fetch for."""
+        return self.results is not None
+
     def search(self, matcher: Matcher | None) -> None:
         self.matcher = matcher
-        self.results = None if matcher is None else self.index.search(matcher)
+        wanted = self.filter
+        if matcher is None and not wanted.active:
+            self.results = None
+            return
+        self.results = self.index.search(matcher, keep=wanted.test if wanted.active else None)
 
     @property
     def refusal(self) -> str | None:

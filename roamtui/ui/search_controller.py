@@ -6,10 +6,10 @@ a :class:`~roamtui.history.search_session.SearchSession`; the pane adapts keys a
 it, runs its work in exclusive workers and draws what it says: *scan* (index and results),
 *fetch* (the rest of the window; the counter reads ``17+`` until final) and *jump* (the next
 recalled / non-text / one-sided message). ``Transcript.TimelineSwapped`` makes the session
-follow. Keys: ``/`` or Ctrl+F find, ``n``/``N`` next/previous match, ``&`` filter view,
-``]``/``[`` recalled, ``}``/``{`` non-text, ``>``/``<`` one-sided. Esc, one layer per press:
-leave the find input; stop the fetch; leave the filter view; close the search and its
-highlight. ``/`` brings a closed search back and starts a stopped or failed fetch again.
+follow. :meth:`SearchPane.set_filter` puts a filter in force (``history.filters``). Keys
+(``search_keys``): ``/`` Ctrl+F find, ``n``/``N``, ``&`` filter view, ``]``/``[`` recalled,
+``}``/``{`` non-text, ``>``/``<`` one-sided. Esc, a layer a press: the find input; the fetch;
+the filter view; the search, its highlight and filter. ``/`` brings a closed search back.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,27 +25,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.worker import Worker
 
+from roamtui.history.filters import MessageFilter
 from roamtui.history.search import Kind, SearchQuery
 from roamtui.history.search_session import Move, SearchSession
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
+from roamtui.ui.search_keys import KIND_KEYS, FilterChanged, Swapped
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
 
 #: Least interval (seconds) between two redraws of the counter and progress while busy.
 REDRAW_INTERVAL = 0.1
-#: Jump by kind: single keys, as the transcript owns j k g G d D o O r x y Y p e q and Enter.
-KIND_KEYS = (("right_square_bracket", "recalled", True, "Next recalled message"),
-             ("left_square_bracket", "recalled", False, "Previous recalled message"),
-             ("right_curly_bracket", "non_text", True, "Next non-text element"),
-             ("left_curly_bracket", "non_text", False, "Previous non-text element"),
-             ("greater_than_sign", "one_sided", True, "Next one-sided message"),
-             ("less_than_sign", "one_sided", False, "Previous one-sided message"))
-
-
-class _Swapped(Protocol):  # what Transcript.TimelineSwapped carries (handled by its name)
-    timeline: Timeline
 
 
 class SearchPane(Vertical):
@@ -122,7 +113,7 @@ class SearchPane(Vertical):
 
     # -- following the transcript ---------------------------------------------------------------
 
-    def on_transcript_timeline_swapped(self, event: _Swapped) -> None:
+    def on_transcript_timeline_swapped(self, event: Swapped) -> None:
         """``p`` (or a new query) swapped the timeline: a new index and fetch for the query."""
         if self._session is None or not self.session.follow(event.timeline):
             return
@@ -156,7 +147,7 @@ class SearchPane(Vertical):
         if action == "escape":
             bars = self.query(FindBar)
             return bool(session.fetch_state == "running" or self.filtering
-                        or (bars and bars.first().is_open) or session.query is not None)
+                        or (bars and bars.first().is_open) or session.active)
         return True
 
     def action_find(self) -> None:
@@ -195,7 +186,7 @@ class SearchPane(Vertical):
             self.bar.open(focus=False)
         if session.results is None:
             self.bar.open()
-            session.notice = "type what to look for, then & shows only the matching messages"
+            session.notice = "type what to look for (or ! @ :filter), then & shows only those"
             self._show_status()
             return
         self._set_filtering(True)
@@ -218,6 +209,16 @@ class SearchPane(Vertical):
             self._leave_filter(self.filter_view.selected_message)
         self.session.ask(self.transcript.moves)
         self._start("search-jump", partial(self._jump, kind, forward))
+
+    def set_filter(self, wanted: MessageFilter) -> None:
+        """Keep only what ``wanted`` passes, in the filter view (left when none is in force)."""
+        self.session.set_filter(wanted)
+        self._begin_indexing()
+        self._applied(None)
+        if wanted.active != self.filtering and (wanted.active or self.session.query is None):
+            self.action_toggle_filter()
+        self.post_message(FilterChanged(wanted))
+
 
     # -- the find bar and the filter view --------------------------------------------------------
 
@@ -269,7 +270,7 @@ class SearchPane(Vertical):
         self.bar.set_error(reason)
         matcher = session.matcher
         self.transcript.highlight = None if matcher is None else matcher.highlight
-        if matcher is not None:
+        if session.active:  # a filter, like a search, covers the whole window
             self._start_fetch()
         self._kick(restart=True)
         if self.filtering:
@@ -382,9 +383,7 @@ class SearchPane(Vertical):
                 self._close()
             self._show(bindings=True)
 
-    # -- jump by kind ---------------------------------------------------------------------------
-
-    async def _jump(self, kind: Kind, forward: bool, *, fetch: bool = True) -> None:
+    async def _jump(self, kind: Kind, forward: bool, *, fetch: bool = True) -> None:  # by kind
         session = self.session
         found = await session.find_kind(kind, forward, self.transcript.cursor_message)
         if found is not None:
@@ -436,8 +435,7 @@ class SearchPane(Vertical):
     def _show_counter(self) -> None:
         session = self._session
         if session is None or session.results is None:
-            self.bar.set_counter("")
-            return
+            return self.bar.set_counter("")
         current = session.current or (None if self.filtering else self.transcript.cursor_message)
         text = session.counter(current)
         if "/" not in text and session.results.matches:  # the cursor is on no match

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from roamtui.history.filters import FilterError, parse_filter
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, RoamError, ServiceError
 from roamtui.im.limiter import RateLimiter
@@ -26,6 +27,7 @@ from roamtui.text import error_line
 from roamtui.ui import clipboard
 from roamtui.ui.marking import MarkCount, Marking
 from roamtui.ui.search_controller import SearchPane
+from roamtui.ui.search_keys import FILTER_BINDINGS, FilterChanged, sender_toggled
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
 from roamtui.ui.widgets.command_line import Command, CommandLine
@@ -109,6 +111,8 @@ class BrowseScreen(Screen[None]):
                 key_display='"'),
         Binding("a", "note_prompt", "Note on the message (:note TEXT)", show=False),
         Binding("M", "marked_view", "Only the marked messages (:marks)", show=False),
+        Binding("F", "filter_prompt", "Filter by kind or sender (:filter …)", show=False),
+        *FILTER_BINDINGS,
     ]
 
     def __init__(
@@ -332,6 +336,41 @@ class BrowseScreen(Screen[None]):
     def action_goto_prompt(self) -> None:
         self.action_command_line("goto ")
 
+    # -- filters (history.filters): kept by the search pane, shown in the status bar ----------
+
+    @property
+    def search_pane(self) -> SearchPane:
+        return self.query_one(SearchPane)
+
+    def action_filter_prompt(self) -> None:
+        self.action_command_line("filter ")
+
+    def action_filter_kind(self, kind: str) -> None:
+        """``!``: only recalled messages (again: all of them)."""
+        pane = self.search_pane
+        pane.set_filter(pane.session.filter.toggled(kind))
+
+    def action_filter_sender(self) -> None:
+        """``@``: only the messages of the selected one's sender (again: everyone's)."""
+        pane = self.search_pane
+        shown = pane.filter_view.selected_message if pane.filtering else None
+        message = shown or self.transcript.cursor_message
+        pane.set_filter(sender_toggled(pane.session.filter, message.sender if message else None))
+
+    def filter(self, argument: str) -> None:
+        """``:filter ARGUMENT`` (see ``history.filters.parse_filter``)."""
+        pane = self.search_pane
+        try:
+            wanted = parse_filter(argument, pane.session.filter)
+        except FilterError as exc:
+            self.notify(str(exc), severity="warning", timeout=6, markup=False)
+            return
+        pane.set_filter(wanted)
+
+    @on(FilterChanged)
+    def _filter_changed(self, event: FilterChanged) -> None:
+        self.query_one(StatusBar).filter_label = event.label
+
     def action_toggle_mark(self) -> None:
         """`m`: mark the message under the cursor (kept across runs), or unmark it."""
         self.marking.toggle()
@@ -382,6 +421,8 @@ class BrowseScreen(Screen[None]):
         """Carry out one `:` command."""
         if command.verb == "goto":
             self.goto(command.argument)
+        elif command.verb == "filter":
+            self.filter(command.argument)
         elif command.verb == "quit":  # `:q` does what `q` does
             self.action_quit_app() if self.from_command_line else self.action_back()
         elif command.verb == "exit":

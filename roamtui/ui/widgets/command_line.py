@@ -16,11 +16,13 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-Verb = Literal["goto", "quit", "exit", "help", "swap", "theme", "note", "marks"]
+Verb = Literal["goto", "quit", "exit", "help", "swap", "theme", "note", "marks", "filter"]
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("goto TIME", "jump to a time: 10:40 (on the day shown), 2020-03-20 10:40, -2h, @1584669600"),
     ("swap", "read the other party's side of the conversation (same as p)"),
+    ("filter KIND|from NAME|clear", "only recalled / non-text messages, or one sender's (with "
+     "the search too); not KIND takes one away (F; ! recalled, @ this sender)"),
     ("note TEXT", "a note on the message under the cursor, kept with its mark (a); "
      "note alone removes it"),
     ("marks", "only the marked messages, each with a line of context (same as M)"),
@@ -50,8 +52,11 @@ _ALIASES: dict[str, Verb] = {
     "theme": "theme",
     "note": "note",
     "marks": "marks",
+    "filter": "filter",
+    "f": "filter",
 }
-_NEEDS_ARGUMENT: frozenset[Verb] = frozenset({"goto", "theme"})
+_TRY = "goto 10:40, filter recalled, swap, theme NAME, help or q"
+_NEEDS_ARGUMENT: frozenset[Verb] = frozenset({"goto", "theme", "filter"})
 _MAY_TAKE_ARGUMENT: frozenset[Verb] = frozenset({"note"})
 
 
@@ -71,14 +76,14 @@ def parse_command(line: str) -> Command:
     """`goto 10:40` → Command("goto", "10:40"); a leading `:` is allowed; errors say what works."""
     text = line.strip().removeprefix(":").strip()
     if not text:
-        raise CommandError("empty command; try goto 10:40, swap, theme NAME, help or q")
+        raise CommandError(f"empty command; try {_TRY}")
     word, _, rest = text.partition(" ")
     verb = _ALIASES.get(word.lower())
     if verb is None:
-        raise CommandError(f"unknown command {word!r}; try goto 10:40, swap, theme NAME, help or q")
+        raise CommandError(f"unknown command {word!r}; try {_TRY}")
     argument = rest.strip()
     if verb in _NEEDS_ARGUMENT and not argument:
-        example = "goto 10:40" if verb == "goto" else "theme ansi-dark"
+        example = {"goto": "goto 10:40", "filter": "filter recalled"}.get(verb, "theme ansi-dark")
         raise CommandError(f"{verb} needs an argument, e.g. {example}")
     if verb == "marks" and argument.lower() not in ("", "clear"):
         raise CommandError("marks shows only the marked messages; marks clear removes every "

@@ -204,6 +204,11 @@ class FilterView(ScrollView, can_focus=True):
         return self._rows[self._selected][1] if self._rows else None
 
     @property
+    def shown_messages(self) -> list[Message]:
+        """The matching messages listed, oldest first (not their context lines)."""
+        return [msg for _, msg in self._rows]
+
+    @property
     def match_count(self) -> int:
         return len(self._rows)
 

@@ -78,6 +78,8 @@ class StatusBar(Horizontal):
     WIDE_FROM = 150
 
     stats: reactive[Stats] = reactive(Stats, init=False)
+    #: The filter in force (``recalled · from agent_alice``), empty for none.
+    filter_label: reactive[str] = reactive("", init=False)
     marked: reactive[tuple[int, int]] = reactive((0, 0), init=False)
     """Marked messages of this side, and how many of them the service no longer returned."""
 
@@ -120,6 +122,9 @@ class StatusBar(Horizontal):
     def watch_stats(self) -> None:
         self._refresh_parts()
 
+    def watch_filter_label(self) -> None:
+        self._refresh_parts()
+
     def watch_marked(self) -> None:
         self._refresh_parts()
 
@@ -141,6 +146,8 @@ class StatusBar(Horizontal):
                 parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
+        if self.filter_label:  # before the side label: it is what the lists show now
+            parts += [" │ ", (f"filter: {self.filter_label}", "bold $text-warning")]
         if not self.compact:
             parts += [(" │ side: ", "$text-muted"),
                       ("both" if self.both else self.account, "$text-muted")]
