@@ -10,13 +10,17 @@ and r/R for marks, copy, the histogram, raw JSON and repeated jumps.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.binding import Binding
 from textual.message import Message as TextualMessage
 
-from roamtui.history.filters import MessageFilter
+from roamtui.history.filters import FilterError, MessageFilter, parse_filter
 from roamtui.history.timeline import Timeline
+from roamtui.im.model import Message
+
+if TYPE_CHECKING:
+    from roamtui.ui.search_controller import SearchPane
 
 KIND_KEYS = (("right_square_bracket", "recalled", True, "Next recalled message"),
              ("left_square_bracket", "recalled", False, "Previous recalled message"),
@@ -46,6 +50,29 @@ def sender_toggled(current: MessageFilter, sender: str | None) -> MessageFilter:
     if sender is None or current.senders == (sender,):
         return current.from_sender(None)
     return current.from_sender(sender)
+
+
+def toggle_kind(pane: SearchPane, kind: str) -> None:
+    """``!``: only messages of ``kind`` (again: all of them)."""
+    pane.set_filter(pane.session.filter.toggled(kind))
+
+
+def toggle_sender(pane: SearchPane, cursor: Message | None) -> None:
+    """``@``: only the messages of the selected one's sender (in the filter view, the one
+    selected there; else the transcript's cursor); again: everyone's."""
+    message = (pane.filter_view.selected_message if pane.filtering else None) or cursor
+    pane.set_filter(sender_toggled(pane.session.filter, message.sender if message else None))
+
+
+def filter_command(pane: SearchPane, argument: str) -> str | None:
+    """``:filter ARGUMENT`` (``history.filters.parse_filter``); the one-line reason when it
+    cannot be read (nothing changes then)."""
+    try:
+        wanted = parse_filter(argument, pane.session.filter)
+    except FilterError as exc:
+        return str(exc)
+    pane.set_filter(wanted)
+    return None
 
 
 class Swapped(Protocol):  # what Transcript.TimelineSwapped carries (handled by its name)

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from roamtui.history.filters import FilterError, parse_filter
 from roamtui.history.timeparse import TimeParseError, parse_goto
 from roamtui.im.errors import CREDENTIAL_CODES, RoamError, ServiceError
 from roamtui.im.limiter import RateLimiter
@@ -27,14 +26,19 @@ from roamtui.text import error_line
 from roamtui.ui import clipboard
 from roamtui.ui.marking import MarkCount, Marking
 from roamtui.ui.search_controller import SearchPane
-from roamtui.ui.search_keys import FILTER_BINDINGS, FilterChanged, sender_toggled
+from roamtui.ui.search_keys import (
+    FILTER_BINDINGS,
+    FilterChanged,
+    filter_command,
+    toggle_kind,
+    toggle_sender,
+)
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
 from roamtui.ui.widgets.command_line import Command, CommandLine
 from roamtui.ui.widgets.status_bar import (
     KeyFooter,
     PositionLine,
-    Stats,
     StatusBar,
     format_stamp,
 )
@@ -86,10 +90,8 @@ ERROR_NOTICE_SECONDS = 8
 
 
 class BrowseScreen(Screen[None]):
-    """One conversation. `q` quits when the transcript was opened from the command line (as in
-    less or lnav) and goes back to the query screen when opened from it; Esc always goes back
-    (once the find bar, filter view or a fetch has nothing left to close); `p` reads the other
-    side."""
+    """One conversation. `q` quits if opened from the command line (as less does), else goes
+    back to the query screen; Esc goes back once nothing else is open; `p` the other side."""
 
     HELP_GROUP = "Transcript screen"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -129,7 +131,6 @@ class BrowseScreen(Screen[None]):
     ) -> None:
         super().__init__()
         self.where = where  # the endpoint's host for the status bar (None: the demo)
-        self._empty_said = False  # the empty-window hint, once per timeline
         #: Opened by `roamtui ACCOUNT PEER` with no query screen under it: `q` quits.
         self.from_command_line = from_command_line
         self.target = target
@@ -192,27 +193,15 @@ class BrowseScreen(Screen[None]):
 
     @on(StatsChanged)
     def _stats_changed(self, event: StatsChanged) -> None:
-        empty = event.complete and not event.loaded and not event.in_flight
-        if empty and not self._empty_said:
-            self._empty_said = True
-            t = self.target
-            hint = empty_window_hint(t.account, t.peer)
-            self.query_one(PositionLine).empty_hint = hint
+        line = self.query_one(PositionLine)
+        if event.complete and not (event.loaded or event.in_flight) and line.empty_hint is None:
+            hint = line.empty_hint = empty_window_hint(self.target.account, self.target.peer)
             self.notify(hint[:1].upper() + hint[1:] + ".", title="Nothing here", timeout=20,
                         severity="warning", markup=False)
-        bar = self.query_one(StatusBar)
-        bar.stats = Stats(
-            loaded=event.loaded,
-            recalled=event.recalled,
-            complete=event.complete,
-            calls=event.calls,
-            in_flight=event.in_flight,
-            gaps=event.gaps,
-            budget=bar.stats.budget,
-            budget_short=bar.stats.budget_short,
-            backed_off=bar.stats.backed_off,
-            one_sided=event.one_sided,
-        )
+        bar = self.query_one(StatusBar)  # the budget fields are the status bar's own
+        bar.stats = replace(bar.stats, loaded=event.loaded, recalled=event.recalled,
+                            complete=event.complete, calls=event.calls, in_flight=event.in_flight,
+                            gaps=event.gaps, one_sided=event.one_sided)
         self.marking.rows_settled()
 
     def _show_marks(self, count: MarkCount) -> None:
@@ -293,7 +282,6 @@ class BrowseScreen(Screen[None]):
         self.target = self.target.swapped()
         self.query_one(StatusBar).set_sides(self.target.account, self.target.peer)
         transcript = self.transcript
-        self._empty_said = False  # the other side may be empty too: say it for that one
         self.query_one(PositionLine).empty_hint = None
         transcript.swap_timeline(self.make_timeline(self.target))
         self.marking.open(self.target.account, self.target.peer)
@@ -310,7 +298,6 @@ class BrowseScreen(Screen[None]):
         keep = self.cursor_time
         self.target = self.target.toggled()
         self.query_one(StatusBar).set_both(self.target.both)
-        self._empty_said = False
         self.query_one(PositionLine).empty_hint = None
         transcript = self.transcript
         transcript.swap_timeline(self.make_timeline(self.target))
@@ -336,36 +323,16 @@ class BrowseScreen(Screen[None]):
     def action_goto_prompt(self) -> None:
         self.action_command_line("goto ")
 
-    # -- filters (history.filters): kept by the search pane, shown in the status bar ----------
-
-    @property
-    def search_pane(self) -> SearchPane:
-        return self.query_one(SearchPane)
+    # -- filters (history.filters, ui.search_keys): kept by the search pane, shown on top ------
 
     def action_filter_prompt(self) -> None:
         self.action_command_line("filter ")
 
     def action_filter_kind(self, kind: str) -> None:
-        """``!``: only recalled messages (again: all of them)."""
-        pane = self.search_pane
-        pane.set_filter(pane.session.filter.toggled(kind))
+        toggle_kind(self.query_one(SearchPane), kind)
 
     def action_filter_sender(self) -> None:
-        """``@``: only the messages of the selected one's sender (again: everyone's)."""
-        pane = self.search_pane
-        shown = pane.filter_view.selected_message if pane.filtering else None
-        message = shown or self.transcript.cursor_message
-        pane.set_filter(sender_toggled(pane.session.filter, message.sender if message else None))
-
-    def filter(self, argument: str) -> None:
-        """``:filter ARGUMENT`` (see ``history.filters.parse_filter``)."""
-        pane = self.search_pane
-        try:
-            wanted = parse_filter(argument, pane.session.filter)
-        except FilterError as exc:
-            self.notify(str(exc), severity="warning", timeout=6, markup=False)
-            return
-        pane.set_filter(wanted)
+        toggle_sender(self.query_one(SearchPane), self.transcript.cursor_message)
 
     @on(FilterChanged)
     def _filter_changed(self, event: FilterChanged) -> None:
@@ -421,8 +388,9 @@ class BrowseScreen(Screen[None]):
         """Carry out one `:` command."""
         if command.verb == "goto":
             self.goto(command.argument)
-        elif command.verb == "filter":
-            self.filter(command.argument)
+        elif command.verb == "filter" and (problem := filter_command(
+                self.query_one(SearchPane), command.argument)):
+            self.notify(problem, severity="warning", timeout=6, markup=False)
         elif command.verb == "quit":  # `:q` does what `q` does
             self.action_quit_app() if self.from_command_line else self.action_back()
         elif command.verb == "exit":
