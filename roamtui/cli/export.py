@@ -68,9 +68,9 @@ _PROG = "roamtui export"
 
 
 _SLICED_HELP = "".join(
-    f". With --format {f.name}, an existing directory or a path ending in / (created) gets one "
-    f".{f.name} per slice of at most {f.per_file or 0:,} messages, cut at days, named by time "
-    "range, and SHA256SUMS; one file of more is refused" for f in FORMATS.values() if f.split)
+    f". With --format {f.name}, a path ending in / (created) or a directory without SHA256SUMS "
+    f"gets one .{f.name} per slice of at most {f.per_file or 0:,} messages, cut at days, named "
+    "by time, and SHA256SUMS; one file of more is refused" for f in FORMATS.values() if f.split)
 
 
 def add_parsers(add: AddParser) -> None:

@@ -6,8 +6,10 @@ ends in ``/`` (then it is created, its parent must exist). Each file is written 
 (:func:`roamtui.atomicfile.write_atomically`) and, last, ``SHA256SUMS`` lists every file with
 its SHA-256 in the ``sha256sum -c`` layout. If any file fails, or the write is interrupted or
 stopped, the files this export already put there are removed again: a directory holding some
-slices of a window must never pass for the whole. Files of other exports already in the
-directory are left alone (a file of the same name is replaced, as ``-o FILE`` replaces it).
+slices of a window must never pass for the whole. Other files already in the directory are
+left alone (a file of the same name is replaced, as ``-o FILE`` replaces it), but a directory
+that holds a ``SHA256SUMS`` (another export) is refused: the new listing would replace it and
+leave that export's slices unlisted among the new ones.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ def directory_problem(path: Path) -> str | None:
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
             return "no permission to write in it"
+        if (path / SUMS_NAME).exists():
+            # Its SHA256SUMS would list only the new files: the other export's would lie there
+            # unlisted among them, and the folder would still pass `sha256sum -c`.
+            return f"already holds an export ({SUMS_NAME}): give a new or empty directory"
         return None
     if path.exists() or path.is_symlink():
         return "is not a directory"

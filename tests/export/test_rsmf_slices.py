@@ -97,7 +97,8 @@ def dataset() -> Dataset:
     return Dataset(seed=16, messages=2400, end_time=T0, pairs=1)
 
 
-def export(ds: Dataset, output: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+def export(ds: Dataset, output: str, monkeypatch: pytest.MonkeyPatch,
+           served: list[SandboxService] | None = None) -> tuple[int, str]:
     monkeypatch.setenv("ROAMTUI_SECRET_KEY", SECRET)
     a, b = ds.conversations[0]
     span = ds.span(a, b)
@@ -106,6 +107,8 @@ def export(ds: Dataset, output: str, monkeypatch: pytest.MonkeyPatch) -> tuple[i
                  output=output, tz="Asia/Shanghai", endpoint="http://127.0.0.1:9",
                  sdkappid=str(DEMO_SDKAPPID), identifier=DEMO_ADMIN, max_rps=200)
     svc = SandboxService(ds, secret_key=SECRET, rate_limit=None)
+    if served is not None:
+        served.append(svc)
     err = io.StringIO()
     return run(args, transport=svc.mock_transport(), stderr=err), err.getvalue()
 
@@ -154,6 +157,25 @@ def test_a_failed_slice_leaves_no_slice_behind(
     code, err = export(dataset, str(tmp_path / "review"), monkeypatch)
     assert code == 1 and "No space left on device" in err, err
     assert [p.name for p in (tmp_path / "review").iterdir()] == ["theirs.txt"]
+
+
+def test_a_directory_holding_another_export_is_refused_before_any_call(
+    dataset: Dataset, small_limit: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second export into a folder that holds one already would replace its SHA256SUMS by a
+    listing of the new files only: the first export's slices would lie there unlisted, mixed
+    with the new ones, and `sha256sum -c` would still pass. Refused, before any call."""
+    code, err = export(dataset, f"{tmp_path}/review/", monkeypatch)
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in (tmp_path / "review").iterdir()}
+    assert "SHA256SUMS" in before
+    served: list[SandboxService] = []
+    code, err = export(dataset, f"{tmp_path}/review/", monkeypatch, served)
+    assert code == 2 and served[0].stats().calls == 0
+    (line,) = err.strip().splitlines()
+    assert line == (f"roamtui export: -o '{tmp_path}/review/': already holds an export "
+                    "(SHA256SUMS): give a new or empty directory")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "review").iterdir()} == before
 
 
 def hours(*spec: tuple[int, int]) -> list[int]:
