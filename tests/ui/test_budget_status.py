@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shellkit import Sandbox, build_app, record_notices, settle
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from roamtui.im.limiter import DEFAULT_RATE, shared_limiter
@@ -34,6 +37,14 @@ def stats_text(app: object) -> str:
     return str(app.screen.query_one("#status-stats", Static).render())  # type: ignore[attr-defined]
 
 
+async def shows(pilot: Pilot[Any], app: object, text: str, seconds: float = 10.0) -> str:
+    """The status bar's stats once they hold ``text`` (the field follows once a second)."""
+    deadline = time.monotonic() + seconds
+    while text not in (now := stats_text(app)) and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+    return now
+
+
 @pytest.mark.parametrize(("width", "shown"), [(160, "budget local shared 40/s · "),
                                                (120, "budget local 40/s")])
 async def test_a_shared_budget_is_named_in_the_status_bar(
@@ -42,8 +53,7 @@ async def test_a_shared_budget_is_named_in_the_status_bar(
     app = build_app(sandbox, connection=shared(tmp_path / "budget.gcra"))
     async with app.run_test(size=(width, 30)) as pilot:
         await settle(pilot)
-        await pilot.pause(1.2)  # the field follows the budget once a second
-        text = stats_text(app)
+        text = await shows(pilot, app, shown)
         assert shown in text, text
         if width >= 150:
             assert "/s here" in text
@@ -58,10 +68,9 @@ async def test_a_budget_that_cannot_be_had_is_a_notice_and_in_process(
     notices = record_notices(app)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
-        await pilot.pause(1.2)
+        assert "budget in-process 40/s" in await shows(pilot, app, "budget in-process 40/s")
         [notice] = [n for n in notices.texts("warning") if "local budget" in n]
         assert "cannot open the local budget" in notice and "its own budget" in notice
-        assert "budget in-process 40/s" in stats_text(app)
 
 
 async def test_the_demo_alone_shows_no_budget(sandbox: Sandbox) -> None:
