@@ -1,14 +1,11 @@
 """`roamtui export ACCOUNT PEER --since T --until T [--format F] [-o FILE] [connection] [--tz Z]`.
 
-The export itself is the one job of :mod:`roamtui.export.job` (plan → fetch → provenance →
-digest → atomic write), the same the TUI's export dialog runs; this module adds what only a
-command line has. Every argument is checked before the first call (one line, exit 2), the
-output too (a socket, a block device, a directory, a dangling symlink; a bundle's folder that is
-not empty). The window is fetched whole (sliced, concurrent; a progress line on a terminal) and
-written to ``-o FILE`` through a temp file renamed into place (a symlink followed and kept),
-through to a FIFO or a device (:mod:`roamtui.atomicfile`), to stdout (UTF-8 whatever the
-locale), or as a bundle (:mod:`roamtui.export.bundle`). A summary goes to stderr. On failure:
-exit 1, one line with the error code and what to do, and no file.
+The one job of :mod:`roamtui.export.job` (plan → fetch → provenance → digest → atomic write)
+as the TUI's dialog runs it, plus what only a command line has. Every argument and the output
+are checked before the first call (one line, exit 2). The window is fetched whole (both sides
+with ``--sides both``; a progress line on a terminal) and written to ``-o FILE`` through a
+temp file renamed into place, through to a FIFO or device, to stdout (UTF-8), or as a bundle.
+A summary goes to stderr. On failure: exit 1, one line with the code and what to do, no file.
 
 SIGINT, SIGTERM and SIGHUP end the command the same way (:class:`SignalGuard`): exit status
 128+signum, one line on stderr, no traceback, and no hidden ``.NAME.XXXX.part`` left with the
@@ -38,6 +35,7 @@ from roamtui.cli.options import (
     add_connection,
     add_debug,
     add_parties,
+    add_sides,
     add_window,
     one_of,
 )
@@ -47,6 +45,7 @@ from roamtui.export.bundle import check_bundle_output
 from roamtui.export.formats import CLI_FORMATS, DEFAULT_FORMAT, FORMATS, format_named
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
+from roamtui.export.sides import summary_text
 from roamtui.history.timeparse import TimeParseError, format_full, parse_window, resolve_zone
 from roamtui.im import redact
 from roamtui.im.errors import ProtocolError, RoamError, ServiceError, TransportError
@@ -94,6 +93,7 @@ def add_parsers(add: AddParser) -> None:
         "not at all; check it later with `roamtui verify DIR`",
     )
     add_marks_options(export)
+    add_sides(export, "export")
     add_connection(export)
     add_debug(export)
     export.set_defaults(run=run)
@@ -140,7 +140,8 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None,
         min_time, max_time = parse_window(since, until, tz, now)
         query = resolved.query(account, peer, min_time, max_time)
         marks = marks_for(args, resolved.connection.sdkappid, account, peer, err or sys.stderr)
-        job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection, marks=marks)
+        job = ExportJob.plan(query, tz, fmt, output, connection=resolved.connection, marks=marks,
+                             both=getattr(args, "sides", "one") == "both")
     except (TimeParseError, ValueError) as exc:  # ExportRefused, MarksRefused are ValueErrors
         raise UsageError(error_line(exc)) from None
     return ExportPlan(resolved, job)
@@ -313,7 +314,7 @@ def _summary(
         f"{fetched.pages} pages, {fetched.calls} calls{retried}, {fetched.seconds:.1f} s; window "
         f"{format_full(q.min_time, job.tz)} .. {format_full(q.max_time, job.tz)} complete; "
         f"{job.format.name} → {target} ({what})"
-        f"{budget_text(fetched, usage)}\n"
+        f"{budget_text(fetched, usage)}{summary_text(fetched.sides, q.account, q.peer)}\n"
     )
     if fetched.selection is not None:  # never read as the whole window
         err.write(f"{_PROG}: {selection_text(fetched)}\n")

@@ -130,8 +130,10 @@ class HtmlWriter:
         elements = [m.elements for m in msgs]  # parsed once: a message parses them on each ask
         kinds: Counter[str] = Counter(kind_name(e.kind) for elems in elements for e in elems)
         # The header counts messages, recalls and read marks; the rows' texts are not needed.
+        held = self.meta.held_by
         rows = [MessageRow("", m.time, m.sender, m.receiver, m.recalled, m.is_peer_read, "",
-                           m.key) for m in msgs]
+                           m.key, held_by="" if held is None else held.get(m.key, "unknown"))
+                for m in msgs]
         fields = header_rows(self.meta, rows, kinds)
         recalled = sum(1 for m in msgs if m.recalled)
         self._head()
@@ -231,7 +233,14 @@ class HtmlWriter:
             out.append("peer-read")
         if msg.key in self.meta.marked:
             out.append("marked")
+        if self._only(msg) is not None:
+            out.append("only")
         return out
+
+    def _only(self, msg: Message) -> str | None:
+        """Read from both sides: the account of the only side holding ``msg``, else None."""
+        held = None if self.meta.held_by is None else self.meta.held_by.get(msg.key)
+        return None if held in (None, "both", "unknown") else held
 
     def message(self, msg: Message, when: datetime | None,
                 elements: tuple[Element, ...] | None = None) -> str:
@@ -244,6 +253,10 @@ class HtmlWriter:
         ]
         if msg.recalled:
             parts.append(f'<span class="badge">{RECALLED_WORD}</span>')
+        only = self._only(msg)
+        if only is not None:
+            parts.append(f'<span class="badge only" title="only this side\'s history holds it">'
+                         f"only {esc_line(only)}</span>")
         if msg.is_peer_read:
             parts.append(f'<span class="read">{READ_WORD}</span>')
         if msg.key in self.meta.marked:

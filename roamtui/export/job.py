@@ -1,8 +1,7 @@
 """The one export job: plan → fetch → provenance → digest → atomic write.
 
-``roamtui export`` (:mod:`roamtui.cli.export`) and the TUI's export dialog
-(:mod:`roamtui.ui.screens.export_dialog`) both run it, step by step; they differ only in where
-the messages come from and in how they report:
+``roamtui export`` (:mod:`roamtui.cli.export`) and the TUI's export dialog both run it, step
+by step; they differ only in where the messages come from and in how they report:
 
     job = ExportJob.plan(query, tz, "csv", "out.csv", connection=conn)  # checked, no call yet
     fetched = await job.fetch(client, progress)        # the whole window, sliced and concurrent
@@ -10,18 +9,16 @@ the messages come from and in how they report:
     meta = job.provenance(fetched, fetched_at)         # ExportMeta: the one provenance text
     written = job.write(fetched.messages, meta)        # digest + atomic write -> size, SHA-256
 
-- **plan** checks the format (:mod:`roamtui.export.formats`) and what the output path names
-  (:func:`check_output`) before anything is asked of the service: a socket, a block device, a
-  directory, a dangling symlink or a missing folder is refused with one line. With
-  ``streams=False`` (the dialog) a FIFO or a device is refused too: writing one could block
-  the app's thread for as long as nobody reads, or draw over the screen (``/dev/tty``).
-- **write** goes through :func:`roamtui.atomicfile.write_atomically`: a regular file is whole
-  or absent, a FIFO or character device is written through. The :class:`Digest` counts the
-  bytes and their SHA-256 as they pass, and says after an interrupt what was handed over. A
-  ``stop`` event (the dialog's Esc) is looked at every :data:`STOP_CHECK_EVERY` messages.
+- **plan** checks the format and what the output path names (:func:`check_output`) before
+  any call: a socket, a block device, a directory, a dangling symlink or a missing folder is
+  refused with one line; with ``streams=False`` (the dialog) a FIFO or a device too (it could
+  block the app's thread while nobody reads, or draw over the screen). ``both``: the window
+  is read from both sides (:mod:`roamtui.export.sides`).
+- **write** goes through :func:`~roamtui.atomicfile.write_atomically` (a regular file whole or
+  absent, a FIFO or device written through); the :class:`Digest` counts the bytes and their
+  SHA-256 as they pass; a ``stop`` event (Esc) is seen every :data:`STOP_CHECK_EVERY` messages.
 
-Textual-free; the signals, the progress line and the exit statuses of the command line stay
-in :mod:`roamtui.cli.export`.
+Textual-free; the command line's signals, progress line and exit statuses: cli.export.
 """
 
 from __future__ import annotations
@@ -43,11 +40,12 @@ from roamtui.export.formats import Format, format_named
 from roamtui.export.manifest import FileDigest, build_manifest, connection_facts
 from roamtui.export.provenance import ExportMeta, source_of
 from roamtui.export.selection import MarkSet, Selection, manifest_section, select
+from roamtui.export.sides import BothSides, fetch_sides, timeline_sides
 from roamtui.export.slices import Part
 from roamtui.im.errors import RoamError
 from roamtui.im.pagelog import PageRecord
 from roamtui.im.profile import Nicknames
-from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery, fetch_window
+from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery
 
 if TYPE_CHECKING:
     from roamtui.im.client import Connection, ImClient
@@ -148,6 +146,7 @@ class Fetched:
     finished: float = 0.0
     #: Set when only the marked messages (with context) were kept of the window.
     selection: Selection | None = None
+    sides: BothSides | None = None  # read from both sides: who holds what (export.sides)
 
     @property
     def recalled(self) -> int:
@@ -230,6 +229,7 @@ class ExportJob:
     facts: Mapping[str, object] = field(default_factory=dict)
     #: The pair's stored marks and notes; with a ``context``, only the marked are written.
     marks: MarkSet | None = None
+    both: bool = False  # read from both sides, merged (``--sides both``; export.sides)
 
     @classmethod
     def plan(
@@ -242,6 +242,7 @@ class ExportJob:
         connection: Connection | None = None,
         streams: bool = True,
         marks: MarkSet | None = None,
+        both: bool = False,
     ) -> ExportJob:
         """Check the format and the output (unless given as an Output :func:`check_output` made);
         ExportRefused (one line) before any call if either is bad; ``marks`` as the field."""
@@ -258,7 +259,7 @@ class ExportJob:
         elif not isinstance(output, Output):
             output = check_output(output, streams=streams, directories=chosen.split is not None)
         facts = connection_facts(connection, query.naming)
-        return cls(query, tz, chosen, output, source_of(connection), facts, marks)
+        return cls(query, tz, chosen, output, source_of(connection), facts, marks, both)
 
     async def fetch(
         self,
@@ -280,14 +281,14 @@ class ExportJob:
 
         started, wall = time.monotonic(), time.time()
         records: list[PageRecord] = []
-        messages = await fetch_window(client, self.query, progress=on_progress,
-                                      on_record=records.append)
+        got = await fetch_sides(client, self.query, both=self.both, progress=on_progress,
+                                on_record=records.append)
         finished = time.time()  # the window's fetch; the nicknames are not part of it
         nicknames = await self.display_names(client, names)
         return self.selected(Fetched(
-            messages, pages, client.calls_started, True, client.retries,
+            got.messages, pages, client.calls_started, True, client.retries,
             time.monotonic() - started, names=nicknames, records=tuple(records), started=wall,
-            finished=finished))
+            finished=finished, sides=got if self.both else None))
 
     async def from_timeline(
         self,
@@ -314,7 +315,8 @@ class ExportJob:
         return self.selected(Fetched(
             messages, timeline.calls, timeline.calls, complete,
             seconds=time.monotonic() - started, note="" if complete else PARTIAL_NOTE,
-            names=nicknames, started=wall, finished=time.time()))
+            names=nicknames, started=wall, finished=time.time(),
+            sides=timeline_sides(timeline, messages)))
 
     def selected(self, fetched: Fetched) -> Fetched:
         """``fetched`` cut down to the marked messages with context, when the job asks so."""
@@ -349,6 +351,7 @@ class ExportJob:
             complete=fetched.complete, source=self.source, note=fetched.note,
             names=dict(fetched.names if names is None else names),
             notes=dict(marks.notes), marked=frozenset(marks.marked), selection=fetched.selection,
+            **(fetched.sides.meta() if fetched.sides is not None else {}),
         )
 
     def write(

@@ -68,6 +68,11 @@ class ExportMeta:
     marked: frozenset[str] = frozenset()
     #: Set when the file holds a selection (the marked messages with context), not the window.
     selection: Selection | None = None
+    #: Read from both sides (``--sides both``): MsgKey -> ``both`` or the account name of the
+    #: only side holding it. None: one side (``account``'s) was read.
+    held_by: Mapping[str, str] | None = None
+    #: Both sides hold it, but the peer's object differs: MsgKey -> the peer's JSON as received.
+    peer_objects: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)
 
     def display(self, account: str) -> str:
         """The name a person knows ``account`` by: its nickname when known, else the account."""
@@ -107,6 +112,8 @@ class MessageRow:
     key: str
     #: The messages its merged forwards carry, one indented line each (see export.body).
     forwarded: tuple[str, ...] = ()
+    #: Read from both sides: ``both`` or the only holder's account; "" when one side was read.
+    held_by: str = ""
 
     @property
     def full_text(self) -> str:
@@ -126,8 +133,11 @@ def kind_name(kind: str) -> str:
     return _KIND_NAMES.get(kind, kind or "unknown")
 
 
-def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageRow], Counter[str]]:
-    """One row per message, in order, and how many elements of each kind they hold."""
+def message_rows(messages: Iterable[Message], tz: tzinfo,
+                 held_by: Mapping[str, str] | None = None
+                 ) -> tuple[list[MessageRow], Counter[str]]:
+    """One row per message, in order, and how many elements of each kind they hold; with
+    ``held_by`` (both sides read) each row says who holds its message."""
     rows: list[MessageRow] = []
     kinds: Counter[str] = Counter()
     for msg in messages:
@@ -139,8 +149,9 @@ def message_rows(messages: Iterable[Message], tz: tzinfo) -> tuple[list[MessageR
             text, forwarded = lines[0].text, tuple(layout(lines[1:], tz))
         else:
             text, forwarded = content(msg), ()
+        held = "" if held_by is None else held_by.get(msg.key, "unknown")
         rows.append(MessageRow(iso_time(msg.time, tz), msg.time, msg.sender, msg.receiver,
-                               msg.recalled, msg.is_peer_read, text, msg.key, forwarded))
+                               msg.recalled, msg.is_peer_read, text, msg.key, forwarded, held))
     return rows, kinds
 
 
@@ -199,6 +210,16 @@ def header_rows(
     if meta.marked or noted:
         fields.append(["marked", str(sum(1 for row in rows if row.key in meta.marked))])
         fields.append(["notes", str(noted)])
+    if meta.held_by is not None:
+        both = sum(1 for row in rows if row.held_by == "both")
+        mine = sum(1 for row in rows if row.held_by == meta.account)
+        theirs = sum(1 for row in rows if row.held_by == meta.peer)
+        fields += [
+            ["sides read", "both: the account's and the peer's histories, merged by MsgKey"],
+            ["held by both", str(both)],
+            ["only in the account's", str(mine)],
+            ["only in the peer's", str(theirs)],
+        ]
     if meta.part:
         fields.append(["slice", meta.part])
     if meta.source:

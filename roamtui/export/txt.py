@@ -9,6 +9,9 @@ follows it on a line of its own (``NOTE: …``, made inert like the content).
 Line breaks inside a message show as ``⏎``, tabs as ``␉``; every other control, bidi control,
 zero-width or other invisible format character and lone surrogate is made visible
 (:func:`roamtui.text.file_text`: ``pay<U+200B>pal.com``), as the transcript shows them.
+
+Read from both sides (``--sides both``), a column after the marks says ``ONLY <account>`` for
+a message only one side's history holds (blank: both hold it), as the transcript's badge.
 """
 
 from __future__ import annotations
@@ -35,9 +38,14 @@ def _inline(text: str) -> str:
     return file_text(text, " ⏎ ", "␉")
 
 
+def only_mark(held_by: str) -> str:
+    """``ONLY cust_1001`` for a message one side holds; "" for both (or one side read)."""
+    return "" if held_by in ("", "both") else "ONLY " + file_text(held_by, " ", " ")
+
+
 def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> int:
     """A header for people, then one line per message; returns the message count."""
-    rows, kinds = message_rows(messages, meta.tz)
+    rows, kinds = message_rows(messages, meta.tz, meta.held_by)
     fields = header_rows(meta, rows, kinds)
     width = max(len(row[0]) for row in fields) + 2
     out.write(TITLE + "\n")
@@ -49,6 +57,7 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     out.write(f"{'Columns:'.ljust(width)}time ({zone}) · sender → receiver · MsgKey · "
               f"{RECALLED_MARK} mark · {READ_MARK} mark (read receipt) · "
               + (f"{MARKED_MARK} mark · " if meta.marked else "")
+              + ("ONLY <account> (held by one side) · " if meta.held_by is not None else "")
               + "content; forwarded messages indented below"
               + ("; NOTE: the note on the message above" if meta.notes else "") + "\n")
     out.write("=" * 78 + "\n")
@@ -63,7 +72,9 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
     mark_w = len(RECALLED_MARK) if any(x.recalled for x in rows) else 0
     read_w = len(READ_MARK) if any(x.read for x in rows) else 0
     marked_w = len(MARKED_MARK) if meta.marked else 0
-    for row, party, key in zip(rows, parties, keys, strict=True):
+    only = [only_mark(x.held_by) for x in rows]
+    only_w = max(len(o) for o in only)
+    for row, party, key, held in zip(rows, parties, keys, only, strict=True):
         cols = [row.time, party.ljust(party_w), key.ljust(key_w)]
         if mark_w:
             cols.append((RECALLED_MARK if row.recalled else "").ljust(mark_w))
@@ -71,6 +82,8 @@ def write_txt(messages: Iterable[Message], meta: ExportMeta, out: TextSink) -> i
             cols.append((READ_MARK if row.read else "").ljust(read_w))
         if marked_w:
             cols.append((MARKED_MARK if row.key in meta.marked else "").ljust(marked_w))
+        if only_w:
+            cols.append(held.ljust(only_w))
         lead = "  ".join(cols) + "  "
         out.write((lead + _inline(row.content)).rstrip() + "\n")
         margin = " " * len(lead)
