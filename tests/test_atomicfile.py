@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from roamtui.atomicfile import TextSink, UnsupportedTarget, resolve_target, write_atomically
+from roamtui.atomicfile import (
+    TextSink,
+    UnsupportedTarget,
+    build_atomically,
+    resolve_target,
+    write_atomically,
+)
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -249,3 +255,58 @@ def test_a_foreign_link_in_a_shared_sticky_directory_is_not_followed(tmp_path: P
         write_atomically(link, lambda out: out.write("x"))
     assert info.value.strerror is not None and "symlink" in info.value.strerror
     assert victim.read_text() == "someone's file\n"
+
+
+# -- build_atomically: a folder (an evidence bundle) or a binary file, whole or absent -----------
+
+
+def test_a_folder_is_built_aside_and_renamed_whole(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    seen: list[Path] = []
+
+    def build(tmp: Path) -> int:
+        seen.append(tmp)
+        assert tmp.parent == tmp_path and tmp.name.startswith(".bundle.")
+        (tmp / "a.txt").write_text("one")
+        assert not (tmp_path / "bundle").exists()  # nothing looks complete before the rename
+        return 7
+
+    assert build_atomically(tmp_path / "bundle", build, directory=True) == 7
+    assert (tmp_path / "bundle" / "a.txt").read_text() == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_a_failed_build_leaves_nothing_and_the_old_file_alone(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    def failing(tmp: Path) -> None:
+        if tmp.is_dir():
+            (tmp / "half.txt").write_text("half")
+        else:
+            tmp.write_bytes(b"PK")
+        raise OSError(28, "No space left on device")
+
+    (tmp_path / "old.zip").write_bytes(b"old")
+    with pytest.raises(OSError):
+        build_atomically(tmp_path / "new", failing, directory=True)
+    with pytest.raises(OSError):
+        build_atomically(tmp_path / "old.zip", failing, directory=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.zip"]
+    assert (tmp_path / "old.zip").read_bytes() == b"old"
+
+
+def test_a_folder_filled_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    target = tmp_path / "bundle"
+    target.mkdir()
+
+    def build(tmp: Path) -> None:
+        (tmp / "a.txt").write_text("new")
+        (target / "theirs.txt").write_text("someone else's")  # appears while we write
+
+    with pytest.raises(OSError):
+        build_atomically(target, build, directory=True)
+    assert [p.name for p in target.iterdir()] == ["theirs.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
