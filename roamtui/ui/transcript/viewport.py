@@ -40,6 +40,8 @@ class Viewport:
         self.layout = layout
         self.surface = surface
         self.measuring = False  # True while measure_visible runs (it scrolls, which re-enters)
+        #: Between a resize and its layout: scrolls then keep the cursor on its message.
+        self.resizing = False
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -173,6 +175,13 @@ class Viewport:
         view = self.surface.viewport_height
         middle = index.start(row) + min(index.height(row), view) // 2
         self.surface.scroll_to_line(middle - view // 2, hold=True)
+
+    def resized(self, cursor: int | None) -> None:
+        """After a resize's layout (Textual clamps the scroll as it lays a smaller screen
+        out): the cursor kept its message rather than moving to one left on screen; show it."""
+        self.resizing = False
+        if cursor is not None:
+            self.reveal(cursor)
 
     def reveal(self, row: int) -> None:
         """Scroll the least needed to show the row (its top when it is taller than the view)."""

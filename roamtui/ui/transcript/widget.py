@@ -1,19 +1,18 @@
 """The transcript: one Line-API ScrollView over a conversation timeline.
 
-Oldest at the top, newest at the bottom; it opens at the newest end with the cursor on the
-newest message. Only rows near the viewport are drawn, from strips cached by content, and rows
-inserted above move the scroll by their height so the view never jumps. Stretches that are not
-loaded are gap rows; a gap within a page of the viewport is filled by a worker.
+Oldest at the top, newest at the bottom; it opens at the newest end, the cursor on the newest
+message. Only rows near the viewport are drawn, from strips cached by content; rows inserted
+above move the scroll by their height, a resize keeps the cursor's message on screen. Gap rows
+(not loaded) within a page of the viewport are filled by a worker.
 
-:class:`Transcript` is the Textual-facing part: keys, messages, the reactive cursor, scrolling
-and drawing. It holds plain objects that do the rest: the :class:`~.layout.TranscriptLayout`
-(rows at a width, in a :class:`~.index.LineIndex`), the :class:`~.viewport.Viewport` (what is
-on screen, held in place), the :class:`~.cursor.Cursor` (its moves and MsgKey), the
-:class:`~.loader.Loader` (the workers that fetch) and the :class:`~.strips.StripPainter`.
+:class:`Transcript` is the Textual-facing part (keys, messages, the reactive cursor, scrolling,
+drawing) over plain objects: :class:`~.layout.TranscriptLayout` (rows at a width, in a
+:class:`~.index.LineIndex`), :class:`~.viewport.Viewport` (what is on screen, held in place),
+:class:`~.cursor.Cursor` (moves, MsgKey), :class:`~.loader.Loader` (fetch workers), StripPainter.
 
-Messages (:mod:`.messages`, all bubble): ``CursorMoved`` when the selected message changes,
-``StatsChanged`` when counts or calls change, ``LoadFailed`` when a fetch fails (``r``
-retries), ``InspectRequested`` on Enter and ``TimelineSwapped`` after :meth:`swap_timeline`.
+Messages (:mod:`.messages`, all bubble): ``CursorMoved`` (the selected message changed),
+``StatsChanged`` (counts, calls), ``LoadFailed`` (``r`` retries), ``InspectRequested`` (Enter),
+``TimelineSwapped`` (after :meth:`swap_timeline`).
 """
 
 from __future__ import annotations
@@ -208,8 +207,10 @@ class Transcript(ScrollView, can_focus=True):
     # -- geometry -----------------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
+        self.viewport.resizing = True  # the cursor keeps its message: Viewport.resized
         self.sync_width()
         self.loader.fill_near()
+        self.call_after_refresh(lambda: self.viewport.resized(self.cursor_row))
 
     def sync_width(self) -> None:
         """Re-wrap for the current width, keeping the message at the top of the view in place."""
@@ -253,7 +254,7 @@ class Transcript(ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
             self.measure_visible()
-            if not self._holding:
+            if not (self._holding or self.viewport.resizing):
                 self.cursor.keep_in_view()
             self.loader.fill_near()
 

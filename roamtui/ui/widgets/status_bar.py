@@ -22,6 +22,9 @@ from textual.widgets import Footer, Static
 from roamtui.history.timeparse import format_time, zone_name
 
 Part = str | tuple[str, str]
+#: Narrower than this (60-column terminals), the status bar writes its counts as symbols
+#: (``54 · partial · 2 ⟲``) and the position line the window by dates only.
+NARROW_BELOW = 80
 
 
 def format_stamp(t: int, tz: tzinfo, *, seconds: bool = True) -> str:
@@ -105,6 +108,11 @@ class StatusBar(Horizontal):
     def compact(self) -> bool:
         return 0 < self.size.width < self.COMPACT_BELOW
 
+    @property
+    def narrow(self) -> bool:
+        """Narrower than NARROW_BELOW: the counts in symbols, so who stays readable."""
+        return 0 < self.size.width < NARROW_BELOW
+
     def compose(self) -> ComposeResult:
         yield Static(self._who(), id="status-who", markup=False)
         yield Static(self._stats_content(self.stats), id="status-stats", markup=False)
@@ -170,6 +178,16 @@ class StatusBar(Horizontal):
             parts += [" │ ", (f"{marked:,} marked", "bold $text-warning")]
             if missing:
                 parts.append((f" ({missing:,} not returned)", "bold $text-error"))
+        if self.narrow:  # every field kept, in fewer cells: `54 · partial · 2 ⟲`
+            parts += [" │ ", f"{stats.loaded:,} · ", state, " · ",
+                      (f"{stats.recalled:,} ⟲", recalled_style)]
+            if self.both and stats.one_sided is not None:
+                parts += [" · ", (f"{stats.one_sided:,} ◧", "$text-warning")]
+            if stats.in_flight:
+                parts += [" · ", (f"{stats.in_flight} ⇅", flight_style)]
+            if stats.budget and stats.backed_off:
+                parts += [" · ", (stats.budget_short, "bold $text-warning")]
+            return Content.assemble(*parts, " ")
         parts += [
             " │ ",
             f"{stats.loaded:,} loaded · ",
@@ -246,8 +264,12 @@ class PositionLine(Horizontal):
     def _window(self) -> Content:
         min_time, max_time = self.window
         compact = self.compact
+        if 0 < self.size.width < NARROW_BELOW:
+            start, end = (format_time(t, self.tz, "%m-%d") for t in (min_time, max_time))
+            dates = f"{start} → {end}"
+            return Content.assemble("  ", dates, " ", (zone_name(self.tz), "bold"), " ")
         return Content.assemble(
-            ("" if compact else "window ", "$text-muted"),
+            ("  " if compact else "  window ", "$text-muted"),  # never run into the time
             format_window(min_time, max_time, self.tz, short=compact),
             " ",
             (zone_name(self.tz), "bold"),
@@ -257,6 +279,17 @@ class PositionLine(Horizontal):
 
 #: Actions of the key that opens the help: always shown, first, whatever the width.
 HELP_ACTIONS = frozenset({"help", "app.help"})
+#: What the footer keeps first when not every key fits (the rest in their own order): the way
+#: out, the prompt, find, go to a time, export, the other side, then the filter view.
+FOOTER_PRIORITY = ("quit_app", "back", "command_line", "find", "goto_prompt", "export",
+                   "swap_sides", "toggle_filter", "retry", "inspect")
+#: Narrower than this, the footer's keys lose their padding (Textual's compact footer).
+COMPACT_FOOTER_BELOW = 100
+
+
+def _rank(widget: Widget) -> int:
+    action = str(getattr(widget, "action", "")).rpartition(".")[2]
+    return FOOTER_PRIORITY.index(action) if action in FOOTER_PRIORITY else len(FOOTER_PRIORITY)
 
 
 class KeyFooter(Footer):
@@ -264,8 +297,8 @@ class KeyFooter(Footer):
 
     Textual's Footer recomposes on every `refresh_bindings()`, and the transcript refreshes
     bindings after each page it loads; rebuilding a dozen key widgets each time slowed the
-    first frames down noticeably. Help comes first; the keys that do not fit whole are left
-    out from the end (the screen's and the app's keys, the least specific).
+    first frames down noticeably. Help comes first; when not every key fits whole, the most
+    wanted ones (:data:`FOOTER_PRIORITY`) are kept, in their places, and the rest left out.
     """
 
     DEFAULT_CSS = """
@@ -302,19 +335,27 @@ class KeyFooter(Footer):
         self._fit()
 
     def _fit(self) -> None:
-        """Show the keys in order while they fit whole beside the docked ones; hide the rest."""
+        """Show the keys that fit whole beside the docked ones, the most wanted first
+        (:data:`FOOTER_PRIORITY`), each in its place; compact (less padding) when narrow."""
         width = self.size.width
         if not width:
             return
+        compact = width < COMPACT_FOOTER_BELOW
+        if self.compact != compact:
+            self.compact = compact
         docked = [w for w in self.children if w.styles.dock != "none"]
         room = width - sum(self._width_of(w) for w in docked)
-        for widget in self.children:
-            if widget in docked:
-                continue
-            room -= self._width_of(widget)
-            fits = room >= 0
-            if widget.display != fits:
-                widget.display = fits
+        keys = [w for w in self.children if w not in docked]
+        ranked = sorted(range(len(keys)), key=lambda i: (_rank(keys[i]), i))
+        shown: set[int] = set()
+        for i in ranked:
+            need = self._width_of(keys[i])
+            if need <= room:
+                shown.add(i)
+                room -= need
+        for i, widget in enumerate(keys):
+            if widget.display != (i in shown):
+                widget.display = i in shown
 
     def _width_of(self, widget: Widget) -> int:
         styles = widget.styles

@@ -1,0 +1,65 @@
+"""The transcript screen at 80×24 and 60 columns as a user sees it: the footer keeps the keys
+that matter, the status and position lines keep their fields apart, and a resize never takes
+the cursor off its message or off the screen."""
+
+from __future__ import annotations
+
+from shellkit import Sandbox, build_app, settle
+from textual.widgets import Static
+
+from roamtui.ui.transcript import Transcript
+from roamtui.ui.widgets.status_bar import KeyFooter
+
+
+def _text(app: object, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())  # type: ignore[attr-defined]
+
+
+def _footer_keys(app: object) -> set[str]:
+    footer = app.screen.query_one(KeyFooter)  # type: ignore[attr-defined]
+    return {str(getattr(k, "key", "")) for k in footer.children if k.display}
+
+
+async def test_the_footer_at_80x24_keeps_quit_command_find_goto_export_and_swap(
+    sandbox: Sandbox,
+) -> None:
+    app = build_app(sandbox)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert {"q", "colon", "slash", "t", "e", "p", "f1"} <= _footer_keys(app)
+    async with build_app(sandbox).run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        assert {"q", "colon", "f1"} <= _footer_keys(pilot.app)
+
+
+async def test_at_60_columns_the_fields_stay_apart(sandbox: Sandbox) -> None:
+    app = build_app(sandbox)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        who, stats = _text(app, "#status-who"), _text(app, "#status-stats")
+        assert f"{sandbox.account} ⇄ {sandbox.peer}" in who  # whole, not cut
+        assert " · partial · " in stats or " · complete · " in stats
+        assert "⟲" in stats and len(who.rstrip()) + len(stats) <= 60
+        at, window = _text(app, "#position-at"), _text(app, "#position-window")
+        assert window.startswith("  ") and len(at) + len(window) <= 60
+        assert "→" in window and "Asia/Shanghai" in window
+
+
+async def test_a_resize_keeps_the_cursor_on_its_message_and_on_screen(sandbox: Sandbox) -> None:
+    app = build_app(sandbox)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        t = app.screen.query_one(Transcript)
+        await pilot.press(*"k" * 20)
+        await settle(pilot)
+        chosen = t.cursor_message
+        for size in ((60, 24), (80, 24), (60, 16), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+            await pilot.pause(0.1)
+            assert t.cursor_message is chosen, size
+            row = t.cursor_row
+            assert row is not None
+            index = t.row_layout.index
+            top, view = t.top_line, t.viewport_height
+            assert top <= index.start(row) and index.start(row + 1) <= top + view, size
