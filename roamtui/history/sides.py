@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import Literal
 
+from roamtui.history.filters import FilterKind, register_kind
 from roamtui.history.rows import Gap, RowsChanged
 from roamtui.history.segments import Segment, Span
 from roamtui.history.sides_merge import Held, intersect, merge_sides, subtract
@@ -34,6 +36,21 @@ from roamtui.im.model import Message
 from roamtui.im.roam import RoamCaller, RoamQuery
 
 __all__ = ["Held", "SideCounts", "TwoSidedTimeline"]
+
+#: The two-sided timelines alive in the process: a filter kind tests one message, and only
+#: the timeline that merged it knows who holds it (MsgKeys do not repeat across messages).
+_LIVE: weakref.WeakSet[TwoSidedTimeline] = weakref.WeakSet()
+
+
+def one_sided(msg: Message) -> bool:
+    """Whether a two-sided timeline holding ``msg`` found it in one side's history only."""
+    return any(tl.only_holder(msg.key) is not None for tl in list(_LIVE))
+
+
+register_kind(FilterKind(
+    "one-sided", "one-sided",
+    "messages only one side's history holds (read from both sides: --sides both, or P)",
+    one_sided))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,6 +81,7 @@ class TwoSidedTimeline(Timeline):
         self._held: dict[str, Held] = {}
         self._peer_objects: dict[str, Message] = {}  # both hold it, the peer's object differs
         self._counts = {Held.BOTH: 0, Held.ACCOUNT: 0, Held.PEER: 0}
+        _LIVE.add(self)
         self.account_side.subscribe(self._side_changed)
         self.peer_side.subscribe(self._side_changed)
 

@@ -2,10 +2,11 @@
 tells the screen.
 
 Jump by kind (``]``/``[`` recalled, ``}``/``{`` non-text, ``>``/``<`` one-sided) and the
-filters (``!`` only recalled, ``@`` only the sender of the selected message; ``:filter …`` on
-the browse screen, ``F`` opens it) are single keys: the transcript owns j k g G d D o O r x y
-Y p e q and Enter, the screen q p P : t y Y e m a ' ", and reference/ux.md keeps u/U, c, i, J
-and r/R for marks, copy, the histogram, raw JSON and repeated jumps.
+filters (``!`` only recalled, ``%`` only one-sided, ``@`` only the sender of the selected
+message; ``:filter …`` on the browse screen, ``F`` opens it) are single keys: the transcript
+owns j k g G d D o O r x y Y p e q and Enter, the screen q p P : t y Y e m a ' ", and
+reference/ux.md keeps u/U, c, i, J and r/R for marks, copy, the histogram, raw JSON and
+repeated jumps.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ FILTER_BINDINGS = (
     Binding("exclamation_mark", "filter_kind('recalled')", "Only recalled (again: all)",
             show=False),
     Binding("at", "filter_sender", "Only this sender (again: all)", show=False),
+    Binding("percent_sign", "filter_kind('one-sided')", "Only one-sided (again: all)",
+            show=False),
 )
 
 

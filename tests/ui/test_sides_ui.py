@@ -17,6 +17,7 @@ from roamtui.ui.render import HELD_MARK, HELD_PEER, HELD_SELF, RenderContext, me
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.inspector import InspectorScreen, plain_text
 from roamtui.ui.transcript import Transcript
+from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.status_bar import StatusBar
 
 
@@ -68,6 +69,17 @@ async def test_both_sides_marks_counts_and_jumps_to_one_sided_messages() -> None
         assert holder is not None
         assert f"Held by only {holder}" in " ".join(plain_text(app.screen.items).split())
         await pilot.press("escape")
+        await settle(pilot)
+        # % then &: the filter view shows the one-sided messages and nothing else.
+        await pilot.press("percent_sign")
+        await settle(pilot)
+        await pilot.press("ampersand")
+        await settle(pilot)
+        view = app.screen.query_one(FilterView)
+        assert [m.key for m in view.shown_messages] == [m.key for m in one_sided]
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("percent_sign")
         await settle(pilot)
         # P: one side again (no count, no badge), P: both again.
         await pilot.press("P")
