@@ -52,7 +52,10 @@ def test_pasted_exports_let_another_shell_export_from_the_sandbox(tmp_path: Path
                               timeout=120)
         assert done.returncode == 0, done.stderr
         rows = [json.loads(line) for line in out.read_text().splitlines()]
-        assert len([r for r in rows if "MsgKey" in r]) == int(count.removeprefix("messages="))
+        # The customer's side of the conversation (the sandbox's count is of both sides).
+        said = int(done.stderr.split("roamtui export: ", 1)[1].split(" messages", 1)[0])
+        assert 0 < said == len([r for r in rows if "MsgKey" in r])
+        assert said <= int(count.removeprefix("messages="))
     finally:
         sandbox.send_signal(signal.SIGTERM)  # a background runner may ignore SIGINT
         sandbox.communicate(timeout=60)

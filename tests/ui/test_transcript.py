@@ -24,7 +24,7 @@ from transcriptkit import (
 from roamtui.ui import render
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript import widget as transcript_widget
-from roamtui.ui.transcript.index import LineIndex
+from roamtui.ui.transcript.index import MESSAGES, LineIndex
 
 # -- opening ----------------------------------------------------------------------------------
 
@@ -358,12 +358,17 @@ async def test_resize_rewraps_and_keeps_the_top_message_in_place() -> None:
         await pilot.press("pageup", "pageup")
         await settle(pilot)
         before, row = top_id(t)
+        # The cursor on the top message: holding the top keeps the cursor on screen too (a
+        # cursor the re-wrap would push off the screen is scrolled back: test_narrow.py).
+        t.set_cursor(t.row_layout.index.find(MESSAGES, t.row_layout.index.row_at(t.top_line)[0],
+                                             1), reveal=False)
+        chosen = t.cursor_message
         height = t.virtual_size.height
         await pilot.resize_terminal(60, 40)
         await settle(pilot)
         assert t.virtual_size.height > height  # long messages wrap into more lines
         assert all(len(line.rstrip()) <= t.scrollable_content_region.width for line in screen(t))
-        assert top_id(t) == (before, row)
+        assert top_id(t) == (before, row) and t.cursor_message is chosen
 
 
 async def test_swap_timeline_reads_the_other_side_from_its_newest_end() -> None:
