@@ -100,12 +100,27 @@ async def marked_view(pilot: Pilot[Any]) -> None:
     await _settle(pilot)
 
 
+async def both_sides(pilot: Pilot[Any]) -> None:
+    """P: both parties' histories merged; < from the end: the newest one-sided message, its
+    badge naming the only holder, the count in the status bar."""
+    await _settle(pilot)
+    await pilot.press("P")
+    await _settle(pilot)
+    await pilot.press("G")
+    await _settle(pilot)
+    await pilot.press("less_than_sign")
+    await _settle(pilot)
+    await pilot.press("less_than_sign")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Scene] = {
     "transcript": transcript,
     "marks": marks,
     "marked-view": marked_view,
     "help": help_screen,
     "query": query_screen,
+    "both-sides": both_sides,
 }
 
 
@@ -130,12 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "screenshots")
     parser.add_argument("--size", default="120x40", help="terminal size, WIDTHxHEIGHT")
+    parser.add_argument("--only", choices=tuple(SCENES), help="make just this picture")
     args = parser.parse_args(argv)
     width, _, height = args.size.partition("x")
     size = (int(width), int(height))
     args.out.mkdir(parents=True, exist_ok=True)
     converter = shutil.which("rsvg-convert")
     for name, scene in SCENES.items():
+        if args.only and name != args.only:
+            continue
         svg_path = args.out / f"{name}.svg"
         svg_path.write_text(shoot(name, scene, size), encoding="utf-8")
         print(svg_path)
