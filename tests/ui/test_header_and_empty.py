@@ -28,11 +28,15 @@ async def test_a_real_run_shows_its_profile_and_endpoint_host(sandbox: Sandbox) 
     connection = Connection(SINGAPORE, DEMO_SDKAPPID, DEMO_ADMIN, secret_key=DEMO_SECRET_KEY)
     resolved = Resolved.given(connection, profile_name="work")
     app = build_app(sandbox, connection=resolved, show_endpoint=True)
-    async with app.run_test(size=(140, 30)) as pilot:
+    async with app.run_test(size=(180, 30)) as pilot:
         await settle(pilot)
         who = _text(app, "#status-who")
         assert who.startswith(" work @ adminapisgp.im.qcloud.com │ ")
-        assert sandbox.account in who
+        assert f"{sandbox.account} ⇄ {sandbox.peer}" in who
+        await pilot.resize_terminal(120, 30)  # no room for both: the accounts stay whole
+        await settle(pilot)
+        who = _text(app, "#status-who")
+        assert who.startswith(" work │ ") and f"{sandbox.account} ⇄ {sandbox.peer}" in who
 
 
 async def test_the_demo_header_has_no_loopback_host(sandbox: Sandbox) -> None:

@@ -140,23 +140,29 @@ class StatusBar(Horizontal):
         self._refresh_parts()
 
     def _refresh_parts(self) -> None:
-        self.query_one("#status-who", Static).update(self._who())
-        self.query_one("#status-stats", Static).update(self._stats_content(self.stats))
+        stats = self._stats_content(self.stats)
+        who = self._who(host=True)
+        # The two accounts matter more than the host: it goes when they would be cut.
+        if self.where and self._who(host=True, side=False).cell_length + stats.cell_length \
+                > self.size.width:
+            who = self._who(host=False)
+        self.query_one("#status-who", Static).update(who)
+        self.query_one("#status-stats", Static).update(stats)
 
-    def _who(self) -> Content:
+    def _who(self, *, host: bool = True, side: bool = True) -> Content:
         parts: list[Part] = [" "]
         if not self.compact:
             if self.profile:
                 parts.append((self.profile, "bold"))
-            if self.where:
+            if self.where and host:
                 parts += [" @ " if self.profile else "", (self.where, "$text-muted")]
-            if self.profile or self.where:
+            if self.profile or (self.where and host):
                 parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
         if self.filter_label:  # before the side label: it is what the lists show now
             parts += [" │ ", (f"filter: {self.filter_label}", "bold $text-warning")]
-        if not self.compact:
+        if side and not self.compact:
             parts += [(" │ side: ", "$text-muted"),
                       ("both" if self.both else self.account, "$text-muted")]
         return Content.assemble(*parts)
