@@ -15,7 +15,10 @@ SIZE = (120, 40)
 
 
 def who(app: object) -> str:
-    return str(app.screen.query_one("#status-who", Static).render())  # type: ignore[attr-defined]
+    """The status bar's text (who, then the counts)."""
+    screen = app.screen  # type: ignore[attr-defined]
+    return "".join(str(screen.query_one(f"#status-{part}", Static).render())
+                   for part in ("who", "stats"))
 
 
 def shown(app: object) -> list[str]:

@@ -160,8 +160,6 @@ class StatusBar(Horizontal):
                 parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
-        if self.filter_label:  # before the side label: it is what the lists show now
-            parts += [" │ ", (f"filter: {self.filter_label}", "bold $text-warning")]
         if side and not self.compact:
             parts += [(" │ side: ", "$text-muted"),
                       ("both" if self.both else self.account, "$text-muted")]
@@ -180,6 +178,8 @@ class StatusBar(Horizontal):
         flight_style = "bold $text-accent" if stats.in_flight else "$text-muted"
         marked, missing = self.marked
         parts: list[Part] = []
+        if self.filter_label:  # with the counts, which are never cut: what the lists show now
+            parts += [" │ ", (f"filter: {self.filter_label}", "bold $text-warning")]
         if marked:
             parts += [" │ ", (f"{marked:,} marked", "bold $text-warning")]
             if missing:
