@@ -166,7 +166,8 @@ class StatusBar(Horizontal):
         return Content.assemble(*parts)
 
     def _stats_content(self, stats: Stats) -> Content:
-        compact = self.compact
+        # A filter's label takes room: below WIDE_FROM the counts go compact to leave the names.
+        compact = self.compact or (bool(self.filter_label) and self.size.width < self.WIDE_FROM)
         if stats.complete:
             state: tuple[str, str] = ("complete", "bold $text-success")
         elif stats.gaps and not compact:
