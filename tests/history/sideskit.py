@@ -3,58 +3,32 @@ every two-sided timeline state must pass (against the truth of each side, not th
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from timelinekit import ACCOUNT, PEER, QUICK_FAULTS, Shadow, Unlimited, check, no_wait
+from timelinekit import ACCOUNT, PEER, Served, Shadow, check
 
 from roamtui.history.sides import Held, TwoSidedTimeline
 from roamtui.history.timeline import Timeline
-from roamtui.im.client import ImClient
 from roamtui.im.roam import RoamQuery
-from roamtui.sandbox import ListStore, SandboxService, demo_connection
-from roamtui.sandbox.faults import FaultPlan
+from roamtui.sandbox import ListStore, MessageStore
 from roamtui.sandbox.sides import SidedStore, SidePlan
 
 
 @dataclass
-class SidedServed:
+class SidedServed(Served):
     """``messages`` (the whole conversation, in service order) served with ``ours`` as the
     account's plan and ``theirs`` as the peer's."""
 
-    messages: list[dict[str, Any]]
-    ours: SidePlan
-    theirs: SidePlan
-    min_time: int
-    max_time: int
-    page_size: int = 20
-    page_cap: int = 13 * 1024
-    tz: dt.tzinfo = dt.UTC
-    fault_rate: float = 0.0
-    retries: int = 12
-    seed: int = 0
-    service: SandboxService = field(init=False)
-    client: ImClient = field(init=False)
-    store: SidedStore = field(init=False)
+    ours: SidePlan = field(default_factory=SidePlan)
+    theirs: SidePlan = field(default_factory=SidePlan)
+    sided: SidedStore = field(init=False)
 
-    def __post_init__(self) -> None:
+    def store(self) -> MessageStore:
         plans = {(ACCOUNT, PEER): self.ours, (PEER, ACCOUNT): self.theirs}
-        self.store = SidedStore(ListStore({(ACCOUNT, PEER): self.messages}), plans)
-        self.service = SandboxService(self.store, rate_limit=None, page_cap_bytes=self.page_cap)
-        self.set_faults(self.fault_rate)
-        self.client = ImClient(
-            demo_connection("http://sandbox.test"),
-            transport=self.service.mock_transport(),
-            limiter=Unlimited(200),
-            sleep=no_wait,
-            timeout=0.5,
-            max_retries=self.retries,
-        )
-
-    def set_faults(self, rate: float) -> None:
-        self.service.faults = FaultPlan(fault_rate=rate, seed=self.seed, faults=QUICK_FAULTS)
+        self.sided = SidedStore(ListStore({(ACCOUNT, PEER): self.messages}), plans)
+        return self.sided
 
     def query(self, *, swapped: bool = False) -> RoamQuery:
         a, b = (PEER, ACCOUNT) if swapped else (ACCOUNT, PEER)
@@ -89,7 +63,7 @@ def check_sides(tl: TwoSidedTimeline, served: SidedServed, shadow: Shadow | None
     """The merged timeline is a timeline like any (segments exact against the union of both
     truths, rows, gaps), and every merged message's holder is the truth — none is called
     one-sided before the other side's coverage of its second is known."""
-    check(tl, served, shadow)  # type: ignore[arg-type]  # same shape: truth(), min/max_time
+    check(tl, served, shadow)
     counts = {Held.BOTH: 0, Held.ACCOUNT: 0, Held.PEER: 0}
     for m in tl.messages():
         held = tl.held(m.key)

@@ -51,7 +51,7 @@ def served_for(n: int = 400, **kw: Any) -> SidedServed:
     messages = conversation(n)
     ours, theirs = plans_for(messages)
     last = messages[-1]["MsgTimeStamp"]
-    return SidedServed(messages, ours, theirs, T0, last + 30, **kw)
+    return SidedServed(messages, T0, last + 30, ours=ours, theirs=theirs, **kw)
 
 
 # -- the sandbox --------------------------------------------------------------------------
@@ -59,8 +59,8 @@ def served_for(n: int = 400, **kw: Any) -> SidedServed:
 
 def test_reading_as_each_side_returns_that_sides_history_only() -> None:
     served = served_for(120)
-    ours = held_keys(served.store, ACCOUNT, PEER, 0, 2**40)
-    theirs = held_keys(served.store, PEER, ACCOUNT, 0, 2**40)
+    ours = held_keys(served.sided, ACCOUNT, PEER, 0, 2**40)
+    theirs = held_keys(served.sided, PEER, ACCOUNT, 0, 2**40)
     everything = [m["MsgKey"] for m in served.messages]
     assert ours == [m["MsgKey"] for m in served.messages if served.holds(served.ours, m)]
     assert theirs == [m["MsgKey"] for m in served.messages if served.holds(served.theirs, m)]
@@ -83,8 +83,8 @@ def test_the_service_pages_each_side_through_its_own_history() -> None:
             return keys(ours.messages()), keys(theirs.messages())
 
     ours, theirs = asyncio.run(read())
-    assert ours == held_keys(served.store, ACCOUNT, PEER, 0, 2**40)
-    assert theirs == held_keys(served.store, PEER, ACCOUNT, 0, 2**40)
+    assert ours == held_keys(served.sided, ACCOUNT, PEER, 0, 2**40)
+    assert theirs == held_keys(served.sided, PEER, ACCOUNT, 0, 2**40)
 
 
 # -- merging ------------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def sided_cases(draw: st.DrawFn) -> tuple[SidedServed, list[tuple[str, int]]]:
     theirs = SidePlan(unsynced=frozenset(messages[i]["MsgKey"] for i in theirs_gone))
     last = messages[-1]["MsgTimeStamp"] if messages else T0
     served = SidedServed(
-        messages, ours, theirs, T0, last + draw(st.integers(0, 100)),
+        messages, T0, last + draw(st.integers(0, 100)), ours=ours, theirs=theirs,
         page_size=draw(st.integers(1, 9)), page_cap=draw(st.sampled_from([700, 13 * 1024])),
         fault_rate=draw(st.sampled_from([0.0, 0.2])), retries=12, seed=draw(st.integers(0, 99)),
     )

@@ -21,7 +21,7 @@ from roamtui.history.timeline import (
 from roamtui.im.client import ImClient
 from roamtui.im.limiter import RateLimiter
 from roamtui.im.roam import RoamQuery
-from roamtui.sandbox import ListStore, SandboxService, demo_connection
+from roamtui.sandbox import ListStore, MessageStore, SandboxService, demo_connection
 from roamtui.sandbox.faults import Fault, FaultPlan
 
 T0 = 1_700_000_000
@@ -69,9 +69,13 @@ class Served:
     service: SandboxService = field(init=False)
     client: ImClient = field(init=False)
 
+    def store(self) -> MessageStore:
+        """What the sandbox serves (a subclass may serve each side its own history)."""
+        return ListStore({(ACCOUNT, PEER): self.messages})
+
     def __post_init__(self) -> None:
         self.service = SandboxService(
-            ListStore({(ACCOUNT, PEER): self.messages}),
+            self.store(),
             rate_limit=None,
             page_cap_bytes=self.page_cap,
         )
