@@ -315,7 +315,7 @@ class Loader:
         if row is not None:
             view.cursor.select(row, center=True)
         landed = view.cursor_message
-        if landing.step and landed is not None:
+        if (landing.step or landing.announce) and landed is not None:  # :goto names a time too
             self.last_step = (landing.time, landed.key)
         origin = landing.origin
         edge = origin is not None and landed in (None, origin) and (
