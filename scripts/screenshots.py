@@ -97,6 +97,15 @@ async def marked_view(pilot: Pilot[Any]) -> None:
     """The same marks, then M: only the marked messages, each with a line of context."""
     await marks(pilot)
     await pilot.press("M")
+
+
+async def peers_screen(pilot: Pilot[Any]) -> None:
+    """The query screen's list of an agent's conversations, with the customers' nicknames."""
+    await _settle(pilot)
+    await pilot.press("escape")  # back to the form (q quits a transcript the demo opened)
+    await _settle(pilot)
+    pilot.app.screen.query_one("#account", Input).value = "agent_alice"
+    await pilot.press("ctrl+l")
     await _settle(pilot)
 
 
@@ -121,6 +130,7 @@ SCENES: dict[str, Scene] = {
     "help": help_screen,
     "query": query_screen,
     "both-sides": both_sides,
+    "peers": peers_screen,
 }
 
 

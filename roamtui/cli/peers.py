@@ -36,7 +36,7 @@ from roamtui.history.timeparse import (
     resolve_zone,
     zone_name,
 )
-from roamtui.im.contacts import LOOKBACK, Conversation, ConversationList, fetch_conversations
+from roamtui.im.contacts import Conversation, ConversationList, fetch_conversations
 from roamtui.im.errors import RoamError
 from roamtui.im.profile import Nicknames
 from roamtui.settings.config import ConfigError
@@ -92,10 +92,8 @@ def open_hint(account: str, conv: Conversation, tz: tzinfo) -> str:
     """``roamtui ACCOUNT PEER --since T``: T a day before the last message, with its offset."""
     from roamtui.cli.main import SUBCOMMANDS
 
-    since: list[str] = []
-    if conv.last_time:
-        start = datetime.fromtimestamp(max(0, conv.last_time - LOOKBACK), tz)
-        since = ["--since", start.isoformat(timespec="minutes")]
+    start = conv.since_text(tz)
+    since = ["--since", start] if start else []
     parties = [shlex.quote(account), shlex.quote(conv.peer)]
     # An account named like a subcommand, or a party that looks like an option, needs the
     # explicit form: `roamtui browse [--since T] -- ACCOUNT PEER`.

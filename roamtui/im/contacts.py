@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from roamtui.im.errors import ProtocolError
@@ -69,6 +70,15 @@ class Conversation:
     peer: str
     last_time: int
     pinned: bool = False
+
+    def since_text(self, tz: tzinfo) -> str | None:
+        """Where its window opens, :data:`LOOKBACK` before the last message, as ISO 8601 with
+        the UTC offset (``2020-03-19T10:40+08:00``: reads back the same in any zone); None
+        when it has no message."""
+        if not self.last_time:
+            return None
+        start = datetime.fromtimestamp(max(0, self.last_time - LOOKBACK), tz)
+        return start.isoformat(timespec="minutes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
+from roamtui.im.profile import Nicknames
 from roamtui.im.roam import RoamQuery
 from roamtui.settings.marks import MarkStore
 from roamtui.settings.recent import DEFAULT_LIMIT, RecentQueries, RecentQuery
@@ -34,9 +35,14 @@ from roamtui.ui.transcript import Transcript
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
     from roamtui.im.client import ImClient
+    from roamtui.im.contacts import Conversation
     from roamtui.settings.connection import Resolved
+    from roamtui.ui.screens.peers import PeersTarget
     from roamtui.ui.screens.query import QueryScreen
     from roamtui.ui.screens.secret_prompt import SecretAnswer
+
+    #: What the app opens once connected: a transcript, or an account's conversation list.
+    Target = BrowseTarget | PeersTarget
 
 
 #: Seconds after mount when `on_started` runs even if nothing was drawn yet (slow first page).
@@ -96,7 +102,7 @@ class RoamApp(App[int]):
     ]
 
     class ProfileResolved(Message):
-        def __init__(self, resolved: Resolved, target: BrowseTarget) -> None:
+        def __init__(self, resolved: Resolved, target: Target) -> None:
             super().__init__()
             self.resolved = resolved
             self.target = target
@@ -127,6 +133,8 @@ class RoamApp(App[int]):
         self.clock = clock
         self._client: ImClient | None = None
         self._client_for: Resolved | None = None
+        self._names: Nicknames | None = None
+        self._names_for: ImClient | None = None
         self._on_started = on_started
         if theme:
             self.theme = theme
@@ -211,8 +219,16 @@ class RoamApp(App[int]):
         target = BrowseTarget(
             request.account, request.peer, request.min_time, request.max_time, request.tz
         )
+        self._route(request.profile, target)
+
+    def on_query_screen_peers_wanted(self, event: QueryScreen.PeersWanted) -> None:
+        from roamtui.ui.screens.peers import PeersTarget
+
+        self._route(event.profile, PeersTarget(event.account, event.tz))
+
+    def _route(self, wanted: str | None, target: Target) -> None:
+        """Open ``target`` with the profile ``wanted`` (resolved, and its secret asked, first)."""
         current = self.session.resolved
-        wanted = request.profile
         if wanted is None or wanted == current.profile_name or self.session.resolve_profile is None:
             self._open(current, target)
         elif wanted in self.session.typed:
@@ -221,7 +237,7 @@ class RoamApp(App[int]):
             self._resolve(wanted, target)
 
     @work(thread=True, exclusive=True, group="resolve", exit_on_error=False)
-    def _resolve(self, profile: str, target: BrowseTarget) -> None:
+    def _resolve(self, profile: str, target: Target) -> None:
         resolve = self.session.resolve_profile
         if resolve is None:
             return
@@ -241,7 +257,7 @@ class RoamApp(App[int]):
     def _profile_failed(self, event: ProfileFailed) -> None:
         self.notify(event.reason, title="Cannot use this profile", severity="error", markup=False)
 
-    def _open(self, resolved: Resolved, target: BrowseTarget) -> None:
+    def _open(self, resolved: Resolved, target: Target) -> None:
         if resolved.missing_secret is None:
             self._push_browse(resolved, target)
             return
@@ -289,8 +305,21 @@ class RoamApp(App[int]):
         self.call_later(self._open, untyped, screen.target)
         return True
 
-    def _push_browse(self, resolved: Resolved, target: BrowseTarget) -> None:
-        self.push_screen(self._browse_screen(resolved, target))
+    def _push_browse(self, resolved: Resolved, target: Target) -> None:
+        if isinstance(target, BrowseTarget):
+            self.push_screen(self._browse_screen(resolved, target))
+            return
+        from roamtui.ui.screens.peers import PeersScreen
+
+        client = self._client_of(resolved)
+        query = self.screen  # the list is opened from the query screen, and answers it
+
+        def picked(conv: Conversation | None) -> None:
+            if conv is not None and _is_query_screen(query):
+                cast("QueryScreen", query).pick(conv, target.tz)
+
+        self.push_screen(PeersScreen(target, client=client, names=self._names_of(client)),
+                         picked)
 
     def _browse_screen(self, resolved: Resolved, target: BrowseTarget) -> BrowseScreen:
         client = self._client_of(resolved)
@@ -303,7 +332,7 @@ class RoamApp(App[int]):
         from_command_line = not any(_is_query_screen(screen) for screen in self.screen_stack)
         return BrowseScreen(
             target, make_timeline=make_timeline, profile=resolved.profile_name, clock=self.clock,
-            from_command_line=from_command_line,
+            from_command_line=from_command_line, names=self._names_of(client),
             where=endpoint_host(resolved.connection.endpoint) if self.session.show_endpoint
             else None,
             marks=self.session.marks, sdkappid=resolved.connection.sdkappid,
@@ -319,6 +348,12 @@ class RoamApp(App[int]):
         self._client = self.session.open_client(resolved)
         self._client_for = resolved
         return self._client
+
+    def _names_of(self, client: ImClient) -> Nicknames:
+        """The run's nicknames for ``client`` (a new client, a new cache: another app maybe)."""
+        if self._names is None or self._names_for is not client:
+            self._names, self._names_for = Nicknames(client), client
+        return self._names
 
     def _remember(self, query: RecentQuery) -> None:
         limit = self.recent_store.limit if self.recent_store is not None else DEFAULT_LIMIT

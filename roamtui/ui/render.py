@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from itertools import pairwise
@@ -104,12 +104,29 @@ class RenderContext:
     #: Read from both sides: the only holder of a message (None: both hold it, or one side
     #: is read). Fixed once a message is shown, so drawn lines can be cached.
     only_holder: Callable[[str], str | None] | None = None
+    #: (account, nickname) of the parties shown by nickname in the sender column; the other
+    #: senders (and every sender when the user asks for accounts) show their account.
+    labels: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def for_parties(cls, tz: tzinfo, account: str, peer: str,
-                    only_holder: Callable[[str], str | None] | None = None) -> RenderContext:
-        widest = max(cell_len(safe_line(account, TEXT)), cell_len(safe_line(peer, TEXT)))
-        return cls(tz, account, min(16, max(6, widest)), only_holder)
+                    only_holder: Callable[[str], str | None] | None = None,
+                    names: Mapping[str, str] | None = None, *, accounts: bool = False
+                    ) -> RenderContext:
+        """The parties' context; with ``names`` (account -> nickname, untrusted) the sender
+        column shows nicknames, unless ``accounts`` asks for the accounts."""
+        labels = () if accounts or not names else tuple(
+            (who, names[who]) for who in dict.fromkeys((account, peer)) if names.get(who))
+        ctx = cls(tz, account, 0, only_holder, labels)
+        widest = max(cell_len(ctx.sender_label(account)), cell_len(ctx.sender_label(peer)))
+        return cls(tz, account, min(16, max(6, widest)), only_holder, labels)
+
+    def sender_label(self, account: str) -> str:
+        """What the sender column shows for ``account``: its nickname or itself, inert."""
+        for who, nickname in self.labels:
+            if who == account:
+                return safe_line(nickname, TEXT)
+        return safe_line(account, TEXT)
 
     def held_badge(self, msg: Message) -> Run | None:
         """``◧ only NAME`` before the body of a message only one side holds."""
@@ -304,7 +321,7 @@ def message_lines(msg: Message, width: int, ctx: RenderContext, *, expanded: boo
                                      fold=not expanded, head=ctx.held_badge(msg))
     sender_role = SELF if msg.sender == ctx.account else PEER
     head = (Run(_clock(msg.time, ctx.tz), TIME), Run(" ", TEXT),
-            Run(fit(safe_line(msg.sender, sender_role), ctx.sender_width), sender_role),
+            Run(fit(ctx.sender_label(msg.sender), ctx.sender_width), sender_role),
             Run(" ", TEXT))
     indent = Run(" " * ctx.prefix_width, TEXT)
     lines: list[Line] = [head + tuple(body[0])]
@@ -325,7 +342,7 @@ def _nested_lines(relay: RelayElem, width: int, ctx: RenderContext, margin: int,
     gutter = (Run(" " * margin, TEXT), Run("│ ", NESTED))
     lines: list[Line] = []
     for msg in relay.messages:
-        head = f"{_clock(msg.time, ctx.tz, '%Y-%m-%d %H:%M')} {safe_line(msg.sender, TEXT)}: "
+        head = f"{_clock(msg.time, ctx.tz, '%Y-%m-%d %H:%M')} {ctx.sender_label(msg.sender)}: "
         body, cut, fold = _body_lines(msg, max(MIN_TEXT_WIDTH, width), pattern,
                                       head=Run(head, NESTED))
         if cut:

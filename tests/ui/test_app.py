@@ -67,7 +67,8 @@ async def test_demo_opens_on_the_newest_messages(sandbox: Sandbox) -> None:
         assert transcript.max_scroll_y - transcript.scroll_y < transcript.size.height // 4
         assert stamp(newest["MsgTimeStamp"]) in text_of(app.screen, "#position-at")
         status = text_of(app.screen, "#status-who")
-        assert f"{sandbox.account} ⇄ {sandbox.peer}" in status
+        # Both parties named, by nickname and account (the demo's accounts have nicknames).
+        assert f"({sandbox.account}) ⇄ " in status and status.count(f"({sandbox.peer})") == 1
         assert "demo" in status
         assert "loaded" in text_of(app.screen, "#status-stats")
         assert "Asia/Shanghai" in text_of(app.screen, "#position-window")

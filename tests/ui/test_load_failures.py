@@ -26,7 +26,8 @@ class Hostile(httpx.AsyncBaseTransport):
         self.calls = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
+        # Loads only: the transcript's one nickname lookup (portrait_get) is not a load.
+        self.calls += request.url.path.endswith("admin_getroammsg")
         await request.aread()
         return httpx.Response(200, content=self.body)
 

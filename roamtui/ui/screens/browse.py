@@ -36,6 +36,7 @@ from roamtui.ui.search_keys import (
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
 from roamtui.ui.widgets.command_line import Command, CommandLine
+from roamtui.ui.widgets.sender_names import SenderNames
 from roamtui.ui.widgets.status_bar import (
     KeyFooter,
     PositionLine,
@@ -45,6 +46,7 @@ from roamtui.ui.widgets.status_bar import (
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
+    from roamtui.im.profile import Nicknames
     from roamtui.ui.app import RoamApp
 
 
@@ -115,6 +117,7 @@ class BrowseScreen(Screen[None]):
         Binding("M", "marked_view", "Only the marked messages (:marks)", show=False),
         Binding("F", "filter_prompt", "Filter by kind or sender (:filter …)", show=False),
         *FILTER_BINDINGS,
+        Binding("i", "toggle_accounts", "Accounts / nicknames", show=False),
     ]
 
     def __init__(
@@ -128,9 +131,11 @@ class BrowseScreen(Screen[None]):
         where: str | None = None,
         marks: MarkStore | None = None,
         sdkappid: int = 0,
+        names: Nicknames | None = None,
     ) -> None:
         super().__init__()
         self.where = where  # the endpoint's host for the status bar (None: the demo)
+        self.names = names  # the run's nicknames (portrait_get), for SenderNames and exports
         #: Opened by `roamtui ACCOUNT PEER` with no query screen under it: `q` quits.
         self.from_command_line = from_command_line
         self.target = target
@@ -155,6 +160,7 @@ class BrowseScreen(Screen[None]):
         # The `:` prompt (hidden until used) is mounted here after the first messages are drawn.
         yield PositionLine(window=(t.min_time, t.max_time), tz=t.tz, id="position")
         yield KeyFooter()
+        yield SenderNames(self.names)  # looks the parties' nicknames up, shows them
 
     def on_mount(self) -> None:
         self.query_one(Transcript).focus()
@@ -241,6 +247,10 @@ class BrowseScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------------------
 
+    def action_toggle_accounts(self) -> None:
+        """`i`: the sender column shows the accounts instead of the nicknames, or back."""
+        self.query_one(SenderNames).toggle()
+
     def action_copy_text(self) -> None:
         """`y`: the selected message's text (placeholders for other elements) to the clipboard."""
         message = self.transcript.cursor_message
@@ -255,7 +265,7 @@ class BrowseScreen(Screen[None]):
         session = getattr(self.app, "session", None)
         self.app.push_screen(ExportDialog(self.transcript.timeline, clock=self.clock,
                                           remembered=getattr(session, "export_choice", None),
-                                          marks=mark_set(self.marking.book)))
+                                          marks=mark_set(self.marking.book), names=self.names))
 
     def action_copy_key(self) -> None:
         """`Y`: the selected message's MsgKey to the clipboard."""

@@ -50,6 +50,7 @@ from roamtui.ui.screens.export_marked import MARKED_TAG, MarkedOnly, job_marks, 
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
+    from roamtui.im.profile import Nicknames
 
 PARTIAL_TAG = "PARTIAL"
 #: The dialog's formats, in the registry's order.
@@ -170,10 +171,12 @@ class ExportDialog(ModalScreen[ExportResult | None]):
 
     def __init__(self, timeline: Timeline, *, directory: Path | None = None,
                  clock: Callable[[], float] = time.time,
-                 remembered: ExportChoice | None = None, marks: MarkSet | None = None) -> None:
+                 remembered: ExportChoice | None = None, marks: MarkSet | None = None,
+                 names: Nicknames | None = None) -> None:
         super().__init__()
         self.timeline = timeline
         self.marks = marks  # the side's marks and notes (notes go into every export)
+        self.names = names  # the run's nicknames: "nickname (account)" in the headers
         self.clock = clock
         self.remembered = remembered if remembered is not None else ExportChoice()
         last = self.remembered.directory
@@ -357,7 +360,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         if fetch:
             self._status("Fetching the rest of the window…")
         try:
-            fetched = await job.from_timeline(self.timeline, load_rest=fetch, progress=self._report)
+            fetched = await job.from_timeline(self.timeline, load_rest=fetch, progress=self._report,
+                                              names=self.names)
         except RoamError as exc:
             self.post_message(self._Failed(f"Could not fetch the rest: {error_line(exc)}"))
             return

@@ -34,6 +34,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from roamtui.history.timeparse import TimeParseError, parse_time, resolve_zone
+from roamtui.im.contacts import Conversation
 from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
 from roamtui.settings.recent import RecentQuery
 from roamtui.ui.widgets.status_bar import KeyFooter, format_stamp
@@ -91,6 +92,7 @@ class QueryScreen(Screen[None]):
     HELP_GROUP = "Query"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "submit", "Open transcript"),
+        Binding("ctrl+l", "list_peers", "Conversations"),
         # Shown here because `q` types a q in the fields; priority like the app's own ctrl+q.
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
         Binding("q", "app.quit", "Quit", show=False),
@@ -102,6 +104,13 @@ class QueryScreen(Screen[None]):
         def __init__(self, request: QueryRequest) -> None:
             super().__init__()
             self.request = request
+
+    class PeersWanted(Message):
+        """List the account's conversations to pick the peer from (the app connects first)."""
+
+        def __init__(self, profile: str | None, account: str, tz: tzinfo) -> None:
+            super().__init__()
+            self.profile, self.account, self.tz = profile, account, tz
 
     def __init__(
         self,
@@ -144,6 +153,7 @@ class QueryScreen(Screen[None]):
                     id="account",
                     compact=True,
                 )
+                yield Button("Conversations… (ctrl+l)", id="list-peers", compact=True)
             yield Static("", id="account-error", classes="field-error", markup=False)
             with Horizontal(classes="field-row"):
                 yield Label("Peer", classes="field-label")
@@ -356,6 +366,37 @@ class QueryScreen(Screen[None]):
                 (")", "$text-muted"),
             )
         )
+
+    # -- the account's conversations ----------------------------------------------------------
+
+    @on(Button.Pressed, "#list-peers")
+    def action_list_peers(self) -> None:
+        """`ctrl+l`: the typed account's conversations, to pick the peer from."""
+        account = self.query_one("#account", Input).value.strip()
+        problem = check_account(account, "queried")
+        self._show_error("account", problem)
+        try:
+            tz = resolve_zone(self.query_one("#tz", Input).value.strip() or None)
+        except (TimeParseError, ValueError) as exc:
+            self._show_error("tz", str(exc))
+            return
+        if problem is not None:
+            self.query_one("#account", Input).focus()
+            return
+        select: Select[str] = self.query_one("#profile", Select)
+        profile = self.profile if select.disabled else str(select.value)
+        self.post_message(self.PeersWanted(profile, account, tz))
+
+    def pick(self, conv: Conversation, tz: tzinfo) -> None:
+        """The peer picked from the list, with the window from a day before its last message."""
+        self.query_one("#peer", Input).value = conv.peer
+        self.query_one("#since", Input).value = conv.since_text(tz) or DEFAULT_SINCE
+        self.query_one("#until", Input).value = DEFAULT_UNTIL
+        for name in ("peer", "since", "until"):
+            self._show_error(name, None)
+        self._sync_preset()
+        self._update_preview()
+        self.query_one("#open", Button).focus()
 
     @on(Button.Pressed, "#quit")
     def _quit_pressed(self) -> None:

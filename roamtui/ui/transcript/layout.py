@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from array import array
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -308,6 +308,18 @@ class TranscriptLayout:
         self._scan = 0
         return True
 
+    def set_context(self, ctx: RenderContext) -> bool:
+        """Draw with another context (senders by nickname or by account): every row is drawn
+        and sized anew at the same width; False when nothing changes."""
+        if ctx == self.ctx:
+            return False
+        self.ctx = ctx
+        self.clear_cache()
+        width, self.width = self.width, 0
+        if width:
+            self.set_width(width)
+        return True
+
     def reset(self) -> None:
         """Forget every row and size the whole timeline again (a swapped or reset timeline)."""
         self.index = LineIndex()
@@ -344,11 +356,15 @@ class TranscriptLayout:
         self._marked.clear()
 
 
-def layout_for(timeline: Timeline, tz: tzinfo) -> TranscriptLayout:
-    """The layout of a timeline's rows; one read from both sides marks one-sided messages."""
+def layout_for(timeline: Timeline, tz: tzinfo,
+               names: tuple[Mapping[str, str], bool] | None = None) -> TranscriptLayout:
+    """The layout of a timeline's rows; one read from both sides marks one-sided messages;
+    ``names`` (account -> nickname, and whether accounts are shown instead) label the senders."""
     from roamtui.history.sides import TwoSidedTimeline
 
     query = timeline.query
     holder = timeline.only_holder if isinstance(timeline, TwoSidedTimeline) else None
-    ctx = RenderContext.for_parties(tz, query.account, query.peer, holder)
+    nicknames, accounts = names if names is not None else ({}, False)
+    ctx = RenderContext.for_parties(tz, query.account, query.peer, holder, nicknames,
+                                    accounts=accounts)
     return TranscriptLayout(timeline, ctx)

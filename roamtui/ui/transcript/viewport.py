@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from roamtui.ui.render import RenderContext
 from roamtui.ui.transcript.index import MESSAGES
 from roamtui.ui.transcript.layout import TranscriptLayout
 
@@ -131,6 +132,16 @@ class Viewport:
             return False
         self.surface.update_virtual_size()
         self.restore(anchor)
+        return True
+
+    def set_context(self, ctx: RenderContext) -> bool:
+        """Draw with another context (the sender column's labels), keeping the view in place."""
+        anchor = self.anchor()
+        if not self.layout.set_context(ctx):
+            return False
+        self.surface.update_virtual_size()
+        self.restore(anchor)
+        self.measure_visible()  # the sender column's width changes every row's height
         return True
 
     def measure_visible(self) -> None:

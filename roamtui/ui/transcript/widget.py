@@ -9,16 +9,14 @@ above move the scroll by their height, a resize keeps the cursor's message on sc
 drawing) over plain objects: :class:`~.layout.TranscriptLayout` (rows at a width, in a
 :class:`~.index.LineIndex`), :class:`~.viewport.Viewport` (what is on screen, held in place),
 :class:`~.cursor.Cursor` (moves, MsgKey), :class:`~.loader.Loader` (fetch workers), StripPainter.
-
-Messages (:mod:`.messages`, all bubble): ``CursorMoved`` (the selected message changed),
-``StatsChanged`` (counts, calls), ``LoadFailed`` (``r`` retries), ``InspectRequested`` (Enter),
-``TimelineSwapped`` (after :meth:`swap_timeline`).
+Messages (:mod:`.messages`, all bubble): ``CursorMoved``, ``StatsChanged``, ``LoadFailed``
+(``r`` retries), ``InspectRequested`` (Enter), ``TimelineSwapped`` (:meth:`swap_timeline`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from time import monotonic
 from typing import ClassVar
@@ -92,7 +90,8 @@ class Transcript(ScrollView, can_focus=True):
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.tz = tz  # the zone of the day separators and of a day's step
-        self.viewport = Viewport(layout_for(timeline, tz), self)
+        self.names: tuple[Mapping[str, str], bool] = ({}, False)  # nicknames; accounts instead?
+        self.viewport = Viewport(layout_for(timeline, tz, self.names), self)
         self.cursor = Cursor(self.viewport, self)
         self.loader = Loader(self)
         self._painter = StripPainter(self.get_component_rich_style, lambda: self.rich_style)
@@ -162,7 +161,7 @@ class Transcript(ScrollView, can_focus=True):
         one's jobs are cancelled and its counts no longer shown. Posts ``TimelineSwapped``."""
         self.workers.cancel_node(self)
         self._disconnect()
-        self.viewport.layout = layout_for(timeline, self.tz)
+        self.viewport.layout = layout_for(timeline, self.tz, self.names)
         self.loader.reset()
         self.set_reactive(Transcript.cursor_row, None)  # said once the new timeline lands
         self.cursor.remember(None)
@@ -172,6 +171,12 @@ class Transcript(ScrollView, can_focus=True):
             self.loader.sync_retry()
             self.loader.post_stats()
         self.post_message(self.TimelineSwapped(timeline))
+
+    def set_names(self, names: Mapping[str, str], *, accounts: bool = False) -> None:
+        """Senders by nickname (``names``: account -> nickname, untrusted), or by account."""
+        self.names = (dict(names), accounts)
+        if self.viewport.set_context(layout_for(self.timeline, self.tz, self.names).ctx):
+            self.drop_caches()  # the rows on screen are measured anew, the view held
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -262,23 +267,17 @@ class Transcript(ScrollView, can_focus=True):
 
     def _rows_changed(self, change: RowsChanged) -> None:
         """Mirror a timeline change in the line index, keeping the viewed message in place.
-
-        Runs inside the timeline's notification (on the app's event loop, in a fetch worker),
-        so the index never disagrees with the timeline when a frame is drawn; the follow-up
-        (prefetch, stats, bindings) runs later as the widget's own callback.
-        """
+        Runs inside the timeline's notification (in a fetch worker, on the app's loop), so no
+        frame sees the two disagree; the follow-up (prefetch, stats, bindings) runs later."""
         self.splice_rows(change.index, change.inserted, change.removed)
         if self.loader.land_end:
             self.cursor.to_end()
         self.call_later(self.loader.after_change)
 
     def splice_rows(self, at: int, inserted: int, removed: int) -> None:
-        """Apply a change of the rows to the layout without moving what is on screen.
-
-        Called after the timeline changed: until the layout is spliced here, row numbers mean
-        the old rows, so nothing before the splice may read the timeline by row. The virtual
-        size grows before the scroll moves, or the scroll would be clamped to the old height.
-        """
+        """Apply a change of the rows to the layout without moving what is on screen. Until the
+        layout is spliced here, row numbers mean the old rows: nothing before may read the
+        timeline by row. The virtual size grows before the scroll moves (or it is clamped)."""
         anchor = self.viewport.anchor(range(at, at + removed))
         self.row_layout.splice(at, inserted, removed)
         self.cursor.after_splice(at, inserted, removed)

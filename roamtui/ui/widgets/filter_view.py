@@ -13,7 +13,7 @@ to the transcript at that message).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import tzinfo
 from itertools import accumulate, pairwise
 from typing import ClassVar
@@ -192,6 +192,8 @@ class FilterView(ScrollView, can_focus=True):
         self._selected = 0
         self._matcher: Matcher | None = None
         self._ctx: render.RenderContext | None = None
+        #: account -> nickname, and whether accounts are shown instead (the transcript's own).
+        self.names: tuple[Mapping[str, str], bool] = ({}, False)
         self._empty = "no matching messages"
         self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -241,7 +243,8 @@ class FilterView(ScrollView, can_focus=True):
         """Show the matches of ``session`` as they are now, selecting ``keep``."""
         timeline, results = session.timeline, session.results
         ctx = render.RenderContext.for_parties(timeline.tz, timeline.query.account,
-                                               timeline.query.peer)
+                                               timeline.query.peer, names=self.names[0],
+                                               accounts=self.names[1])
         empty = ("no matching messages yet: fetching the rest of the window…"
                  if session.fetch_state == "running" else "no matching messages")
         self.show_matches(session.index.messages, () if results is None else results.matches,
@@ -364,7 +367,7 @@ class FilterView(ScrollView, can_focus=True):
             Run("  " if is_context else "▸ ", "fold"),
             Run(format_time(message.time, tz, "%Y-%m-%d %H:%M:%S"), "time"),
             Run(" ", ""),
-            Run(fit(render.safe_line(message.sender, sender_role), ctx.sender_width),
+            Run(fit(ctx.sender_label(message.sender), ctx.sender_width),
                 sender_role),
             Run(" ", ""),
         ]

@@ -7,6 +7,7 @@ compact wording so the parts that matter most (who; the cursor's time) never get
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -20,6 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from roamtui.history.timeparse import format_time, zone_name
+from roamtui.im.profile import party_label
+from roamtui.text import screen_line
 
 Part = str | tuple[str, str]
 #: Narrower than this (60-column terminals), the status bar writes its counts as symbols
@@ -103,6 +106,7 @@ class StatusBar(Horizontal):
         self.where = where
         self.account = account
         self.peer = peer
+        self.names: dict[str, str] = {}  # account -> nickname (untrusted), when known
 
     @property
     def compact(self) -> bool:
@@ -112,6 +116,16 @@ class StatusBar(Horizontal):
     def narrow(self) -> bool:
         """Narrower than NARROW_BELOW: the counts in symbols, so who stays readable."""
         return 0 < self.size.width < NARROW_BELOW
+
+    def set_names(self, names: Mapping[str, str]) -> None:
+        """The parties' nicknames: the bar says `nickname (account)`, made inert (the users'
+        own text); narrow, the accounts alone, so who is read is never cut off."""
+        self.names = dict(names)
+        self._refresh_parts()
+
+    def _party(self, account: str) -> str:
+        nickname = "" if self.compact else self.names.get(account, "")
+        return screen_line(party_label(nickname, account))
 
     def compose(self) -> ComposeResult:
         yield Static(self._who(), id="status-who", markup=False)
@@ -159,7 +173,8 @@ class StatusBar(Horizontal):
             if self.profile or (self.where and host):
                 parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
-        parts += [(self.account, "bold $text-primary"), " ⇄ ", (self.peer, "bold $text-accent")]
+        parts += [(self._party(self.account), "bold $text-primary"), " ⇄ ",
+                  (self._party(self.peer), "bold $text-accent")]
         if side and not self.compact:
             parts += [(" │ side: ", "$text-muted"),
                       ("both" if self.both else self.account, "$text-muted")]
