@@ -298,6 +298,8 @@ class BrowseScreen(Screen[None]):
         if keep is not None:
             transcript.goto_time(keep)
         self.notify(
+            f"Now reading both sides as {self.target.account} (with {self.target.peer})."
+            if self.target.both else
             f"Now reading {self.target.account}'s side (with {self.target.peer}).",
             timeout=3,
             markup=False,
