@@ -161,16 +161,8 @@ def login(
             return 1
 
     previous = config.find(profile.name)
-    make_default = bool(getattr(args, "make_default", False))
-    try:
-        config = config.with_profile(profile, make_default=make_default)
-        path = save_config(config)
-    except ConfigError as exc:
-        _say(stderr, f"roamtui login: {exc}")
+    if not _save_profile(config, profile, args, stdout, stderr):
         return 1
-    mark = " (default)" if config.default == profile.name else ""
-    _say(stdout, f"Saved profile {profile.name!r}{mark} to {path}.")
-
     try:
         if previous is not None and entry_name(previous) != entry_name(profile):
             # A key belongs to one SDKAppID and admin; the old entry would only linger.
@@ -191,20 +183,28 @@ def login(
     return 0
 
 
-def _save_without_secret(
-    config: Config, profile: Profile, args: argparse.Namespace, stdout: TextIO, stderr: TextIO,
-    problem: CredentialError,
-) -> int:
-    """No secure keyring: keep the profile (it holds no secret) and say how to give the secret
-    instead; the secret is never asked for, so it is typed nowhere it cannot be kept."""
+def _save_profile(
+    config: Config, profile: Profile, args: argparse.Namespace, stdout: TextIO, stderr: TextIO
+) -> bool:
+    """Write ``profile`` into the config (default if asked, or if first); say where."""
     try:
         config = config.with_profile(profile, make_default=bool(getattr(args, "make_default", 0)))
         path = save_config(config)
     except ConfigError as exc:
         _say(stderr, f"roamtui login: {exc}")
-        return 1
+        return False
     mark = " (default)" if config.default == profile.name else ""
     _say(stdout, f"Saved profile {profile.name!r}{mark} to {path}.")
+    return True
+
+
+def _save_without_secret(
+    config: Config, profile: Profile, args: argparse.Namespace, stdout: TextIO, stderr: TextIO,
+    problem: CredentialError,
+) -> int:
+    """No secure keyring: keep the profile (no secret in it), never ask for the secret."""
+    if not _save_profile(config, profile, args, stdout, stderr):
+        return 1
     _say(
         stderr,
         f"roamtui login: the secret was not asked for, it could not be kept: {problem} "
