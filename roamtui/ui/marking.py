@@ -4,7 +4,9 @@
 :class:`~roamtui.settings.marks.MarkBook` of the side being read (``p`` swaps the book with
 the side). ``m`` toggles the mark of the message under the cursor, ``'`` / ``"`` go to the
 next / previous marked message (fetched around it when it is not loaded), ``a`` or
-``:note TEXT`` attach a note (plain text, shown inert), ``:marks clear`` removes them all.
+``:note TEXT`` attach a note (plain text, shown inert), ``:marks clear`` removes them all;
+``M``, ``:marks`` or ``:filter marked`` keep only the marked messages (the kind "marked" of
+``history.filters``, registered here: the filter view shows each with a line of context).
 
 A marked message the service no longer returns is reported, never dropped from the book: once
 a loaded stretch of the window covers the second a mark was made at and the MsgKey is not in
@@ -13,25 +15,37 @@ it, one notice names it (time and MsgKey) and the status bar counts it as missin
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from roamtui.history.filters import FilterKind, register_kind
 from roamtui.history.timeparse import format_time
 from roamtui.settings.marks import Mark, MarkBook, MarkError, MarkStore, Pair
 from roamtui.text import one_line
-from roamtui.ui.render import RenderContext
 
 if TYPE_CHECKING:
     from roamtui.history.segments import Segment
     from roamtui.im.model import Message
     from roamtui.ui.transcript import Transcript
-    from roamtui.ui.widgets.filter_view import FilterView
 
 #: MsgKeys named in one "not returned" notice; the rest are counted.
 NAMED_MISSING = 3
+#: The browse screens' marks alive in the process: a filter kind tests one message, and only
+#: the screen's book knows whether it is marked on the side being read.
+_LIVE: weakref.WeakSet[Marking] = weakref.WeakSet()
+
+
+def is_marked(msg: Message) -> bool:
+    """Whether ``msg`` is marked on the side a browse screen reads (``:filter marked``, ``M``)."""
+    return any(marking.book.is_marked(msg.key) for marking in list(_LIVE))
+
+
+register_kind(FilterKind("marked", "marked", "messages you marked (m) on the side being read",
+                         is_marked))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +70,21 @@ class Marking:
     """One browse screen's marks; see the module docstring."""
 
     def __init__(self, store: MarkStore, sdkappid: int, transcript: Callable[[], Transcript],
-                 notify: Callable[..., None], shown: Callable[[MarkCount], None]) -> None:
+                 notify: Callable[..., None], shown: Callable[[MarkCount], None],
+                 selected: Callable[[], Message | None] | None = None) -> None:
         self.store = store
         self.sdkappid = sdkappid
         self._transcript = transcript  # the screen's transcript, looked up when needed
         self._notify = notify  # the screen's notify
         self._shown = shown  # tells the status bar the count
+        #: The message the keys act on: the filter view's selection while it is shown.
+        self._selected = selected or (lambda: self.transcript.cursor_message)
         self.book: MarkBook = store.book(Pair(sdkappid, "", ""))
         self._missing: set[str] = set()  # reported as not returned, for this timeline
         self._seen_loaded = -1  # loaded count when the missing check last ran
         self._seek: str | None = None  # a mark jumped to before it was loaded
         self._told_problem = False
+        _LIVE.add(self)
 
     @property
     def transcript(self) -> Transcript:
@@ -125,7 +143,7 @@ class Marking:
 
     def note_prompt(self) -> str:
         """What ``a`` puts in the prompt: ``note `` and the note there is, to edit it."""
-        msg = self.transcript.cursor_message
+        msg = self._selected()
         note = "" if msg is None else one_line(self.book.note(msg.key), 400)
         return f"note {note}"
 
@@ -139,7 +157,7 @@ class Marking:
                          markup=False)
 
     def _cursor_message(self) -> Message | None:
-        msg = self.transcript.cursor_message
+        msg = self._selected()
         if msg is None:
             self._notify("No message under the cursor.", timeout=3, markup=False)
         elif not msg.key:
@@ -189,27 +207,6 @@ class Marking:
         else:
             self._seek = mark.key
             view.goto_time(mark.time)
-
-    # -- the marked messages alone -----------------------------------------------------------------
-
-    def marked_rows(self) -> tuple[list[Message], list[int]]:
-        """The loaded messages and the positions of the marked ones among them."""
-        messages = list(self.transcript.timeline.messages())
-        book = self.book
-        return messages, [i for i, m in enumerate(messages) if book.is_marked(m.key)]
-
-    def fill_view(self, view: FilterView, *, fetching: bool, center: bool = False) -> None:
-        """Show the marked messages in the filter view, each with the one before it as context
-        (``M`` or ``:marks``); ``fetching`` while the rest of the window is being loaded."""
-        transcript = self.transcript
-        timeline = transcript.timeline
-        q = timeline.query
-        messages, rows = self.marked_rows()
-        ctx = RenderContext.for_parties(timeline.tz, q.account, q.peer)
-        empty = ("no marked messages yet: fetching the rest of the window…" if fetching
-                 else "no marked messages in this window (m marks the one under the cursor)")
-        keep = view.selected_message or transcript.cursor_message
-        view.show_matches(messages, rows, None, ctx, keep, empty, center=center)
 
     # -- what the transcript reports --------------------------------------------------------------
 

@@ -101,11 +101,6 @@ class SearchPane(Vertical):
         self._filtering = on
         self.set_class(on, "-filtering")
 
-    def show_filter(self) -> FilterView:
-        """Show the filter view (filled by the caller: the marked messages, say); Esc leaves."""
-        self._set_filtering(True)
-        return self.filter_view
-
     @property
     def session(self) -> SearchSession:
         assert self._session is not None, "the search pane is not mounted"

@@ -291,3 +291,29 @@ async def test_a_missing_mark_is_reported_once_its_stretch_is_loaded_not_before(
         assert len(warned) == 1 and "gone_near_the_end" in warned[0]
         assert "gone_at_the_start" not in warned[0]
         assert "2 marked (1 not returned)" in status(app)
+
+
+async def test_m_in_the_marked_view_unmarks_the_selected_one_and_the_view_follows() -> None:
+    messages = chat(30)
+    store = MarkStore.memory()
+    book = store.book(Pair(DEMO_SDKAPPID, ME, PEER))
+    for i in (4, 20):
+        book.toggle(messages[i]["MsgKey"], messages[i]["MsgTimeStamp"])
+    app = list_app(messages, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        view = app.screen.query_one(SearchPane).filter_view
+        await pilot.press("G")  # the last marked one in the view
+        await settle(pilot)
+        assert view.match_count == 2 and view.selected_message is not None
+        assert view.selected_message.key == messages[20]["MsgKey"]
+        await pilot.press("m")  # the selected one, not the hidden transcript's cursor (29)
+        await settle(pilot)
+        assert not book.is_marked(messages[20]["MsgKey"]) and book.is_marked(messages[4]["MsgKey"])
+        assert not book.is_marked(messages[29]["MsgKey"])
+        assert view.match_count == 1 and "1 marked" in status(app)
+        await pilot.press("M")  # again: everything
+        await settle(pilot)
+        assert not app.screen.query_one(SearchPane).filtering

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from roamtui.history.timeparse import TimeParseError, parse_goto
-from roamtui.im.errors import CREDENTIAL_CODES, RoamError, ServiceError
+from roamtui.im.errors import CREDENTIAL_CODES, ServiceError
 from roamtui.im.limiter import RateLimiter
 from roamtui.settings.defaults import empty_window_hint
 from roamtui.settings.marks import MarkStore
@@ -46,6 +46,7 @@ from roamtui.ui.widgets.status_bar import (
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
+    from roamtui.im.model import Message
     from roamtui.im.profile import Nicknames
     from roamtui.ui.app import RoamApp
 
@@ -147,7 +148,8 @@ class BrowseScreen(Screen[None]):
         self._last_error_at = 0.0
         self._prompt_queued = False
         self.marking = Marking(marks if marks is not None else MarkStore.memory(), sdkappid,
-                               lambda: self.transcript, self.notify, self._show_marks)
+                               lambda: self.transcript, self.notify, self._show_marks,
+                               self._selected_message)
 
     def compose(self) -> ComposeResult:
         t = self.target
@@ -353,32 +355,28 @@ class BrowseScreen(Screen[None]):
     def action_toggle_mark(self) -> None:
         """`m`: mark the message under the cursor (kept across runs), or unmark it."""
         self.marking.toggle()
+        self._marks_changed()
 
     def action_step_mark(self, forward: bool) -> None:
         """`'` / `"`: the next / previous marked message."""
         self.marking.step(forward)
 
     def action_marked_view(self) -> None:
-        """`M`: only the marked messages, each with a line of context (the filter view; Esc,
-        `&` or Enter go back). The rest of the window is fetched first when it is not in."""
-        pane = self.query_one(SearchPane)
-        view = pane.show_filter()
-        timeline = self.transcript.timeline
-        self.marking.fill_view(view, fetching=not timeline.complete, center=True)
-        view.focus()
-        if not timeline.complete:
-            self._fetch_for_marks(timeline)
+        """`M`: only the marked messages, each with a line of context (`:filter marked`; the
+        rest of the window is fetched as for a search); again, or Esc, to see all."""
+        toggle_kind(self.query_one(SearchPane), "marked")
 
-    @work(exclusive=True, group="marks-view", exit_on_error=False)
-    async def _fetch_for_marks(self, timeline: Timeline) -> None:
-        try:
-            await timeline.load_all()
-        except RoamError as exc:
-            self.notify(f"Marked messages not loaded may be missing: {error_line(exc)}",
-                        severity="warning", timeout=8, markup=False)
+    def _selected_message(self) -> Message | None:
+        """The message `m`, `a` and `:note` act on: the filter view's, while it is shown."""
         pane = self.query_one(SearchPane)
-        if pane.filtering and timeline is self.transcript.timeline:
-            self.marking.fill_view(pane.filter_view, fetching=False)
+        return pane.filter_view.selected_message if pane.filtering else \
+            self.transcript.cursor_message
+
+    def _marks_changed(self) -> None:
+        """A mark changed: a filter keeping the marked messages is applied again."""
+        pane = self.query_one(SearchPane)
+        if "marked" in pane.session.filter.kinds:
+            pane.set_filter(pane.session.filter)
 
     def action_note_prompt(self) -> None:
         """`a`: the `:` prompt with `note ` and the message's note, to write or edit it."""
@@ -413,8 +411,10 @@ class BrowseScreen(Screen[None]):
             self.action_swap_sides()
         elif command.verb == "note":
             self.marking.set_note(command.argument)
+            self._marks_changed()
         elif command.verb == "marks" and command.argument:
             self.marking.clear()
+            self._marks_changed()
         elif command.verb == "marks":
             self.action_marked_view()
         elif command.verb == "theme":
