@@ -1,9 +1,8 @@
 """The transcript: one Line-API ScrollView over a conversation timeline.
 
-Oldest at the top, newest at the bottom; it opens at the newest end, the cursor on the newest
-message. Only rows near the viewport are drawn, from strips cached by content; rows inserted
-above move the scroll by their height, a resize keeps the cursor's message on screen. Gap rows
-(not loaded) within a page of the viewport are filled by a worker.
+Oldest at the top, newest at the bottom, opened at the newest end. Only rows near the viewport
+are drawn (strips cached by content); rows inserted above move the scroll by their height, a
+resize keeps the cursor's message on screen; gap rows near the viewport are filled by a worker.
 
 :class:`Transcript` is the Textual-facing part (keys, messages, the reactive cursor, scrolling,
 drawing) over plain objects: :class:`~.layout.TranscriptLayout` (rows at a width, in a
@@ -174,9 +173,11 @@ class Transcript(ScrollView, can_focus=True):
 
     def set_names(self, names: Mapping[str, str], *, accounts: bool = False) -> None:
         """Senders by nickname (``names``: account -> nickname, untrusted), or by account."""
-        self.names = (dict(names), accounts)
+        self.names, at_end = (dict(names), accounts), self.scroll_y >= self.max_scroll_y
         if self.viewport.set_context(layout_for(self.timeline, self.tz, self.names).ctx):
             self.drop_caches()  # the rows on screen are measured anew, the view held
+            if at_end or self.loader.land_end:  # the newest end stays, however late names come
+                self.cursor.to_end()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
