@@ -150,8 +150,7 @@ class SearchSession:
         return query
 
     def clear(self) -> None:
-        """Close the search: no query or filter in force, nothing waiting (the last query is
-        kept)."""
+        """Close the search: no query or filter in force, nothing waiting (last query kept)."""
         self.query, self.current, self.filter = None, None, MessageFilter()
         self._seek, self.pending_step, self.pending_jump, self.notice = False, None, None, ""
         self.search(None)
@@ -168,11 +167,9 @@ class SearchSession:
 
     def search(self, matcher: Matcher | None) -> None:
         self.matcher = matcher
-        wanted = self.filter
-        if matcher is None and not wanted.active:
-            self.results = None
-            return
-        self.results = self.index.search(matcher, keep=wanted.test if wanted.active else None)
+        keep = self.filter.test if self.filter.active else None
+        self.results = (None if matcher is None and keep is None
+                        else self.index.search(matcher, keep=keep))
 
     @property
     def refusal(self) -> str | None:

@@ -5,11 +5,10 @@ keys work whenever the transcript, the find bar or the filter view has the focus
 a :class:`~roamtui.history.search_session.SearchSession`; the pane adapts keys and messages to
 it, runs its work in exclusive workers and draws what it says: *scan* (index and results),
 *fetch* (the rest of the window; the counter reads ``17+`` until final) and *jump* (the next
-recalled / non-text / one-sided message). ``Transcript.TimelineSwapped`` makes the session
-follow. :meth:`SearchPane.set_filter` puts a filter in force (``history.filters``). Keys
-(``search_keys``): ``/`` Ctrl+F find, ``n``/``N``, ``&`` filter view, ``]``/``[`` recalled,
-``}``/``{`` non-text, ``>``/``<`` one-sided. Esc, a layer a press: the find input; the fetch;
-the filter view; the search, its highlight and filter. ``/`` brings a closed search back.
+recalled / non-text / one-sided message); ``TimelineSwapped`` makes the session follow;
+:meth:`SearchPane.set_filter` puts a filter in force (``history.filters``). Keys: see
+``search_keys``. Esc, a layer a press: the find input; the fetch; the filter view; the search,
+its highlight and filter. ``/`` brings a closed search back.
 """
 
 from __future__ import annotations
@@ -208,12 +207,10 @@ class SearchPane(Vertical):
     def set_filter(self, wanted: MessageFilter) -> None:
         """Keep only what ``wanted`` passes, in the filter view (left when none is in force)."""
         self.session.set_filter(wanted)
-        self._begin_indexing()
         self._applied(None)
         if wanted.active != self.filtering and (wanted.active or self.session.query is None):
             self.action_toggle_filter()
         self.post_message(FilterChanged(wanted))
-
 
     # -- the find bar and the filter view --------------------------------------------------------
 
@@ -250,17 +247,16 @@ class SearchPane(Vertical):
         query = self.session.restore()
         if query is None:
             return False
-        self._begin_indexing()
         self.bar.show_query(query)  # the bar may show something else by now
         self._applied(None)
         return True
 
     def _apply(self, query: SearchQuery, *, seek: bool) -> None:
         """Put ``query`` in force: highlight at once; count and move when the scan settles."""
-        self._begin_indexing()
         self._applied(self.session.apply(query, seek=seek, moves=self.transcript.moves))
 
     def _applied(self, reason: str | None) -> None:
+        self._begin_indexing()  # from now on the index follows the timeline
         session = self.session
         self.bar.set_error(reason)
         matcher = session.matcher

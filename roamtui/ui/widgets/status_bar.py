@@ -302,8 +302,9 @@ class PositionLine(Horizontal):
 #: Actions of the key that opens the help: always shown, first, whatever the width.
 HELP_ACTIONS = frozenset({"help", "app.help"})
 #: What the footer keeps first when not every key fits (the rest in their own order): the way
-#: out, the prompt, find, go to a time, export, the other side, then the filter view.
-FOOTER_PRIORITY = ("quit_app", "back", "command_line", "find", "goto_prompt", "export",
+#: out, the prompt, find, go to a time, export, the other side, then the filter view; in the
+#: filter view its Enter (show in the transcript) before all.
+FOOTER_PRIORITY = ("choose", "quit_app", "back", "command_line", "find", "goto_prompt", "export",
                    "swap_sides", "toggle_filter", "retry", "inspect")
 #: Narrower than this, the footer's keys lose their padding (Textual's compact footer).
 COMPACT_FOOTER_BELOW = 100
