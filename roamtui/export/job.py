@@ -441,7 +441,7 @@ class ExportJob:
                 query=self.query, tz=self.tz, facts=self.facts, messages=fetched.messages,
                 complete=fetched.complete, records=fetched.records, started=fetched.started,
                 finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
-                files=files, extra={**manifest_section(
+                files=files, extra={"names": dict(meta.names), **manifest_section(
                     meta.notes, meta.marked, [m.key for m in fetched.messages]),
                     **(extra or {})})
 

@@ -8,6 +8,7 @@ The manifest is one JSON object (ASCII, sorted sections, two-space indent)::
      "connection": {"endpoint": "https://host/", "endpoint_host": "host", "region": "…"|null,
                     "sdkappid": 1400000000, "admin": "administrator", "field_naming": "from-to"},
      "conversation": {"account": "…", "peer": "…", "side": "…"},   # side: whose history was read
+     "names": {"cust_1001": "王小明", …},   # the parties' nicknames, where known (portrait_get)
      "window": {"min_time": …, "max_time": …, "utc": {"from": ISO, "to": ISO},
                 "zone": "Asia/Shanghai", "local": {"from": ISO, "to": ISO}},
      "fetch": {"started": {"unix": …, "utc": ISO}, "finished": {…}, "calls": …, "retries": …,

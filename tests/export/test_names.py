@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -91,3 +93,13 @@ async def test_the_export_uses_the_runs_cache_without_another_call() -> None:
         fetched = await job.fetch(client, names=cache)
     assert fetched.names == {"cust_1": "王小明"}
     assert service.stats().calls - before == 1  # the window's one page, no portrait_get
+
+
+async def test_a_bundles_manifest_carries_the_parties_nicknames(tmp_path: Path) -> None:
+    service = _service({"cust_1": "王小明", "agent_2": HOSTILE})
+    job = ExportJob.plan(QUERY, ZONE, "bundle", tmp_path / "case")
+    async with _client(service) as client:
+        fetched = await job.fetch(client)
+    job.write_bundle(fetched, job.provenance(fetched, T0 + 7200))
+    text = (tmp_path / "case" / "manifest.json").read_text("ascii")  # ASCII: escapes, inert
+    assert json.loads(text)["names"] == {"cust_1": "王小明", "agent_2": HOSTILE}
