@@ -73,7 +73,7 @@ _JSON_LINE = re.compile(f"[\u0085{SEPARATORS}{SURROGATES}]")
 # Exports for people: every control, separators, surrogates and, as on screen, every format
 # character: bidi controls, and the zero-width ones that hide inside a look-alike link
 # (``pay\u200bpal.com``).
-_FILE = re.compile(f"[\x00-\x1f{C1}{SEPARATORS}{FORMAT_CHARS}{SURROGATES}]")
+_FILE = re.compile(f"\r\n|[\x00-\x1f{C1}{SEPARATORS}{FORMAT_CHARS}{SURROGATES}]")
 
 
 # -- stand-ins -------------------------------------------------------------------------------------
@@ -166,15 +166,15 @@ def json_escape(text: str, *, line_safe_only: bool = False) -> str:
 def file_text(text: str, newline: str = "\n", tab: str = "\t") -> str:
     """``text`` for a csv cell or a txt line: controls, format characters, surrogates visible.
 
-    Line breaks (and U+2028/U+2029) become ``newline``, tabs ``tab``; every other control its
-    control picture (ESC -> ␛), a format character (bidi control, zero-width space or joiner,
-    BOM, soft hyphen, tag: the characters the screen shows as ``⟨U+…⟩``) ``<U+200B>``, a lone
-    surrogate U+FFFD.
+    Line breaks (a CRLF is one, as on screen; U+2028/U+2029 too) become ``newline``, tabs
+    ``tab``; every other control (a lone CR too) its control picture (ESC -> ␛), a format
+    character (bidi control, zero-width space or joiner, BOM, soft hyphen, tag: the characters
+    the screen shows as ``⟨U+…⟩``) ``<U+200B>``, a lone surrogate U+FFFD.
     """
 
     def show(m: re.Match[str]) -> str:
         ch = m.group()
-        if ch in "\n\u2028\u2029":
+        if ch in ("\n", "\r\n", "\u2028", "\u2029"):
             return newline
         if ch == "\t":
             return tab

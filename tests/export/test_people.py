@@ -137,6 +137,16 @@ def test_zero_width_and_invisible_characters_are_visible_as_on_screen() -> None:
     assert not any(ch in out.getvalue()[1:] for ch in "\u200b\u200d\u2060\ufeff\u00ad\u202e")
 
 
+def test_a_crlf_line_break_is_one_line_break_as_on_screen() -> None:
+    """Windows and web clients send CRLF: the transcript shows one line break; so do csv and
+    txt (not a visible ␍ before each break). A lone CR stays visible."""
+    msg = parse_message(message_obj(sender="a", receiver="b", time=T0, key="crlf",
+                                    text="line one\r\nline two\rlone"))
+    _, rows = csv_table([msg], meta())
+    assert rows[0]["content"] == "line one\nline two␍lone"
+    assert "line one ⏎ line two␍lone" in txt([msg], meta())
+
+
 def test_header_in_utc_says_each_time_once() -> None:
     text = txt([], meta(tz=UTC))
     assert "Fetched at:       2020-03-20T04:00:00+00:00\n" in text
