@@ -186,7 +186,8 @@ class WindowFetch:
         # other processes makes every call wait); else the quickest call seen here.
         quickest = getattr(self._client, "quickest", None)
         rtt = quickest if isinstance(quickest, float) and math.isfinite(quickest) else self._rtt
-        if not isinstance(rate, int | float) or not math.isfinite(rtt):
+        # An unlimited limiter (an infinite rate, or none) never makes a chain wait: all of them.
+        if not isinstance(rate, int | float) or not math.isfinite(rate) or not math.isfinite(rtt):
             return self._concurrency
         return max(2, min(self._concurrency, math.ceil(rate * rtt * per_trip) + 1))
 

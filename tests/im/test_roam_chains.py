@@ -60,3 +60,12 @@ async def test_a_client_without_a_limiter_gets_the_whole_concurrency() -> None:
     plain = FakeService(convo)
     await fetch_window(plain, query(), concurrency=6)
     assert plain.max_in_flight == 6
+
+
+async def test_an_unlimited_limiter_gets_the_whole_concurrency() -> None:
+    # An infinite effective rate (an unlimited limiter) once raised OverflowError.
+    convo = spread()
+    free = SlowService(convo, rate=float("inf"), latency=0.01)
+    got = await fetch_window(free, query(), concurrency=6)
+    assert [m.key for m in got] == keys_of(convo)
+    assert free.max_in_flight == 6
