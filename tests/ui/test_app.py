@@ -86,7 +86,10 @@ async def test_p_reads_the_other_side_at_the_same_message(sandbox: Sandbox) -> N
         transcript = transcript_of(app)
         assert transcript.timeline.query.account == sandbox.peer
         assert transcript.timeline.query.peer == sandbox.account
-        assert f"side: {sandbox.peer}" in text_of(app.screen, "#status-who")
+        # The side read is the account shown first (and named by `side:` when there is room).
+        who = text_of(app.screen, "#status-who")
+        assert f"{sandbox.peer}) ⇄ " in who or f" {sandbox.peer} ⇄ " in who
+        assert f"side: {sandbox.account}" not in who
         after = transcript.cursor_message
         assert after is not None and after.key == before.key
         await pilot.press("p")

@@ -58,6 +58,9 @@ async def test_senders_show_nicknames_inert_and_i_shows_the_accounts() -> None:
         shown = _screen_text(transcript)
         assert "[b]boss[/b]" in shown and "[red]Alice[/red]" in shown  # literally: no markup
         assert "\x1b" not in shown and "\u202e" not in shown
+        # Wide enough for the nicknames beside the side label (narrower, the accounts alone).
+        await pilot.resize_terminal(180, SIZE[1])
+        await pilot.pause()
         status = str(screen.query_one("#status-who", Static).render())
         assert f"[b]boss[/b]␛[31m⟨U+202E⟩ ({box.account}) ⇄ [red]Alice[/red] ({box.peer})" in status
         await pilot.press("i")

@@ -5,8 +5,10 @@ the cursor off its message or off the screen."""
 from __future__ import annotations
 
 from shellkit import Sandbox, build_app, settle
+from textual.content import Content
 from textual.widgets import Static
 
+from roamtui.ui.factory import demo_app
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.status_bar import KeyFooter
 
@@ -63,3 +65,18 @@ async def test_a_resize_keeps_the_cursor_on_its_message_and_on_screen(sandbox: S
             index = t.row_layout.index
             top, view = t.top_line, t.viewport_height
             assert top <= index.start(row) and index.start(row + 1) <= top + view, size
+
+
+async def test_both_sides_the_side_label_reads_whole_at_120_and_the_accounts_at_80() -> None:
+    # The demo's nicknames once pushed `side: both` out at 120 (`si…`) and cut the accounts at 80:
+    # the host, the call count and the nicknames go first, then the counts' words.
+    cases = ((120, "side: both", "one-sided"), (80, "cust_1001 ⇄ agent_alice", "◧"))
+    for width, wanted, one_sided in cases:
+        with demo_app(in_process=True, both_sides=True, end_time=1_760_000_000) as app:
+            async with app.run_test(size=(width, 24)) as pilot:
+                await settle(pilot)
+                who = app.screen.query_one("#status-who", Static)
+                text = str(who.render())
+                assert wanted in text
+                assert Content(text).cell_length <= who.size.width, (width, text)
+                assert one_sided in _text(app, "#status-stats")  # still says both sides' count

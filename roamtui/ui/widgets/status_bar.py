@@ -123,8 +123,8 @@ class StatusBar(Horizontal):
         self.names = dict(names)
         self._refresh_parts()
 
-    def _party(self, account: str) -> str:
-        nickname = "" if self.compact else self.names.get(account, "")
+    def _party(self, account: str, names: bool = True) -> str:
+        nickname = "" if self.compact or not names else self.names.get(account, "")
         return screen_line(party_label(nickname, account))
 
     def compose(self) -> ComposeResult:
@@ -154,16 +154,28 @@ class StatusBar(Horizontal):
         self._refresh_parts()
 
     def _refresh_parts(self) -> None:
-        stats = self._stats_content(self.stats)
-        who = self._who(host=True)
-        # The two accounts matter more than the host: it goes when they would be cut.
-        if self.where and self._who(host=True, side=False).cell_length + stats.cell_length \
-                > self.size.width:
-            who = self._who(host=False)
+        who, stats = self._fit()
         self.query_one("#status-who", Static).update(who)
         self.query_one("#status-stats", Static).update(stats)
 
-    def _who(self, *, host: bool = True, side: bool = True) -> Content:
+    def _fit(self) -> tuple[Content, Content]:
+        """The richest bar that fits whole. What goes first when it does not: the host, then
+        the call count, then one side's `side:` label (that side is the account shown first),
+        then the nicknames (the accounts stay), then the counts' words (a narrow bar's
+        symbols). Who is read, and `side: both`, go last."""
+        width = self.size.width
+        # (host, calls, nicknames, side label)
+        layouts = [(True, True, True, True), (False, True, True, True), (False, False, True, True)]
+        layouts += [] if self.both else [(False, False, True, False)]
+        layouts += [(False, False, False, self.both)]
+        for host, calls, names, side in layouts:
+            who = self._who(host=host, names=names, side=side)
+            stats = self._stats_content(self.stats, calls=calls)
+            if not width or who.cell_length + stats.cell_length <= width:
+                return who, stats
+        return who, self._stats_content(self.stats, calls=False, symbols=True)
+
+    def _who(self, *, host: bool = True, side: bool = True, names: bool = True) -> Content:
         parts: list[Part] = [" "]
         if not self.compact:
             if self.profile:
@@ -173,14 +185,14 @@ class StatusBar(Horizontal):
             if self.profile or (self.where and host):
                 parts.append(" │ ")
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
-        parts += [(self._party(self.account), "bold $text-primary"), " ⇄ ",
-                  (self._party(self.peer), "bold $text-accent")]
+        parts += [(self._party(self.account, names), "bold $text-primary"), " ⇄ ",
+                  (self._party(self.peer, names), "bold $text-accent")]
         if side and not self.compact:
             parts += [(" │ side: ", "$text-muted"),
                       ("both" if self.both else self.account, "$text-muted")]
         return Content.assemble(*parts)
 
-    def _stats_content(self, stats: Stats) -> Content:
+    def _stats_content(self, stats: Stats, *, calls: bool = True, symbols: bool = False) -> Content:
         # A filter's label takes room: below WIDE_FROM the counts go compact to leave the names.
         compact = self.compact or (bool(self.filter_label) and self.size.width < self.WIDE_FROM)
         if stats.complete:
@@ -200,7 +212,7 @@ class StatusBar(Horizontal):
             parts += [" │ ", (f"{marked:,} marked", "bold $text-warning")]
             if missing:
                 parts.append((f" ({missing:,} not returned)", "bold $text-error"))
-        if self.narrow:  # every field kept, in fewer cells: `54 · partial · 2 ⟲`
+        if self.narrow or symbols:  # every field kept, in fewer cells: `54 · partial · 2 ⟲`
             parts += [" │ ", f"{stats.loaded:,} · ", state, " · ",
                       (f"{stats.recalled:,} ⟲", recalled_style)]
             if self.both and stats.one_sided is not None:
@@ -225,7 +237,7 @@ class StatusBar(Horizontal):
             " │ ",
             (f"{stats.in_flight} in flight", flight_style),
         ]
-        parts.append(" " if compact else (f" · {stats.calls:,} calls ", "$text-muted"))
+        parts.append(" " if compact or not calls else (f" · {stats.calls:,} calls ", "$text-muted"))
         if stats.budget and (stats.backed_off or not compact):
             style = "bold $text-warning" if stats.backed_off else "$text-muted"
             wide = self.size.width >= self.WIDE_FROM
