@@ -144,10 +144,6 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None,
                              both=getattr(args, "sides", "one") == "both")
     except (TimeParseError, ValueError) as exc:  # ExportRefused, MarksRefused are ValueErrors
         raise UsageError(error_line(exc)) from None
-    if job.both and job.format.bundle:  # verify checks one side's chains; not two yet
-        raise UsageError("--sides both does not make a bundle yet (roamtui verify checks one "
-                         "side's pages); export each format with --sides both, or a bundle "
-                         "per side")
     return ExportPlan(resolved, job)
 
 

@@ -36,7 +36,8 @@ def add_parsers(add: AddParser) -> None:
     sandbox.add_argument(
         "--later", type=non_negative_int, default=0, metavar="N",
         help="serve the same history later: in each conversation N messages recalled since, N "
-        "edited by an admin (MsgBody or CloudCustomData) and N deleted, always the same ones "
+        "edited by an admin (MsgBody or CloudCustomData) and N deleted, and (per-side "
+        "histories) N more deleted by each side from its own history, always the same ones "
         "for the same --seed (printed as 'change:' lines); try 'roamtui verify BUNDLE "
         "--refetch' against it",
     )

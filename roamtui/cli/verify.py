@@ -5,9 +5,11 @@ and page records, the transcripts against the jsonl. Intact: exit 0 and one line
 per file or record that differs (``NAME: what``), then the verdict, exit 1.
 
 ``--refetch`` (:mod:`roamtui.export.refetch`): the bundle must be intact first; then the same
-window of the same side is fetched again (connection from flags, environment or profile, as for
-``roamtui export``; a fact that differs from the capture's is said in a ``note:`` line) and
-compared message by message: one ``recalled|changed|missing|new <MsgKey> …`` line per difference,
+window of the same side (both sides for a ``--sides both`` bundle: a message whose holders
+changed is a ``holder`` line) is fetched again (connection from flags, environment or
+profile, as for ``roamtui export``; a fact that differs from the capture's is said in a
+``note:`` line) and compared message by message: one ``recalled|changed|missing|new <MsgKey> …``
+line per difference,
 then a summary. Exit 0 when nothing changed, 1 when something did, 2 on any error (a damaged
 bundle included). ``--out DIR2`` (or ``DIR2.zip``) writes the new capture as a second bundle whose
 manifest names the first's SHA256SUMS digest (``"previous"``).
@@ -26,7 +28,7 @@ from roamtui.cli.options import AddParser, add_connection, add_debug, add_tz
 from roamtui.cli.progress import ProgressLine, announcer
 from roamtui.export.bundle_read import BundleSource, BundleUnreadable, open_bundle, read_messages
 from roamtui.export.job import ExportJob, ExportRefused, Fetched
-from roamtui.export.refetch import compare, connection_notes, messages_of, summary
+from roamtui.export.refetch import compare, connection_notes, messages_of, summary, unwrapped
 from roamtui.export.verify import Verdict, verify_bundle
 from roamtui.history.timeparse import TimeParseError, resolve_zone
 from roamtui.im.errors import RoamError
@@ -50,8 +52,10 @@ def add_parsers(add: AddParser) -> None:
         "its zip), offline: every checksum, messages.jsonl against the manifest's counts and "
         "page records, the transcripts against the jsonl. Exit 0 with one line when intact, "
         "1 naming each file or record that differs. With --refetch, fetch the same window of "
-        "the same side again and print one line per difference (recalled, changed, missing, "
-        "new, each with its MsgKey) and a summary: exit 0 unchanged, 1 changed, 2 on errors.",
+        "the same side (both sides, for a --sides both bundle) again and print one line per "
+        "difference (recalled, changed, missing, new, and holder when a message's holding "
+        "sides changed, each with its MsgKey) and a summary: exit 0 unchanged, 1 changed, 2 "
+        "on errors.",
     )
     verify.add_argument("bundle", metavar="BUNDLE", help="a bundle folder or its .zip")
     verify.add_argument(
@@ -126,12 +130,14 @@ def _plan(args: argparse.Namespace, m: dict[str, object]) -> tuple[Resolved, Exp
         raise BundleUnreadable("the manifest names no conversation or window")
     resolved = resolve_connection(args).require_secret()
     tz = resolve_zone(getattr(args, "tz", None) or str(window.get("zone") or "UTC"))
-    account = str(conv.get("side") or conv["account"])  # the same side as the capture
+    both = conv.get("side") == "both" and isinstance(m.get("sides"), dict)
+    # The same side as the capture (both: the same account first).
+    account = str(conv["account"] if both else (conv.get("side") or conv["account"]))
     peer = str(conv["peer"] if account == conv["account"] else conv["account"])
     query = resolved.query(account, peer, int(window["min_time"]), int(window["max_time"]))
     fmt = "bundle" if getattr(args, "out", None) else "jsonl"
     job = ExportJob.plan(query, tz, fmt, getattr(args, "out", None),
-                         connection=resolved.connection)
+                         connection=resolved.connection, both=both)
     return resolved, job
 
 
@@ -174,11 +180,17 @@ def _refetch(
         return EXIT_ERROR
     if progress is not None:
         progress.clear()
-    before = messages_of([obj for _, obj in read_messages(source) if isinstance(obj, dict)])
-    diffs = compare(before, fetched.messages)
+    objects = [obj for _, obj in read_messages(source) if isinstance(obj, dict)]
+    now = fetched.sides.held_by if fetched.sides is not None else None
+    if job.both and now is not None:  # verified: every line is the two-sided wrapper
+        before, then = unwrapped(objects)
+        diffs = compare(before, fetched.messages, (then, now))
+    else:
+        before = messages_of(objects)
+        diffs = compare(before, fetched.messages)
     for d in diffs:
         out.write(d.line(job.tz) + "\n")
-    out.write(summary(diffs, len(before), len(fetched.messages)) + "\n")
+    out.write(summary(diffs, len(before), len(fetched.messages), sides=job.both) + "\n")
     if job.format.bundle:
         meta = job.provenance(fetched, int(datetime.now(UTC).timestamp()))
         previous = {"bundle": Path(args.bundle).name, "sums_sha256": v.sums_sha256,

@@ -12,8 +12,7 @@ by step; they differ only in where the messages come from and in how they report
 - **plan** checks the format and what the output path names (:func:`check_output`) before
   any call: a socket, a block device, a directory, a dangling symlink or a missing folder is
   refused with one line; with ``streams=False`` (the dialog) a FIFO or a device too (it could
-  block the app's thread while nobody reads, or draw over the screen). ``both``: the window
-  is read from both sides (:mod:`roamtui.export.sides`).
+  block the app's thread while nobody reads, or draw over the screen). ``both``: both sides.
 - **write** goes through :func:`~roamtui.atomicfile.write_atomically` (a regular file whole or
   absent, a FIFO or device written through); the :class:`Digest` counts the bytes and their
   SHA-256 as they pass; a ``stop`` event (Esc) is seen every :data:`STOP_CHECK_EVERY` messages.
@@ -40,7 +39,7 @@ from roamtui.export.formats import Format, format_named
 from roamtui.export.manifest import FileDigest, build_manifest, connection_facts
 from roamtui.export.provenance import ExportMeta, source_of
 from roamtui.export.selection import MarkSet, Selection, manifest_section, select
-from roamtui.export.sides import BothSides, fetch_sides, timeline_sides
+from roamtui.export.sides import BothSides, fetch_sides, manifest_sides, timeline_sides
 from roamtui.export.slices import Part
 from roamtui.im.errors import RoamError
 from roamtui.im.pagelog import PageRecord
@@ -431,19 +430,20 @@ class ExportJob:
     ) -> Written:
         """Write the planned bundle (folder or zip) whole or not at all: its size and the
         SHA-256 of its SHA256SUMS. ``extra`` adds sections to its manifest (a refetch names
-        the bundle it was compared with)."""
+        the bundle it was compared with); both sides read add ``sides``."""
         path = self.output.path
         if path is None or not self.format.bundle:
             raise ValueError("this job does not write a bundle")
+        section = manifest_sides(fetched.sides, self.query, fetched.records)  # {} for one side
 
         def manifest_for(files: Mapping[str, FileDigest]) -> dict[str, Any]:
             return build_manifest(
                 query=self.query, tz=self.tz, facts=self.facts, messages=fetched.messages,
                 complete=fetched.complete, records=fetched.records, started=fetched.started,
                 finished=fetched.finished, calls=fetched.calls, retries=fetched.retries,
-                files=files, extra={"names": dict(meta.names), **manifest_section(
-                    meta.notes, meta.marked, [m.key for m in fetched.messages]),
-                    **(extra or {})})
+                files=files, both=bool(section), extra={"names": dict(meta.names), **section,
+                **manifest_section(meta.notes, meta.marked, [m.key for m in fetched.messages]),
+                **(extra or {})})
 
         made = write_bundle(path, fetched.messages, meta, manifest_for, stop=stop,
                             on_commit=on_commit)

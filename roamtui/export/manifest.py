@@ -7,22 +7,25 @@ The manifest is one JSON object (ASCII, sorted sections, two-space indent)::
      "tool": {"name": "roamtui", "version": "…"}, "api": "v4/openim/admin_getroammsg",
      "connection": {"endpoint": "https://host/", "endpoint_host": "host", "region": "…"|null,
                     "sdkappid": 1400000000, "admin": "administrator", "field_naming": "from-to"},
-     "conversation": {"account": "…", "peer": "…", "side": "…"},   # side: whose history was read
+     "conversation": {"account": "…", "peer": "…", "side": "…"},   # side: whose history was
+                                                    # read ("both": --sides both, see "sides")
      "names": {"cust_1001": "王小明", …},   # the parties' nicknames, where known (portrait_get)
      "window": {"min_time": …, "max_time": …, "utc": {"from": ISO, "to": ISO},
                 "zone": "Asia/Shanghai", "local": {"from": ISO, "to": ISO}},
      "fetch": {"started": {"unix": …, "utc": ISO}, "finished": {…}, "calls": …, "retries": …,
                "page_size": …},
      "complete": true, "counts": {"messages": …, "recalled": …, "pages": …},
-     "pages": [{"n": 1, "request": {body}, "reply": {"Complete", "MsgCnt", "LastMsgTime",
-                "LastMsgKey"}, "attempts": 1, "messages": …, "new": …, "first_key": …,
-                "last_key": …}, …],
+     "pages": [{"n": 1, "side": reader (--sides both only), "request": {body},
+                "reply": {"Complete", "MsgCnt", "LastMsgTime", "LastMsgKey"}, "attempts": 1,
+                "messages": …, "new": …, "first_key": …, "last_key": …}, …],
      "files": {"messages.jsonl": {"sha256": …, "bytes": …}, …}}
 
 Never a secret: the connection facts are the endpoint's scheme, host, port and path (no query,
 no user info), the SDKAppID and the admin; request bodies carry no UserSig (it is in the URL).
 More sections come in through ``extra`` of :func:`build_manifest` (a refetch names the bundle
-it was compared with in ``"previous"``; the two sides of a conversation add theirs), and
+it was compared with in ``"previous"``; a bundle read from both sides adds ``"sides"``:
+``{"read": [account, peer], "counts": {"both", "only_account", "only_peer"}, "pages":
+{"account", "peer"}}``, :func:`roamtui.export.sides.manifest_sides`), and
 :func:`roamtui.cli.verify` ignores sections it does not know.
 """
 
@@ -39,7 +42,7 @@ from roamtui import __version__
 from roamtui.export.provenance import iso_time
 from roamtui.history.timeparse import zone_name
 from roamtui.im.client import REGIONS
-from roamtui.im.roam import API, RoamQuery
+from roamtui.im.roam import API, PARTY_FIELDS, RoamQuery
 
 if TYPE_CHECKING:
     from roamtui.im.client import Connection
@@ -93,15 +96,19 @@ def build_manifest(
     retries: int,
     files: Mapping[str, FileDigest],
     extra: Mapping[str, Any] | None = None,
+    both: bool = False,
 ) -> dict[str, Any]:
-    """The manifest of one bundle (see the module's doc for its shape)."""
+    """The manifest of one bundle (see the module's doc for its shape); ``both``: read from
+    both sides, so ``side`` is ``both`` and each page record is tagged with its reader."""
+    reader = PARTY_FIELDS[query.naming][0]
     manifest: dict[str, Any] = {
         "bundle": BUNDLE_KIND,
         "bundle_version": BUNDLE_VERSION,
         "tool": {"name": "roamtui", "version": __version__},
         "api": API,
         "connection": dict(facts),
-        "conversation": {"account": query.account, "peer": query.peer, "side": query.account},
+        "conversation": {"account": query.account, "peer": query.peer,
+                         "side": "both" if both else query.account},
         "window": {
             "min_time": query.min_time, "max_time": query.max_time,
             "utc": {"from": iso_time(query.min_time, UTC), "to": iso_time(query.max_time, UTC)},
@@ -114,7 +121,8 @@ def build_manifest(
         "counts": {"messages": len(messages),
                    "recalled": sum(1 for m in messages if m.recalled),
                    "pages": len(records)},
-        "pages": [{"n": n, **r.as_json()} for n, r in enumerate(records, 1)],
+        "pages": [{"n": n, **({"side": r.request.get(reader)} if both else {}), **r.as_json()}
+                  for n, r in enumerate(records, 1)],
         "files": {name: {"sha256": d.sha256, "bytes": d.bytes} for name, d in files.items()},
     }
     manifest.update(extra or {})

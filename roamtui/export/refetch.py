@@ -6,7 +6,9 @@ Each :class:`Difference` is one line starting with its kind and holding its MsgK
 - ``recalled`` — recalled since the capture (MsgFlagBits now has the recall bit);
 - ``changed``  — MsgBody or CloudCustomData differs (an admin's ``modify_c2c_msg``, say);
 - ``missing``  — in the bundle, no longer returned (deleted, or past the retention);
-- ``new``      — returned now, not in the bundle.
+- ``new``      — returned now, not in the bundle;
+- ``holder``   — read from both sides: still returned, but by other sides (``was held by both,
+  now only cust_1001``: a side deleted or cleared it; or the other way round).
 
 Read marks (``IsPeerRead``) change by themselves as people read, so they are not differences.
 The lines come in time order, then in the order the service returned the messages.
@@ -23,8 +25,8 @@ from roamtui.export.provenance import iso_time
 from roamtui.im.model import Message, parse_message
 from roamtui.text import one_line
 
-Kind = Literal["recalled", "changed", "missing", "new"]
-KINDS: tuple[Kind, ...] = ("recalled", "changed", "missing", "new")
+Kind = Literal["recalled", "changed", "missing", "new", "holder"]
+KINDS: tuple[Kind, ...] = ("recalled", "changed", "missing", "new", "holder")
 #: The connection facts that, when they differ from the capture's, are said before the lines.
 COMPARED_FACTS = ("endpoint", "sdkappid", "admin", "field_naming")
 
@@ -47,8 +49,10 @@ def _body(raw: Mapping[str, Any]) -> object:
     return raw.get("MsgBody")
 
 
-def compare(before: Sequence[Message], after: Sequence[Message]) -> list[Difference]:
-    """Every difference between the captured messages and the ones fetched again."""
+def compare(before: Sequence[Message], after: Sequence[Message],
+            held: tuple[Mapping[str, str], Mapping[str, str]] | None = None) -> list[Difference]:
+    """Every difference between the captured messages and the ones fetched again; ``held``
+    (both sides read): who held each message then and who holds it now."""
     now = {m.key: m for m in after}
     then = {m.key for m in before}
     out: list[tuple[int, int, Difference]] = []
@@ -71,6 +75,10 @@ def compare(before: Sequence[Message], after: Sequence[Message]) -> list[Differe
         if what:
             out.append((old.time, i, Difference("changed", old.key, old.time, old.sender,
                                                 "; ".join(what))))
+        if held is not None and held[0].get(old.key) != held[1].get(old.key):
+            out.append((old.time, i, Difference("holder", old.key, old.time, old.sender,
+                                                f"was held by {_holder(held[0], old.key)}, "
+                                                f"now {_holder(held[1], old.key)}")))
     for j, msg in enumerate(after):
         if msg.key not in then:
             out.append((msg.time, len(before) + j,
@@ -79,10 +87,15 @@ def compare(before: Sequence[Message], after: Sequence[Message]) -> list[Differe
     return [d for _, _, d in out]
 
 
-def summary(diffs: Sequence[Difference], before: int, after: int) -> str:
+def _holder(held: Mapping[str, str], key: str) -> str:
+    value = held.get(key, "unknown")
+    return "both" if value == "both" else f"only {value}"
+
+
+def summary(diffs: Sequence[Difference], before: int, after: int, *, sides: bool = False) -> str:
     """``refetch: 2 recalled, 1 changed, 0 missing, 0 new (1,000 messages in the bundle, 999
-    now)``."""
-    counts = {k: 0 for k in KINDS}
+    now)``; ``, 0 holder`` too when both sides were read."""
+    counts = {k: 0 for k in KINDS if sides or k != "holder"}
     for d in diffs:
         counts[d.kind] += 1
     parts = ", ".join(f"{n} {k}" for k, n in counts.items())
@@ -103,3 +116,10 @@ def connection_notes(captured: Mapping[str, Any], now: Mapping[str, Any]) -> lis
 
 def messages_of(objects: Sequence[Mapping[str, Any]]) -> list[Message]:
     return [parse_message(dict(o)) for o in objects]
+
+
+def unwrapped(objects: Sequence[Mapping[str, Any]]) -> tuple[list[Message], dict[str, str]]:
+    """A two-sided bundle's jsonl lines (``{"held_by", "message", …}``, verified): the
+    messages, and who held each."""
+    messages = messages_of([o["message"] for o in objects])
+    return messages, {m.key: str(o["held_by"]) for m, o in zip(messages, objects, strict=True)}

@@ -20,7 +20,7 @@ from roamtui.history.sides import TwoSidedTimeline
 from roamtui.history.sides_merge import Held, held_by_name, merge_sides
 from roamtui.im.model import Message
 from roamtui.im.pagelog import PageRecord
-from roamtui.im.roam import FetchProgress, RoamCaller, RoamQuery, fetch_window
+from roamtui.im.roam import PARTY_FIELDS, FetchProgress, RoamCaller, RoamQuery, fetch_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +114,20 @@ def summary_text(sides: BothSides | None, account: str, peer: str) -> str:
     both, mine, theirs = (values.count(v) for v in ("both", account, peer))
     return (f"; both sides read: {both} held by both, {mine} only {account}, "
             f"{theirs} only {peer}")
+
+
+def manifest_sides(sides: BothSides | None, query: RoamQuery,
+                   records: Sequence[PageRecord]) -> dict[str, Any]:
+    """``{"sides": …}`` for a bundle's manifest read from both sides (``{}`` for one side):
+    both were read, each kind counted, and how many of the page records each side's fetch
+    made (each record is tagged with its side)."""
+    if sides is None or sides.held_by is None:
+        return {}
+    values = list(sides.held_by.values())
+    reader = PARTY_FIELDS[query.naming][0]
+    readers = [r.request.get(reader) for r in records]
+    return {"sides": {"read": [query.account, query.peer],
+            "counts": {"both": values.count("both"), "only_account": values.count(query.account),
+                       "only_peer": values.count(query.peer)},
+            "pages": {"account": readers.count(query.account),
+                      "peer": readers.count(query.peer)}}}

@@ -5,13 +5,15 @@ Checks, each difference one :class:`Problem` naming its file or record:
 1. **Checksums**: every line of ``SHA256SUMS`` against its file; no file left out of it; the
    manifest's ``files`` (SHA-256 and size) against the files.
 2. **messages.jsonl against the manifest**: one JSON object per line, unique MsgKeys, oldest
-   first and inside the window; ``counts`` (messages, recalled, pages) as counted.
-3. **The page records** (``pages``): each asks for this conversation inside the window; its
-   bounding messages are in the jsonl inside the range it asked for; a page with ``Complete`` 0
-   names its oldest message as the cursor and is continued by another record from there; the
-   records' new messages add up to the jsonl; together they cover the whole window.
+   first and inside the window; ``counts`` (messages, recalled, pages) as counted. Read from
+   both sides (the manifest has ``sides``), each line is the documented wrapper ``{"held_by",
+   "message"[, "peer_message"]}`` with ``held_by`` ``both`` or a party, and ``sides.counts``
+   (both / only_account / only_peer) as counted.
+3. **The page records** (:mod:`roamtui.export.verify_pages`): chains, new counts and coverage
+   of the window, per side when both sides were read.
 4. **The transcripts agree with the jsonl**: the same messages in the same order with the same
-   recalled marks (:data:`TRANSCRIPT_CHECKS`, one entry per transcript file; the RSMF one,
+   recalled marks, and read from both sides the same holders (html ``only`` class and badge,
+   csv ``held_by``) (:data:`TRANSCRIPT_CHECKS`, one entry per transcript file; the RSMF one,
    read back with the stdlib email and zipfile, when the bundle has it: event ids = MsgKeys,
    `deleted` = recalled).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import html
 import io
 import re
 import zipfile
@@ -37,13 +40,13 @@ from roamtui.export.bundle_read import (
     read_manifest,
     read_messages,
 )
-from roamtui.export.csv import CSV_COLUMNS, csv_cell
-from roamtui.export.html import RECALLED_WORD, element_id
+from roamtui.export.csv import CSV_COLUMNS, HELD_BY, csv_cell
+from roamtui.export.html import RECALLED_WORD, element_id, esc_line
 from roamtui.export.manifest import BUNDLE_KIND, MANIFEST, SUMS
 from roamtui.export.provenance import RECALLED_MARK
 from roamtui.export.rsmf import read_manifest as read_rsmf_manifest
+from roamtui.export.verify_pages import check_pages
 from roamtui.im.model import parse_message
-from roamtui.im.roam import PARTY_FIELDS
 from roamtui.text import file_text
 
 #: What reading a damaged file of a zip raises (a bad CRC, a broken deflate stream).
@@ -68,6 +71,7 @@ class Held:
     key: str
     time: int
     recalled: bool
+    held_by: str = ""  # read from both sides: "both" or the only holder; "" for one side
 
 
 @dataclass(slots=True)
@@ -160,11 +164,19 @@ def check_jsonl(source: BundleSource, m: Mapping[str, Any], v: Verdict) -> None:
     lo, hi = window.get("min_time"), window.get("max_time")
     seen: set[str] = set()
     last = None
+    sides = _parties(m)
+    held = ""
     try:
         for n, obj in read_messages(source):
             if isinstance(obj, str):
                 v.add(f"{JSONL} line {n}", obj)
                 continue
+            if sides is not None:
+                unwrapped = _unwrap(obj, sides)
+                if isinstance(unwrapped, str):
+                    v.add(f"{JSONL} line {n}", unwrapped)
+                    continue
+                obj, held = unwrapped
             msg = parse_message(obj)
             if msg.key in seen:
                 v.add(f"{JSONL} line {n}", f"MsgKey {msg.key} appears twice")
@@ -174,7 +186,7 @@ def check_jsonl(source: BundleSource, m: Mapping[str, Any], v: Verdict) -> None:
             last = msg.time
             if isinstance(lo, int) and isinstance(hi, int) and not lo <= msg.time <= hi:
                 v.add(f"{JSONL} line {n}", f"MsgTimeStamp {msg.time} outside the window")
-            v.messages.append(Held(msg.key, msg.time, msg.recalled))
+            v.messages.append(Held(msg.key, msg.time, msg.recalled, held))
     except UnicodeDecodeError as exc:
         v.add(JSONL, f"not UTF-8 ({exc.reason} at byte {exc.start})")
     counts = m.get("counts") or {}
@@ -182,95 +194,65 @@ def check_jsonl(source: BundleSource, m: Mapping[str, Any], v: Verdict) -> None:
     for name, have in (("messages", len(v.messages)), ("recalled", recalled)):
         if counts.get(name) != have:
             v.add(f"{MANIFEST} counts.{name}", f"says {counts.get(name)}, {JSONL} holds {have}")
+    if sides is not None:
+        kinds = sides_counts(m, v.messages)
+        said = (m.get("sides") or {}).get("counts") or {}
+        for name, have in kinds.items():
+            if said.get(name) != have:
+                v.add(f"{MANIFEST} sides.counts.{name}",
+                      f"says {said.get(name)}, {JSONL} holds {have}")
 
 
-def check_pages(m: Mapping[str, Any], v: Verdict) -> None:
-    pages = m.get("pages")
-    if not isinstance(pages, list):
-        v.add(MANIFEST, "has no pages section")
-        return
-    counts = m.get("counts") or {}
-    if counts.get("pages") != len(pages):
-        v.add(f"{MANIFEST} counts.pages", f"says {counts.get('pages')}, pages lists {len(pages)}")
-    times = {h.key: h.time for h in v.messages}
+def _parties(m: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(account, peer) when the bundle was read from both sides, else None."""
+    if not isinstance(m.get("sides"), dict):
+        return None
     conv = m.get("conversation") or {}
-    naming = (m.get("connection") or {}).get("field_naming", "from-to")
-    fields = PARTY_FIELDS.get(naming, PARTY_FIELDS["from-to"])
-    window = m.get("window") or {}
-    lo, hi = window.get("min_time", 0), window.get("max_time", -1)
-    cursors: set[tuple[int, int, str]] = set()
-    wanted: list[tuple[int, tuple[int, int, str]]] = []
-    covered: list[tuple[int, int]] = []
-    new = 0
-    for i, rec in enumerate(pages):
-        where = f"{MANIFEST} pages[{i}]"
-        try:
-            req, reply = rec["request"], rec["reply"]
-            mn, mx = int(req["MinTime"]), int(req["MaxTime"])
-            complete = reply["Complete"] == 1
-            new += int(rec["new"])
-        except (KeyError, TypeError, ValueError):
-            v.add(where, "is not a page record")
-            continue
-        if (req.get(fields[0]), req.get(fields[1])) != (conv.get("account"), conv.get("peer")):
-            v.add(where, "asks for another conversation")
-        if mn < lo or mx > hi:
-            v.add(where, f"asks for {mn}..{mx}, outside the window")
-        if "LastMsgKey" in req:
-            cursors.add((mn, mx, str(req["LastMsgKey"])))
-        for name in ("first_key", "last_key"):
-            key = rec.get(name)
-            if key and key not in times:
-                v.add(where, f"its {name} {key} is not in {JSONL}")
-            elif key and not mn <= times[key] <= mx:
-                v.add(where, f"its {name} {key} lies outside the range it asked for")
-        if complete:
-            covered.append((mn, mx))
-            continue
-        last_time, last_key = reply.get("LastMsgTime"), reply.get("LastMsgKey")
-        if last_key != rec.get("first_key") or times.get(str(last_key)) != last_time:
-            v.add(where, "its LastMsgKey/LastMsgTime is not its oldest message")
-        if isinstance(last_time, int):
-            covered.append((last_time + 1, mx))
-            wanted.append((i, (mn, last_time, str(last_key))))
-    for i, (mn, mx, key) in wanted:
-        if not any(c[1] == mx and c[2] == key and c[0] >= mn for c in cursors):
-            v.add(f"{MANIFEST} pages[{i}]", "its chain is not continued by any other record")
-    if new != len(v.messages):
-        v.add(f"{MANIFEST} pages", f"new messages add up to {new}, {JSONL} holds "
-                                   f"{len(v.messages)}")
-    if m.get("complete") is True:
-        gap = _first_gap(covered, lo, hi)
-        if gap is not None:
-            v.add(f"{MANIFEST} pages", f"no record covers second {gap} of the window")
+    return str(conv.get("account")), str(conv.get("peer"))
 
 
-def _first_gap(ranges: list[tuple[int, int]], lo: int, hi: int) -> int | None:
-    at = lo
-    for a, b in sorted(ranges):
-        if a > at:
-            return at
-        at = max(at, b + 1)
-        if at > hi:
-            return None
-    return at if at <= hi else None
+def _unwrap(obj: dict[str, Any], parties: tuple[str, str]) -> tuple[dict[str, Any], str] | str:
+    """A two-sided line's message object and holder, or why the line is not one."""
+    message, held = obj.get("message"), obj.get("held_by")
+    if not isinstance(message, dict) or set(obj) - {"held_by", "message", "peer_message"}:
+        return "not a two-sided line {held_by, message[, peer_message]}"
+    if held not in ("both", *parties):
+        return f"held_by {held!r} is neither both nor a party"
+    peer = obj.get("peer_message")
+    if peer is not None and (held != "both" or not isinstance(peer, dict)
+                             or peer.get("MsgKey") != message.get("MsgKey")):
+        return "its peer_message is not the peer's object of the same message"
+    return message, str(held)
+
+
+def sides_counts(m: Mapping[str, Any], held: Sequence[Held]) -> dict[str, int]:
+    """The manifest's ``sides.counts`` as the jsonl holds them."""
+    conv = m.get("conversation") or {}
+    values = [h.held_by for h in held]
+    return {"both": values.count("both"),
+            "only_account": values.count(str(conv.get("account"))),
+            "only_peer": values.count(str(conv.get("peer")))}
 
 
 class _Articles(HTMLParser):
-    """The messages' elements of a page: (id, marked recalled by class and by badge)."""
+    """The messages' elements of a page: (id, marked recalled by class and by badge, the only
+    holder by class and by badge)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.ids: list[str] = []
         self.classed: list[bool] = []
         self.badged: list[bool] = []
-        self._badge = False
+        self.only_classed: list[bool] = []
+        self.only_badged: list[str] = []
+        self._badge = ""
 
     @property
-    def found(self) -> list[tuple[str, bool | None]]:
+    def found(self) -> list[tuple[str, bool | None, str | None]]:
         # A class and a badge that disagree are marked neither way: never equal to the jsonl.
-        return [(k, c if c == b else None) for k, c, b in
-                zip(self.ids, self.classed, self.badged, strict=True)]
+        return [(k, c if c == b else None, o if oc == bool(o) else None) for k, c, b, oc, o in
+                zip(self.ids, self.classed, self.badged, self.only_classed, self.only_badged,
+                    strict=True)]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -279,13 +261,22 @@ class _Articles(HTMLParser):
             self.ids.append(a.get("id") or "")
             self.classed.append("recalled" in classes)
             self.badged.append(False)
+            self.only_classed.append("only" in classes)
+            self.only_badged.append("")
         elif tag == "span" and "badge" in classes and self.ids:
-            self._badge = True
+            self._badge = "only" if "only" in classes else "recalled"
 
     def handle_data(self, data: str) -> None:
-        if self._badge:
+        if self._badge == "recalled":
             self.badged[-1] = data == RECALLED_WORD
-            self._badge = False
+        elif self._badge == "only":
+            self.only_badged[-1] = data
+        self._badge = ""
+
+
+def _html_only(held_by: str) -> str:
+    """The only-badge's text for a holder, as a parser reads it back ("" for both)."""
+    return "" if held_by in ("", "both") else "only " + html.unescape(esc_line(held_by))
 
 
 def _check_html(source: BundleSource, name: str, held: Sequence[Held]) -> list[str]:
@@ -294,22 +285,27 @@ def _check_html(source: BundleSource, name: str, held: Sequence[Held]) -> list[s
         while chunk := text.read(_CHUNK):
             parser.feed(chunk)
     parser.close()
-    want = [(element_id(h.key), h.recalled) for h in held]
+    want = [(element_id(h.key), h.recalled, _html_only(h.held_by)) for h in held]
     return _compare(want, parser.found, "message elements")
 
 
 def _check_csv(source: BundleSource, name: str, held: Sequence[Held]) -> list[str]:
+    sides = any(h.held_by for h in held)
+    header = (*CSV_COLUMNS, HELD_BY) if sides else CSV_COLUMNS
     with contextlib.closing(source.open(name)) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = csv.reader(text)
         for row in rows:
-            if tuple(row) == CSV_COLUMNS:
+            if tuple(row) == header:
                 break
         else:
-            return ["has no table header"]
+            return ["has no table header" + (f" with {HELD_BY}" if sides else "")]
         k, r = CSV_COLUMNS.index("msg_key"), CSV_COLUMNS.index("recalled")
-        found = [(row[k], row[r] == RECALLED_MARK) for row in rows if len(row) > max(k, r)]
-    return _compare([(csv_cell(h.key), h.recalled) for h in held], found, "rows")
+        found: list[tuple[str, bool | None, str | None]] = [
+            (row[k], row[r] == RECALLED_MARK, row[-1] if sides else "")
+            for row in rows if len(row) > max(k, r)]
+    want = [(csv_cell(h.key), h.recalled, csv_cell(h.held_by)) for h in held]
+    return _compare(want, found, "rows")
 
 
 def _check_txt(source: BundleSource, name: str, held: Sequence[Held]) -> list[str]:
@@ -327,15 +323,19 @@ def _check_txt(source: BundleSource, name: str, held: Sequence[Held]) -> list[st
     return []
 
 
-def _compare(want: Sequence[tuple[str, bool]], found: Sequence[tuple[str, bool | None]],
-             what: str) -> list[str]:
+def _compare(want: Sequence[tuple[str, bool, str]],
+             found: Sequence[tuple[str, bool | None, str | None]], what: str) -> list[str]:
+    """(key, recalled, holder) of each message, wanted against found; the holder is "" where
+    the transcript does not mark it (one side read, or a transcript that does not say)."""
     if len(want) != len(found):
         return [f"holds {len(found)} {what}, {JSONL} {len(want)}"]
-    for (key, recalled), (got, marked) in zip(want, found, strict=True):
+    for (key, recalled, holder), (got, marked, held) in zip(want, found, strict=True):
         if key != got:
             return [f"{got} where {JSONL} has {key}"]
         if recalled != marked:
             return [f"{key} is {'not ' if recalled else ''}marked recalled, unlike {JSONL}"]
+        if holder != held:
+            return [f"{key} is marked held by {held!r}, {JSONL} says {holder!r}"]
     return []
 
 
@@ -349,7 +349,8 @@ def _check_rsmf(source: BundleSource, name: str, held: Sequence[Held]) -> list[s
         return ["its manifest has no events"]
     found = [(str(e.get("id", "")), e.get("deleted", False) is True) for e in events
              if isinstance(e, dict)]
-    return _compare([(h.key, h.recalled) for h in held], found, "events")
+    return _compare([(h.key, h.recalled, "") for h in held],
+                    [(k, r, "") for k, r in found], "events")
 
 
 #: How each transcript is checked against the jsonl; a new transcript is one entry.
@@ -394,7 +395,7 @@ def verify_bundle(source: BundleSource) -> Verdict:
     except (TypeError, ValueError, AttributeError) as exc:
         v.add(f"{MANIFEST} window/counts", f"is malformed ({type(exc).__name__})")
     try:
-        check_pages(m, v)
+        check_pages(m, [(h.key, h.time, h.held_by) for h in v.messages], v.add)
     except (TypeError, ValueError, AttributeError) as exc:
         v.add(f"{MANIFEST} pages", f"is malformed ({type(exc).__name__})")
     for name, check in TRANSCRIPT_CHECKS.items():

@@ -9,6 +9,11 @@ text and the CloudCustomData rewritten) and ``deletions`` messages no longer ret
 messages is drawn from ``seed`` and the conversation's parties only, so the same options always
 change the same messages; :meth:`LaterStore.changes` lists them (kind, MsgKey, time), and
 ``roamtui sandbox --later N`` prints them as ``change:`` lines.
+
+Under per-side histories (:mod:`roamtui.sandbox.sides`), :func:`later_plans` has each side of a
+conversation also delete ``deletions`` more messages from its own history since (messages both
+held, none the store changed): those are now held by one side only, ``holder`` changes that
+``verify --refetch`` of a ``--sides both`` bundle reports, listed by :func:`holder_changes`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import copy
 import json
 import random
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from roamtui.sandbox.sides import SidePlan
 from roamtui.sandbox.store import Conversation, MessageStore, dump_message
 
 ChangeKind = Literal["recalled", "changed", "missing"]
@@ -170,3 +176,45 @@ def describe_changes(store: LaterStore, pairs: Sequence[tuple[str, str]]) -> lis
     """The ``change:`` lines ``roamtui sandbox --later`` prints, one per changed message."""
     return [f"change: {c.kind} {a} {b} {c.key} {c.time} {c.what}"
             for a, b in pairs for c in store.changes(a, b)]
+
+
+def later_plans(plans: Mapping[tuple[str, str], SidePlan], store: LaterStore
+                ) -> dict[tuple[str, str], SidePlan]:
+    """``plans`` with each planned side deleting ``store.later.deletions`` more messages since:
+    messages both sides held and the store did not change, drawn from the seed and the pair."""
+    out = dict(plans)
+    n = store.later.deletions
+    for a, b in sorted({tuple(sorted(pair)) for pair in plans}):
+        conv = store.conversation(a, b)
+        if conv is None or n == 0:
+            continue
+        pa, pb = plans.get((a, b), SidePlan()), plans.get((b, a), SidePlan())
+        changed = {c.key for c in conv.changes}
+        rng = random.Random(f"roamtui-later-sides:{store.later.seed}:{a}|{b}")
+        draws = rng.sample(range(len(conv)), min(len(conv), 8 * n))
+        keys = [conv.key(i) for i in draws if conv.key(i) not in changed
+                and not pa.hides(conv.times[i], conv.key(i))
+                and not pb.hides(conv.times[i], conv.key(i))]
+        for (side, peer), plan, chosen in (((a, b), pa, keys[:n]), ((b, a), pb, keys[n:2 * n])):
+            out[(side, peer)] = SidePlan(plan.cleared_before, plan.deleted | frozenset(chosen),
+                                         plan.unsynced)
+    return out
+
+
+def holder_changes(store: LaterStore, before: Mapping[tuple[str, str], SidePlan],
+                   after: Mapping[tuple[str, str], SidePlan]) -> list[tuple[str, str, str, int]]:
+    """(account, peer, MsgKey, time) of each message ``account`` deleted between the two plans
+    (:func:`later_plans`), oldest first."""
+    out = []
+    for (a, b), plan in sorted(after.items()):
+        gone = plan.deleted - before.get((a, b), SidePlan()).deleted
+        conv = store.conversation(a, b) if gone else None
+        if conv is not None:
+            out += [(a, b, conv.key(i), conv.times[i]) for i in range(len(conv))
+                    if conv.key(i) in gone]
+    return sorted(out, key=lambda c: (c[3], c[2]))
+
+
+def describe_holders(changes: Sequence[tuple[str, str, str, int]]) -> list[str]:
+    """``change: holder A B MsgKey TIME deleted by A`` lines (``roamtui sandbox --later``)."""
+    return [f"change: holder {a} {b} {key} {t} deleted by {a}" for a, b, key, t in changes]

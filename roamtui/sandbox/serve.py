@@ -18,7 +18,14 @@ from types import FrameType
 from typing import TextIO
 
 from roamtui.sandbox.dataset import Dataset
-from roamtui.sandbox.later import Later, LaterStore, describe_changes
+from roamtui.sandbox.later import (
+    Later,
+    LaterStore,
+    describe_changes,
+    describe_holders,
+    holder_changes,
+    later_plans,
+)
 from roamtui.sandbox.server import SandboxServer
 from roamtui.sandbox.service import DEMO_ADMIN, DEMO_SDKAPPID, DEMO_SECRET_KEY, SandboxService
 from roamtui.sandbox.sides import SidedStore, demo_plans, demo_store, describe_sides
@@ -91,12 +98,16 @@ def run(
     stop = threading.Event() if stop is None else stop
     dataset = Dataset(seed=seed, messages=messages, end_time=end_time)
     later_store = LaterStore(dataset, Later.each(later, seed)) if later else None
+    holders: list[str] = []  # `change: holder` lines (a side deleted more since)
     if same_sides:
         sides = None
     elif later_store is None:
         sides = demo_store(dataset)
-    else:  # each side reads its own view of the history later
-        sides = SidedStore(later_store, demo_plans(dataset, dataset.conversations, seed))
+    else:  # each side reads its own view of the history later, having deleted some more
+        plans = demo_plans(dataset, dataset.conversations, seed)
+        since = later_plans(plans, later_store)
+        sides = SidedStore(later_store, since)
+        holders = describe_holders(holder_changes(later_store, plans, since))
     store = sides if sides is not None else later_store if later_store is not None else dataset
     service = SandboxService(store, latency_ms=latency_ms, fault_rate=fault_rate, seed=seed)
     server = SandboxServer(service, port=port)
@@ -112,6 +123,7 @@ def run(
             previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
         extra = then(endpoint) if then else ()
         changes = describe_changes(later_store, dataset.conversations) if later_store else []
+        changes += holders
         for line in [*describe(dataset, endpoint, sides), *changes, *extra]:
             print(line, file=out)
         print("serving: press Ctrl+C to stop", file=out)

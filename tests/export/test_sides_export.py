@@ -194,16 +194,3 @@ def test_the_tui_export_of_a_two_sided_transcript_says_who_holds_what(store: Sid
     table = rows[rows.index([*CSV_COLUMNS, HELD_BY]) + 1:]
     key_at = CSV_COLUMNS.index("msg_key")
     assert [(r[key_at], r[-1]) for r in table] == [(k, h) for k, h, _ in truth(store)]
-
-
-def test_a_two_sided_bundle_is_refused_before_any_call(store: SidedStore, tmp_path: Path) -> None:
-    a, b, lo, hi = parties(store)
-    svc = service(store, 0.0)
-    err = io.StringIO()
-    argv = parse("export", a, b, since=f"@{lo}", until=f"@{hi}", format="bundle",
-                 output=str(tmp_path / "ev"), tz="UTC", endpoint="http://127.0.0.1:9",
-                 sdkappid=str(DEMO_SDKAPPID), identifier=DEMO_ADMIN, sides="both")
-    assert run(argv, transport=svc.mock_transport(), stderr=err) == 2
-    assert "--sides both does not make a bundle" in err.getvalue()
-    assert err.getvalue().count("\n") == 1 and svc.stats().calls == 0
-    assert not (tmp_path / "ev").exists()

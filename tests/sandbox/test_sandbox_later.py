@@ -11,6 +11,7 @@ from sandboxkit import fetch_all, seed_messages
 from roamtui.sandbox import Dataset, ListStore, SandboxService
 from roamtui.sandbox.later import EDIT_PREFIX, Later, LaterStore
 from roamtui.sandbox.serve import run
+from roamtui.sandbox.sides import SidePlan, demo_store
 
 T0 = 1_700_000_000
 
@@ -69,5 +70,9 @@ def test_sandbox_later_prints_its_changes() -> None:
     lines = [line for line in out.getvalue().splitlines() if line.startswith("change: ")]
     kinds = [line.split(" ")[1] for line in lines]
     conversations = Dataset(seed=4, messages=600).conversations
-    assert len(lines) == 3 * len(conversations)
+    assert len(lines) - kinds.count("holder") == 3 * len(conversations)
     assert kinds.count("recalled") == kinds.count("changed") == kinds.count("missing")
+    # Under the per-side histories each side of a planned conversation deleted one more.
+    sided = [c for c in conversations if demo_store(Dataset(seed=4, messages=600)).plan(*c)
+             != SidePlan()]
+    assert sided and kinds.count("holder") == 2 * len(sided)
