@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO, cast
 
-from roamtui.cli.options import REGION_HELP, AddParser, add_debug, add_rate_and_paging, add_tz
+from roamtui.cli.parsers import DEFAULT_PROFILE
 from roamtui.im import redact
 from roamtui.im.client import DEFAULT_REGION, Connection, ImClient, endpoint_for
 from roamtui.im.errors import RoamError, ServiceError
@@ -56,55 +56,10 @@ from roamtui.text import one_line
 if TYPE_CHECKING:
     import httpx
 
-DEFAULT_PROFILE = "default"
 #: Replies that can only come after the service accepted sdkappid, identifier and UserSig:
 #: the probe accounts do not exist (90008 for the reading side, 90003 for the peer).
 CHECK_OK_CODES = (90008, 90003)
 _CONSOLE_KEY = re.compile(r"[0-9a-fA-F]{64}")
-
-
-def add_parsers(add: AddParser) -> None:
-    login_p = add(
-        "login",
-        help="save a profile and its secret in the OS keyring",
-        description="Save a profile (config file) and its secret (OS keyring). The secret is read "
-        "hidden from the terminal, or from stdin when piped; it is never written to a file. "
-        "--sdkappid and --identifier may be left out when the profile exists already.",
-    )
-    login_p.add_argument("--profile", metavar="NAME",
-                         help=f"profile name (default {DEFAULT_PROFILE!r})")
-    login_p.add_argument("--sdkappid", metavar="N", help="the app's SDKAppID")
-    login_p.add_argument("--identifier", metavar="ADMIN", help="an App admin account of the app")
-    where = login_p.add_mutually_exclusive_group()
-    where.add_argument("--region", metavar="R", help=REGION_HELP)
-    where.add_argument("--endpoint", metavar="URL", help="REST base URL instead of a region")
-    login_p.add_argument("--usersig", action="store_true",
-                         help="the secret given is a ready UserSig, not the secret key")
-    login_p.add_argument("--check", action="store_true", help="check with one real call")
-    add_tz(login_p, "the profile's default time zone")
-    add_rate_and_paging(login_p, profile=True)
-    login_p.add_argument("--make-default", action="store_true", help="make it the default")
-    add_debug(login_p)
-    login_p.set_defaults(run=login)
-
-    logout_p = add(
-        "logout",
-        help="remove a profile's secret from the keyring",
-        description="Remove the profile's secret from the OS keyring.",
-    )
-    logout_p.add_argument("--profile", metavar="NAME", help="default: the default profile")
-    logout_p.add_argument("--forget", action="store_true", help="also drop it from the config")
-    add_debug(logout_p)
-    logout_p.set_defaults(run=logout)
-
-    listing = add(
-        "profiles",
-        help="list profiles and whether a secret is stored",
-        description="List the saved profiles, the default one, and whether a secret is stored "
-        "(never the secret).",
-    )
-    add_debug(listing)
-    listing.set_defaults(run=profiles)
 
 
 class _UsageError(Exception):

@@ -16,19 +16,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, TextIO
 
-from roamtui.cli.options import (
-    DEFAULT_WINDOW_HELP,
-    TIME_HELP,
-    AddParser,
-    add_connection,
-    add_dataset,
-    add_debug,
-    add_parties,
-    add_sides,
-    add_theme,
-    add_tz,
-    add_window,
-)
 from roamtui.history.timeparse import TimeParseError, parse_time, parse_window, resolve_zone
 from roamtui.settings.config import Config, ConfigError, load_config
 from roamtui.settings.connection import (
@@ -39,8 +26,8 @@ from roamtui.settings.connection import (
 )
 from roamtui.settings.credentials import CredentialError
 from roamtui.settings.defaults import DEFAULT_SINCE, DEFAULT_UNTIL
-from roamtui.settings.marks import ENV_MARKS, mark_store
-from roamtui.settings.recent import ENV_RECENT, recent_store
+from roamtui.settings.marks import mark_store
+from roamtui.settings.recent import recent_store
 from roamtui.text import error_line
 
 if TYPE_CHECKING:
@@ -48,60 +35,6 @@ if TYPE_CHECKING:
 
 
 
-def add_parsers(add: AddParser) -> None:
-    browse = add(
-        "browse",
-        help="open the TUI (also the default)",
-        description="Open the TUI on the history of ACCOUNT with PEER, or on the query screen. "
-        + TIME_HELP
-        + DEFAULT_WINDOW_HELP,
-    )
-    add_parties(browse, optional=True)
-    add_window(browse, required=False)
-    add_connection(browse)
-    add_theme(browse)
-    add_sides(browse, "show")
-    browse.add_argument(
-        "--no-history", action="store_true",
-        help="neither read nor save the query screen's recent queries this run (they hold "
-        f"customer IDs; by default in the user state dir's roamtui/recent.json, or where "
-        f"{ENV_RECENT}=PATH says; {ENV_RECENT}=off or 'recent = false' in the config "
-        "keeps none at all), nor the marks and notes on messages (the user data dir's "
-        f"roamtui/marks.json, or {ENV_MARKS}=PATH|off, or 'marks = false|PATH' in the "
-        "config): marks made then last for the run only",
-    )
-    add_debug(browse)
-    browse.set_defaults(run=run_tui)
-
-    demo = add(
-        "demo",
-        help="the TUI over the embedded sandbox, no credentials",
-        description="Start the embedded sandbox on 127.0.0.1 and open the TUI on one of its "
-        "conversations. No account or network needed. The dataset's content and order depend "
-        "only on --seed and --messages; its times end now, or at --fixed-time.",
-    )
-    add_dataset(demo)
-    demo.add_argument(
-        "--fixed-time", nargs="?", const=FIXED_DEMO_TIME, default=None, metavar="T",
-        help="stop the demo's clock at T (default with no T: "
-        f"{FIXED_DEMO_TIME}): the dataset ends there and 'now' is T, so every time on screen "
-        "and in exports is the same run after run (screenshots). Without it the content and "
-        "order are fixed by --seed and --messages, and the times end at the moment you start.",
-    )
-    add_tz(demo)
-    add_theme(demo)
-    demo.add_argument(
-        "--no-history", action="store_true",
-        help=f"keep marks and notes for this run only (else in roamtui/marks.json of the user "
-        f"data dir, or {ENV_MARKS}=PATH; the demo's SDKAppID keeps them apart from real ones)",
-    )
-    add_sides(demo, "show")
-    add_debug(demo)
-    demo.set_defaults(run=run_demo)
-
-
-#: Where `roamtui demo --fixed-time` stops the clock without a T: 2024-05-06 18:00:00 UTC.
-FIXED_DEMO_TIME = "@1715018400"
 
 
 def demo_clock(fixed: str | None, tz: tzinfo) -> Callable[[], float] | None:

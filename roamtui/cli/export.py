@@ -28,21 +28,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from roamtui.atomicfile import TextSink
-from roamtui.cli.export_marks import add_marks_options, marks_for, selection_text
-from roamtui.cli.options import (
-    TIME_HELP,
-    AddParser,
-    add_connection,
-    add_debug,
-    add_parties,
-    add_sides,
-    add_window,
-    one_of,
-)
+from roamtui.cli.export_marks import marks_for, selection_text
 from roamtui.cli.progress import ProgressLine, announcer, budget_text, written_text
 from roamtui.cli.signals import Interrupted, SignalGuard
 from roamtui.export.bundle import check_bundle_output
-from roamtui.export.formats import CLI_FORMATS, DEFAULT_FORMAT, FORMATS, format_named
+from roamtui.export.formats import DEFAULT_FORMAT, FORMATS, format_named
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
 from roamtui.export.sides import summary_text
@@ -65,38 +55,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PROG = "roamtui export"
 
-
-_SLICED_HELP = "".join(
-    f". With --format {f.name}, a path ending in / (created) or a directory without SHA256SUMS "
-    f"gets one .{f.name} per slice of at most {f.per_file or 0:,} messages, cut at days, named "
-    "by time, and SHA256SUMS; one file of more is refused" for f in FORMATS.values() if f.split)
-
-
-def add_parsers(add: AddParser) -> None:
-    formats = "; ".join(f"{f.name}: {f.summary}" for f in CLI_FORMATS.values())
-    export = add(
-        "export",
-        help=f"write a whole window as {one_of(CLI_FORMATS)}",
-        description=f"Fetch the whole window and write it as evidence ({formats}). A summary "
-        "goes to stderr. Exit 0 only when the whole window was fetched. " + TIME_HELP,
-    )
-    add_parties(export, optional=False)
-    add_window(export, required=True)
-    export.add_argument("--format", choices=tuple(CLI_FORMATS), default=DEFAULT_FORMAT,
-                        help=f"default {DEFAULT_FORMAT}")
-    export.add_argument(
-        "-o", "--output", metavar="FILE",
-        help="output file (default: stdout): a regular file is written whole or not at all "
-        "(mode 0600); a FIFO or device is written through; a symlink is followed and kept; "
-        "SIGINT/SIGTERM/SIGHUP end with 128+signal and leave no partial file" + _SLICED_HELP
-        + ". With --format bundle: a new (or empty) folder DIR, or DIR.zip, made whole or "
-        "not at all; check it later with `roamtui verify DIR`",
-    )
-    add_marks_options(export)
-    add_sides(export, "export")
-    add_connection(export)
-    add_debug(export)
-    export.set_defaults(run=run)
 
 
 class UsageError(Exception):

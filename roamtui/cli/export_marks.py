@@ -19,27 +19,6 @@ from roamtui.settings.config import Config, ConfigError, load_config
 from roamtui.settings.marks import ENV_MARKS, Pair, mark_store
 
 
-def add_marks_options(export: argparse.ArgumentParser) -> None:
-    export.add_argument(
-        "--marked", action="store_true",
-        help="write only the messages marked in the TUI (m) for this account, peer and "
-        "SDKAppID, read from the marks file; the provenance says it is a selection of N of M "
-        "messages, and names marked messages the service no longer returns. Notes (:note) go "
-        "into every export, with or without --marked (jsonl excepted: it holds the service's "
-        "objects only)",
-    )
-    export.add_argument(
-        "--context", type=int, default=0, metavar="N",
-        help=f"with --marked, also N messages before and after each marked one (default 0, "
-        f"at most {MAX_CONTEXT})",
-    )
-    export.add_argument(
-        "--no-history", action="store_true",
-        help=f"read no marks file (no notes; --marked refused). The file is the user data "
-        f"dir's roamtui/marks.json, or {ENV_MARKS}=PATH, or 'marks = \"PATH\"' in the config",
-    )
-
-
 class MarksRefused(ValueError):
     """``--marked`` or ``--context`` cannot be honoured; ``str()`` is the one line shown."""
 

@@ -1,23 +1,25 @@
 """The command line: the one parser, and ``main``, which hands each subcommand to its module.
 
-:data:`COMMANDS` names each subcommand's module, which adds its subcommands to the parser
-(``add_parsers``) and names the function that runs each (``set_defaults(run=...)``):
+:data:`COMMANDS` names each subcommand's module, the one that runs it; :mod:`.parsers` adds
+its options (``ADDERS``, by that module) and names the function (``set_defaults(run=Handler(
+module, name))``), imported only when the command runs:
 :mod:`.browse` (``browse``, ``demo``), :mod:`.export`, :mod:`.accounts` (``login``,
 ``logout``, ``profiles``), :mod:`.sandbox`, :mod:`.peers`, :mod:`.verify`.
 
-``main`` builds the parser with the one subcommand it runs (``build_parser(only=...)``), so a
-command imports what it needs and no more: ``roamtui --version`` nothing, ``roamtui export``
-not Textual, ``roamtui demo`` not the export job. Every failure ends in one line on stderr;
-``--debug`` adds the traceback, secrets redacted. A first word close to a subcommand with no
-account-like PEER after it (``roamtui profile``, ``roamtui login2 x``) is taken for a typo:
-"did you mean …", one line, exit 2 (:func:`typo_of`), never a TUI on an account of that name.
+Building the parser imports none of the core (``roamtui --help`` loads argparse, :mod:`.options`
+and :mod:`.parsers`: no asyncio, httpx or Textual); ``main`` builds it with the one subcommand it
+runs (``build_parser(only=...)``), and the command imports what it needs and no more:
+``roamtui export`` not Textual, ``roamtui demo`` not the export job. Every failure ends in
+one line on stderr; ``--debug`` adds the traceback, secrets redacted. A first word close to a
+subcommand with no account-like PEER after it (``roamtui profile``, ``roamtui login2 x``) is
+taken for a typo: "did you mean …", one line, exit 2 (:func:`typo_of`), never a TUI on an
+account of that name.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import re
 import sys
 import traceback
@@ -65,11 +67,13 @@ def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"roamtui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
-    for module in dict.fromkeys(COMMANDS[name] for name in names):
-        importlib.import_module(module).add_parsers(sub.add_parser)
     if names:
+        # Light (argparse and help texts), yet not even these for `roamtui --version`.
         from roamtui.cli.options import DEFAULT_WINDOW_HELP, TIME_HELP
+        from roamtui.cli.parsers import ADDERS
 
+        for module in dict.fromkeys(COMMANDS[name] for name in names):
+            ADDERS[module](sub.add_parser)
         parser.epilog = (
             f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each; "
             "a first word close to one, with no account-like PEER after it, is taken for a "

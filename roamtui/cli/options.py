@@ -1,8 +1,11 @@
-"""The options several subcommands share, and their help texts, made from the core's tables.
+"""The options several subcommands share, their help texts, and the core's values they show.
 
-Regions come from ``im.client.REGIONS``, the rate bounds from ``im.limiter`` (through
-``settings.defaults``), the field namings from ``im.roam.PARTY_FIELDS``, the window and page
-size from their one definition: a default changes in one place and the help follows.
+Building the parser imports none of the core (``roamtui --help`` is argparse and this): the
+regions (``im.client``), field namings (``im.roam``), rate bounds (``im.limiter`` through
+``settings.defaults``), page size, window, environment names, the export formats and the
+sandbox's dataset defaults are written out below, and ``tests/test_cli_tables.py`` holds each
+equal to its one definition in the core, so a default changed there fails that test rather than
+drifting from the help.
 """
 
 from __future__ import annotations
@@ -11,19 +14,30 @@ import argparse
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from roamtui.im.client import DEFAULT_REGION, REGIONS
-from roamtui.im.roam import PARTY_FIELDS
-from roamtui.settings.credentials import ENV_SECRET_KEY, ENV_USERSIG
-from roamtui.settings.defaults import (
-    DEFAULT_MAX_RPS,
-    DEFAULT_NAMING,
-    DEFAULT_PAGE_SIZE,
-    DEFAULT_WINDOW_DAYS,
-    FIELD_NAMINGS,
-    MAX_RPS,
-    default_of,
+#: The core's values shown in the help (see the module's docstring; checked by tests).
+DEFAULT_REGION = "mainland"  # im.client.DEFAULT_REGION
+REGION_NAMES = ("mainland", "singapore", "seoul", "tokyo", "frankfurt", "silicon-valley",
+                "jakarta", "mumbai")  # im.client.REGIONS
+DEFAULT_ENDPOINT = "https://console.tim.qq.com"  # im.client.REGIONS[DEFAULT_REGION]
+PARTY_FIELDS = {  # im.roam.PARTY_FIELDS
+    "from-to": ("From_Account", "To_Account"),
+    "operator-peer": ("Operator_Account", "Peer_Account"),
+}
+FIELD_NAMINGS = tuple(PARTY_FIELDS)  # settings.defaults.FIELD_NAMINGS
+DEFAULT_NAMING = "from-to"  # settings.defaults.DEFAULT_NAMING
+DEFAULT_MAX_RPS, MAX_RPS = 50, 200  # settings.defaults, from im.limiter
+DEFAULT_PAGE_SIZE = 100  # settings.defaults, RoamQuery.page_size
+DEFAULT_WINDOW_DAYS = 7  # settings.defaults, history.timeparse.DEFAULT_SPAN
+ENV_SECRET_KEY, ENV_USERSIG = "ROAMTUI_SECRET_KEY", "ROAMTUI_USERSIG"  # settings.credentials
+ENV_RATE_STORE = "ROAMTUI_RATE_STORE"  # settings.rate_store
+ENV_MARKS, ENV_RECENT = "ROAMTUI_MARKS", "ROAMTUI_RECENT"  # settings.marks, settings.recent
+DATASET_MESSAGES, DATASET_SEED = 5000, 0  # sandbox.dataset.Dataset's defaults
+RATE_STORE_HELP = (  # settings.rate_store.RATE_STORE_HELP
+    "whose budget --max-rps is: 'local' (default: every roamtui of this user on this machine "
+    "shares it, per SDKAppID), 'redis://HOST:PORT/DB' (the whole team shares it through that "
+    "Redis; needs roamtui[team]), or 'process' (this process alone); also "
+    f"{ENV_RATE_STORE} or a profile's rate_store"
 )
-from roamtui.settings.rate_store import RATE_STORE_HELP
 
 #: ``sub.add_parser`` of the top-level parser: each command module adds its own subcommands.
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -35,7 +49,9 @@ class Adds(Protocol):
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action: ...
 
 
-REGION_HELP = ", ".join(f"{name} (default)" if name == DEFAULT_REGION else name for name in REGIONS)
+REGION_HELP = ", ".join(
+    f"{name} (default)" if name == DEFAULT_REGION else name for name in REGION_NAMES
+)
 NAMING_HELP = " or ".join(
     "/".join(fields) + (" (default)" if name == DEFAULT_NAMING else "")
     for name, fields in PARTY_FIELDS.items()
@@ -167,11 +183,8 @@ def add_sides(parser: Adds, what: str) -> None:
 
 
 def add_dataset(parser: argparse.ArgumentParser) -> None:
-    """``--messages``, ``--seed``, ``--latency-ms`` of the embedded sandbox (demo, sandbox), the
-    defaults the generated dataset's own (read here: only these two subcommands import it)."""
-    from roamtui.sandbox.dataset import Dataset
-
-    messages, seed = default_of(Dataset, "messages"), default_of(Dataset, "seed")
+    """``--messages``, ``--seed``, ``--latency-ms`` of the embedded sandbox (demo, sandbox)."""
+    messages, seed = DATASET_MESSAGES, DATASET_SEED
     parser.add_argument(
         "--messages", type=positive_int, default=messages, metavar="N",
         help=f"messages in the dataset (default {messages})",
@@ -196,7 +209,7 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection", SECRET_HELP)
     group.add_argument("--profile", metavar="NAME", help="a profile saved by 'roamtui login'")
     group.add_argument(
-        "--endpoint", metavar="URL", help=f"REST base URL, e.g. {REGIONS[DEFAULT_REGION]}"
+        "--endpoint", metavar="URL", help=f"REST base URL, e.g. {DEFAULT_ENDPOINT}"
     )
     group.add_argument("--region", metavar="R", help=REGION_HELP)
     group.add_argument("--sdkappid", metavar="N", help="the app's SDKAppID")

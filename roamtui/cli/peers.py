@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.cells import cell_len
 
-from roamtui.cli.options import AddParser, add_connection, add_debug, add_tz
 from roamtui.export.csv import csv_cell
 from roamtui.export.provenance import iso_time
 from roamtui.history.timeparse import (
@@ -48,33 +47,9 @@ if TYPE_CHECKING:
     import httpx
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FORMATS = ("text", "jsonl", "csv")
 CSV_COLUMNS = ("peer", "nickname", "last_message", "last_message_unix", "pinned", "open")
 _PROG = "roamtui peers"
 NICK_CELLS = 24  # the nickname column on a terminal; longer ones are cut with …
-
-
-def add_parsers(add: AddParser) -> None:
-    peers = add(
-        "peers",
-        help="list an account's one-to-one conversations with nicknames",
-        description="List ACCOUNT's one-to-one conversations (recentcontact/get_list, paged to "
-        "the end), newest first: peer, nickname (portrait_get), time of the last message in "
-        "--tz, and the command that opens it. Nicknames are the users' own text, shown inert. "
-        "A summary goes to stderr.",
-    )
-    peers.add_argument("account", metavar="ACCOUNT", help="whose conversations are listed")
-    peers.add_argument(
-        "--since", metavar="T",
-        help="only conversations whose last message is at or after T (any form of the TUI's "
-        "times: -7d, yesterday, 2020-03-20 10:00, @1584669600)",
-    )
-    add_tz(peers)
-    peers.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default: aligned lines), jsonl or csv for scripts")
-    add_connection(peers)
-    add_debug(peers)
-    peers.set_defaults(run=run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,43 +7,6 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from roamtui.cli.options import AddParser, add_dataset, add_debug, fraction, non_negative_int
-
-
-def add_parsers(add: AddParser) -> None:
-    sandbox = add(
-        "sandbox",
-        help="serve the embedded stand-in of the IM service",
-        description="Serve a local stand-in of admin_getroammsg on 127.0.0.1 and print its "
-        "endpoint, demo credentials and conversations as 'key: value' lines, then the same "
-        "connection as 'export ROAMTUI_...=' lines: paste them into another shell and "
-        "'roamtui CUSTOMER AGENT' or 'roamtui export ...' talk to this sandbox. Ctrl+C stops it.",
-    )
-    sandbox.add_argument(
-        "--port", type=non_negative_int, default=0, metavar="P", help="default: a free port"
-    )
-    add_dataset(sandbox)
-    sandbox.add_argument(
-        "--fault-rate", type=fraction, default=0.0, metavar="F",
-        help="share of calls that fail (0..1)",
-    )
-    sandbox.add_argument(
-        "--ends-at", metavar="T",
-        help="the dataset's last moment (default: now), e.g. @1795000000 (UTC unless it says "
-        "otherwise): two runs with the same --seed, --messages and --ends-at serve the same "
-        "history, so a bundle captured from one can be refetched from a --later one",
-    )
-    sandbox.add_argument(
-        "--later", type=non_negative_int, default=0, metavar="N",
-        help="serve the same history later: in each conversation N messages recalled since, N "
-        "edited by an admin (MsgBody or CloudCustomData) and N deleted, and (per-side "
-        "histories) N more deleted by each side from its own history, always the same ones "
-        "for the same --seed (printed as 'change:' lines); try 'roamtui verify BUNDLE "
-        "--refetch' against it",
-    )
-    add_debug(sandbox)
-    sandbox.set_defaults(run=run)
-
 
 def export_lines(endpoint: str) -> list[str]:
     """The sandbox's connection as POSIX shell exports, each value quoted for the shell."""

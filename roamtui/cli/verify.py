@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from roamtui.cli.options import AddParser, add_connection, add_debug, add_tz
 from roamtui.cli.progress import ProgressLine, announcer
 from roamtui.export.bundle_read import BundleSource, BundleUnreadable, open_bundle, read_messages
 from roamtui.export.job import ExportJob, ExportRefused, Fetched
@@ -42,37 +41,6 @@ if TYPE_CHECKING:
 
 EXIT_SAME, EXIT_DIFFERS, EXIT_ERROR = 0, 1, 2
 _PROG = "roamtui verify"
-
-
-def add_parsers(add: AddParser) -> None:
-    verify = add(
-        "verify",
-        help="check an evidence bundle offline, or --refetch its window and compare",
-        description="Check a bundle written by 'roamtui export --format bundle' (its folder or "
-        "its zip), offline: every checksum, messages.jsonl against the manifest's counts and "
-        "page records, the transcripts against the jsonl. Exit 0 with one line when intact, "
-        "1 naming each file or record that differs. With --refetch, fetch the same window of "
-        "the same side (both sides, for a --sides both bundle) again and print one line per "
-        "difference (recalled, changed, missing, new, and holder when a message's holding "
-        "sides changed, each with its MsgKey) and a summary: exit 0 unchanged, 1 changed, 2 "
-        "on errors.",
-    )
-    verify.add_argument("bundle", metavar="BUNDLE", help="a bundle folder or its .zip")
-    verify.add_argument(
-        "--refetch", action="store_true",
-        help="fetch the bundle's window again and compare message by message (needs a "
-        "connection: flags, environment or profile as for 'roamtui export'; a connection "
-        "that differs from the capture's is said)",
-    )
-    verify.add_argument(
-        "--out", metavar="DIR2",
-        help="with --refetch: write the new capture as a bundle (a new folder or DIR2.zip) "
-        "whose manifest names this bundle's SHA256SUMS digest",
-    )
-    add_tz(verify, help="zone of the times shown and of a new bundle (default: the capture's)")
-    add_connection(verify)
-    add_debug(verify)
-    verify.set_defaults(run=run)
 
 
 def run(

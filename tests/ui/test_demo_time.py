@@ -9,7 +9,8 @@ import pytest
 from shellkit import settle
 
 from roamtui.cli import build_parser
-from roamtui.cli.browse import FIXED_DEMO_TIME, StartError, demo_clock
+from roamtui.cli.browse import StartError, demo_clock
+from roamtui.cli.parsers import FIXED_DEMO_TIME
 from roamtui.ui.factory import demo_app
 from roamtui.ui.widgets.status_bar import PositionLine
 
