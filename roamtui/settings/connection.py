@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, cast
 
 from roamtui.history.timeparse import TimeParseError, resolve_zone
 from roamtui.im.client import REGIONS, ClientEvent, Connection, ImClient, endpoint_for
+from roamtui.im.limiter import RateLimiter
 from roamtui.im.roam import FieldNaming, RoamQuery
 from roamtui.im.sharing import SharedSpec
 from roamtui.settings.config import Config, ConfigError, Profile, load_config
@@ -130,12 +131,18 @@ class Resolved:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         on_event: Callable[[ClientEvent], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> ImClient:
         """A client for this connection, at this rate, on the process-wide limiter drawing from
-        this connection's shared budget; ``on_event`` hears of each retry while a call goes on."""
+        this connection's shared budget; ``on_event`` hears of each retry while a call goes on.
+        ``limiter`` replaces the process-wide one (set to this rate and budget): an app of its
+        own, whose back-off an earlier app in the same process never leaves behind."""
+        if limiter is not None:
+            limiter.rate = self.max_rps
+            limiter.share(self.share)
         return ImClient(
             self.connection, max_rps=self.max_rps, transport=transport, on_event=on_event,
-            share=self.share,
+            share=self.share, limiter=limiter,
         )
 
     def query(self, account: str, peer: str, min_time: int, max_time: int) -> RoamQuery:

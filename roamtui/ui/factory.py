@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from roamtui.history.timeparse import DEFAULT_SPAN, resolve_zone, zone_name
 from roamtui.im.client import Connection, ImClient
+from roamtui.im.limiter import RateLimiter
 from roamtui.im.roam import FieldNaming, RoamQuery
 from roamtui.settings.connection import Resolved
 from roamtui.settings.defaults import (
@@ -73,6 +74,7 @@ def make_app(
     on_started: Callable[[], None] | None = None,
     show_endpoint: bool = True,
     both_sides: bool = False,
+    limiter: RateLimiter | None = None,
 ) -> RoamApp:
     """Build the app. With `account` and `peer` it opens straight on that transcript.
 
@@ -83,7 +85,9 @@ def make_app(
     mock transport). `resolve_profile` (blocking) lets the query screen switch profiles.
     `recent` and `marks` are the stores on disk; without them nothing is kept after the run.
     `on_started` is called once the first screen is drawn. `both_sides` opens the transcript
-    read from both sides (`roamtui ACCOUNT PEER --sides both`; `P` toggles it).
+    read from both sides (`roamtui ACCOUNT PEER --sides both`; `P` toggles it). `limiter`
+    (tests, pictures) replaces the process-wide limiter, whose rate-limit back-off (AIMD) an
+    earlier app of the same process would otherwise leave in the new app's status bar.
     """
     from roamtui.ui.app import RoamApp, Session
     from roamtui.ui.screens.browse import BrowseTarget
@@ -94,7 +98,7 @@ def make_app(
     zone = tz if tz is not None else resolve_zone(resolved.tz)
     session = Session(
         resolved=resolved,
-        open_client=lambda r: r.client(transport=transport),
+        open_client=lambda r: r.client(transport=transport, limiter=limiter),
         make_timeline=make_timeline,
         default_tz=zone,
         default_tz_name=zone_name(zone),

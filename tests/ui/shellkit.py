@@ -17,6 +17,7 @@ import httpx
 from textual.pilot import Pilot
 
 from roamtui.im.client import Connection
+from roamtui.im.limiter import RateLimiter
 from roamtui.sandbox import Dataset, SandboxService, demo_connection
 from roamtui.settings.recent import RecentQueries
 from roamtui.ui.app import RoamApp
@@ -90,6 +91,9 @@ def build_app(
     """The app as `roamtui demo` makes it, over `sandbox`, at the fixed clock and zone."""
     box = sandbox if sandbox is not None else make_sandbox()
     options.setdefault("show_endpoint", False)  # as the demo: no loopback host in the header
+    # Each app its own limiter: an earlier test's 60007 answers (storms, quotas) cut the
+    # process-wide one, and its back-off would show in this app's status bar.
+    options.setdefault("limiter", RateLimiter())
     return make_app(
         connection=connection if connection is not None else demo_connection(IN_PROCESS_ENDPOINT),
         account=box.account if open_transcript else None,

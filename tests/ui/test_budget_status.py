@@ -79,3 +79,19 @@ async def test_the_demo_alone_shows_no_budget(sandbox: Sandbox) -> None:
         await settle(pilot)
         await pilot.pause(1.2)
         assert "budget" not in stats_text(app)
+
+
+async def test_an_earlier_apps_back_off_does_not_show_in_a_new_app(sandbox: Sandbox) -> None:
+    # Snapshot pictures showed `budget in-process 50/s ↓27.6/s` when an earlier test of the
+    # process (a storm of 60007 answers) had cut the process-wide limiter: each test app has
+    # its own (make_app's `limiter`), so no back-off it did not earn itself.
+    process_wide = shared_limiter(DEFAULT_RATE)
+    process_wide.rate_limited()
+    try:
+        app = build_app(sandbox)
+        async with app.run_test(size=(160, 30)) as pilot:
+            await settle(pilot)
+            await pilot.pause(1.2)  # the budget field follows once a second
+            assert "budget" not in stats_text(app)
+    finally:
+        process_wide.reset()
