@@ -82,14 +82,25 @@ def _offline(v: Verdict, name: str, out: TextIO) -> int:
         pages = counts.get("pages")
         out.write(f"{_PROG}: {name} is intact: {v.files} files match SHA256SUMS and the "
                   f"manifest; {counts.get('messages')} messages ({counts.get('recalled')} "
-                  f"recalled) in {pages} page{'' if pages == 1 else 's'}; transcripts agree; "
-                  f"SHA256SUMS sha256 {v.sums_sha256}\n")
+                  f"recalled) in {pages} page{'' if pages == 1 else 's'}{_sides(v)}; "
+                  f"transcripts agree; SHA256SUMS sha256 {v.sums_sha256}\n")
         return EXIT_SAME
     for problem in v.problems:
         out.write(one_line(problem.line(), 1000) + "\n")
     n = len(v.problems)
     out.write(f"{_PROG}: {name} is NOT intact: {n} problem{'s' * (n != 1)}\n")
     return EXIT_DIFFERS
+
+
+def _sides(v: Verdict) -> str:
+    """``, both sides read: 910 held by both, 20 only A, 59 only B`` (verified counts)."""
+    sides, conv = v.manifest.get("sides"), v.manifest.get("conversation")
+    if not isinstance(sides, dict) or not isinstance(conv, dict):
+        return ""
+    n = sides.get("counts") or {}
+    return (f", both sides read: {n.get('both')} held by both, {n.get('only_account')} only "
+            f"{one_line(str(conv.get('account')))}, {n.get('only_peer')} only "
+            f"{one_line(str(conv.get('peer')))}")
 
 
 def _plan(args: argparse.Namespace, m: dict[str, object]) -> tuple[Resolved, ExportJob]:

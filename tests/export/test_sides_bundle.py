@@ -139,6 +139,8 @@ def test_a_two_sided_bundle_records_both_sides_and_verifies(
     assert done.returncode == 0, done.stdout + done.stderr
     code, out = run_verify(captured)
     assert code == 0 and out.startswith("roamtui verify: evidence is intact"), out
+    assert (f"both sides read: {kinds.count('both')} held by both, {kinds.count(a)} only {a}, "
+            f"{kinds.count(b)} only {b}; transcripts agree") in out
     m = json.loads((captured / "manifest.json").read_text())
     assert m["conversation"]["side"] == "both"
     assert m["sides"]["read"] == [a, b]
