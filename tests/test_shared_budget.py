@@ -32,10 +32,12 @@ from tests.rediskit import RedisServer
 RATE = 60
 T0 = 1_700_000_000
 SECRET = "shared-budget-secret-key-0123456789abcdef"
-# Two conversations: 660 messages for two exports at once (about 37 calls each), 440 for four
-# (about 32 each). Either way the exports want more than 60 calls in their first second
-# together (each alone may make 60): without the shared budget they put 74 and 127 into one.
-DATASET = Dataset(seed=3, messages=1100, pairs=2, end_time=T0)
+# Two conversations: about 960 messages for two exports at once, 640 for four. Either way the
+# exports want more than 60 calls in their first second together (each alone may make 60):
+# without the shared budget they put 74 and 127 into one. A loaded machine runs fewer chains
+# per export (im/window.py), so the windows are large enough that even then the calls together
+# stay well above the rate.
+DATASET = Dataset(seed=3, messages=1600, pairs=2, end_time=T0)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def run_together(
     print(f"\n{n} exports at --max-rps {RATE} ({store or 'local'}): {sandbox.count()} calls, "
           f"at most {most} in any second\n" + "".join(errs))
     assert most <= RATE, errs
-    assert sandbox.count() >= 70  # together they wanted more than 60 in their first second
+    assert sandbox.count() >= 80  # together they wanted more than 60 in their first second
     return errs
 
 
