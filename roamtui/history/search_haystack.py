@@ -10,6 +10,13 @@ bytes.
 
 The messages live in blocks of at most :data:`BLOCK` so that a splice (pages loaded at either
 end, a gap filled in the middle) copies at most two partial blocks plus what it inserts.
+
+Each message also has a 64-bit mask of which of :data:`ALPHABET` its folded text holds, made
+when its page arrives (~1 µs, 8 bytes a message, kept as 8 little-endian bytes): a
+one-character needle in it (the first letter typed, a regex's one-letter probe) is answered
+from the masks with C-level steps only (the byte of the masks holding its bit, sliced out and
+translated to 0/1, then ``compress``): ~3 ms at 100,000 messages instead of a find a message
+(36 ms: a third of them hold an ``r``).
 """
 
 from __future__ import annotations
@@ -30,6 +37,17 @@ SEP = b"\xff"
 _DENSE_AFTER = 32
 _DENSE_SHARE = 3
 _NOT_FOUND = -1
+#: The characters a message's mask records, one bit each (case-folded texts: no capitals).
+ALPHABET = b"abcdefghijklmnopqrstuvwxyz0123456789 .,:;!?'\"-_@#$%&*()/\\+=<>[]~"
+#: The bit of each byte value (0: not in ALPHABET).
+_BITS: list[int] = [0] * 256
+for _bit, _byte in enumerate(ALPHABET):
+    _BITS[_byte] = 1 << _bit
+#: For each bit of a mask byte, the table turning a mask byte into 1 when it holds that bit.
+_HOLDS: tuple[bytes, ...] = tuple(
+    bytes(1 if value >> k & 1 else 0 for value in range(256)) for k in range(8)
+)
+_MASK = 8  # bytes of a message's mask
 
 
 def encode(text: str) -> bytes:
@@ -41,16 +59,28 @@ def encode(text: str) -> bytes:
 class _Block:
     hay: bytes  # the messages' folded texts joined by SEP
     starts: array[int]  # byte offset of each message, then len(hay) + 1 (where a next would be)
+    masks: bytes  # which of ALPHABET each message's text holds: _MASK bytes each (_mask)
 
     @property
     def size(self) -> int:
         return len(self.starts) - 1
 
 
+def _mask(part: bytes) -> bytes:
+    """The bits of the ALPHABET bytes in ``part`` (distinct ones: their sum is their or)."""
+    return sum(map(_BITS.__getitem__, set(part))).to_bytes(_MASK, "little")
+
+
+def _held(block: _Block, bit: int, a: int, b: int) -> bytes:
+    """1 for each message ``a <= k < b`` of ``block`` whose mask has ``bit``, else 0."""
+    j, k = divmod(bit.bit_length() - 1, 8)
+    return block.masks[_MASK * a + j : _MASK * b : _MASK].translate(_HOLDS[k])
+
+
 def _build(folded: Sequence[str]) -> _Block:
     parts = [encode(t) for t in folded]
     starts = array("q", accumulate(map((1).__add__, map(len, parts)), initial=0))
-    return _Block(SEP.join(parts), starts)
+    return _Block(SEP.join(parts), starts, b"".join(map(_mask, parts)))
 
 
 def _shifted(starts: Iterable[int], by: int) -> array[int]:
@@ -59,17 +89,18 @@ def _shifted(starts: Iterable[int], by: int) -> array[int]:
 
 def _head(block: _Block, k: int) -> _Block:
     """The first ``k`` messages of ``block`` (0 < k < size)."""
-    return _Block(block.hay[: block.starts[k] - 1], block.starts[: k + 1])
+    return _Block(block.hay[: block.starts[k] - 1], block.starts[: k + 1], block.masks[: _MASK * k])
 
 
 def _tail(block: _Block, k: int) -> _Block:
     """The messages of ``block`` from the ``k``-th on (0 < k < size)."""
     at = block.starts[k]
-    return _Block(block.hay[at:], _shifted(block.starts[k:], -at))
+    return _Block(block.hay[at:], _shifted(block.starts[k:], -at), block.masks[_MASK * k :])
 
 
 def _joined(a: _Block, b: _Block) -> _Block:
-    return _Block(a.hay + SEP + b.hay, a.starts[:-1] + _shifted(b.starts, a.starts[-1]))
+    return _Block(a.hay + SEP + b.hay, a.starts[:-1] + _shifted(b.starts, a.starts[-1]),
+                  a.masks + b.masks)
 
 
 class Haystack:
@@ -89,7 +120,8 @@ class Haystack:
     @property
     def nbytes(self) -> int:
         """Bytes held by the joined texts and their offsets."""
-        return sum(len(b.hay) + b.starts.itemsize * len(b.starts) for b in self._blocks)
+        return sum(len(b.hay) + b.starts.itemsize * len(b.starts) + len(b.masks)
+                   for b in self._blocks)
 
     def splice(self, start: int, removed: int, folded: Sequence[str]) -> None:
         """``removed`` texts at ``start`` are now ``folded`` (checked by the caller)."""
@@ -143,6 +175,10 @@ class Haystack:
             ends = list(map(starts.__getitem__, map((1).__add__, local)))
             hit = [False] * len(mine)
             for needle in needles:
+                if len(needle) == 1 and (bit := _BITS[needle[0]]):
+                    held = _held(block, bit, 0, block.size)
+                    hit = list(map(bool.__or__, hit, map(bool, map(held.__getitem__, local))))
+                    continue
                 found = map(block.hay.find, repeat(needle), begins, ends)
                 hit = list(map(bool.__or__, hit, map(_NOT_FOUND.__lt__, found)))
             out.extend(compress(mine, hit))
@@ -176,6 +212,9 @@ def _merge_small(run: list[_Block], size: int) -> list[_Block]:
 
 def _find(block: _Block, needle: bytes, a: int, b: int, base: int, out: list[int]) -> None:
     """Append ``base + k`` for each local ``a <= k < b`` whose text contains ``needle``."""
+    if len(needle) == 1 and (bit := _BITS[needle[0]]):
+        out.extend(compress(count(base + a), _held(block, bit, a, b)))
+        return
     hay, starts = block.hay, block.starts
     find = hay.find
     append = out.append

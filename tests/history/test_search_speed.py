@@ -101,6 +101,39 @@ def test_haystack_finds_the_same_at_any_density(
         i for i in range(lo, len(texts)) if needle in texts[i]]
 
 
+ASCII = [chr(c) for c in range(32, 127)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from([*ASCII, "é", "退"]), max_size=6),
+                   min_size=1, max_size=60),
+    edits=st.lists(st.tuples(st.integers(0, 70), st.integers(0, 9),
+                             st.lists(st.text(alphabet=st.sampled_from(ASCII), max_size=5),
+                                      max_size=9)), max_size=4),
+    block=st.sampled_from([2, 5, 4096]),
+)
+def test_every_one_character_needle_finds_what_substring_search_finds(
+    texts: list[str], edits: list[tuple[int, int, list[str]]], block: int
+) -> None:
+    # One-character needles come from each message's mask of the characters it holds (made at
+    # the splice that brings it); the others from finds: both kinds, masks cut and joined by
+    # splices at any block size, equal `in` on every text.
+    current = [t.casefold() for t in texts]
+    hay = Haystack(block=block)
+    hay.splice(0, 0, current)
+    for at, removed, inserted in edits:
+        at, folded = min(at, len(current)), [t.casefold() for t in inserted]
+        removed = min(removed, len(current) - at)
+        hay.splice(at, removed, folded)
+        current[at : at + removed] = folded
+    odds = list(range(1, len(current), 2))
+    for char in {c.casefold() for c in ASCII}:
+        assert hay.find(encode(char), 0, len(current)) == [
+            i for i, t in enumerate(current) if char in t], char
+        assert hay.keep([encode(char)], odds) == [i for i in odds if char in current[i]], char
+
+
 def test_a_needle_never_matches_across_two_messages() -> None:
     hay = Haystack()
     hay.splice(0, 0, ["ab", "cd", "", "e"])
