@@ -11,6 +11,8 @@ import keyring.backends.fail
 import pytest
 from hypothesis import Phase, settings
 
+from roamtui.im.limiter import DEFAULT_RATE, shared_limiter
+
 # These machines are noisy (two cores, often shared): a property test checks what happens, never
 # how fast, so no example has a deadline; and a failure is reported as found, without the
 # "explain" phase, whose line tracing made one failing example run past the suite's timeout.
@@ -46,6 +48,17 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     for name in _ENV_TO_CLEAR:
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_limiter() -> Iterator[None]:
+    """Each test starts with the process-wide limiter at its configured rate and unshared: a
+    test that met 60007 must not leave the next one backed off (slower, and a budget field in
+    its status bar that a snapshot would show)."""
+    limiter = shared_limiter(DEFAULT_RATE)
+    limiter.reset()
+    limiter.share(None)
+    yield
 
 
 @pytest.fixture(autouse=True)

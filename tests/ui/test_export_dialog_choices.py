@@ -124,6 +124,8 @@ async def test_rsmf_too_big_for_one_file_goes_into_a_folder(out: Path, small_rsm
         await until(pilot, lambda: "slices" in str(dialog.query_one("#export-error",
                                                                      Static).content))
         assert dialog.query_one("#export-path", Input).value == f"{out / 'one'}/"
+        # A Button ignores clicks while its pressed effect (0.2 s) lasts, as a hand would.
+        await pilot.pause(0.3)
         await pilot.click("#export-go")
         await until(pilot, lambda: isinstance(pilot.app.screen, BrowseScreen), rounds=2000)
     folder = out / "one"

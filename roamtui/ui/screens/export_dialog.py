@@ -423,8 +423,11 @@ class ExportDialog(ModalScreen[ExportResult | None]):
                 value = str(Path(value).with_suffix("")) + "/"
             self._proposed = self.path_input.value = value
         self._show_error(event.reason)
-        self.app.notify(event.reason, title="Export failed", severity="error", timeout=8,
-                        markup=False)
+        if not event.needs_folder:
+            # A folder proposed is an instruction shown in the dialog, not a failure; a toast
+            # would also sit over the Export button the user is asked to press.
+            self.app.notify(event.reason, title="Export failed", severity="error", timeout=8,
+                            markup=False)
 
     @on(_Written)
     def _written(self, event: _Written) -> None:
