@@ -44,7 +44,10 @@ MAX_SPANS = 10_000
 # Escapes and group names are not text the user wants matched, so they do not decide the case.
 _NOT_TEXT = re.compile(r"\\.|\(\?P[<=][^>)]*[>)]", re.DOTALL)
 #: Probes weaker than this find too many messages to be worth it (see search_regex.strength).
-_MIN_PROBE = 2
+#: A lone letter, digit or space (strength 1) is: the haystack answers it from its masks in a
+#: few ms at 100,000 messages, and the regex then runs on those holding it only (E\d{10}: 2 of
+#: 3 messages hold an "e", 26 -> 20 ms).
+_MIN_PROBE = 1
 #: More alternatives than this cost more passes over the texts than the regex itself.
 _MAX_PROBES = 6
 
@@ -301,7 +304,7 @@ def _either(alternatives: Iterator[tuple[str, ...] | None]) -> tuple[str, ...] |
 def strength(needles: tuple[str, ...]) -> int:
     """Roughly how rare the rarest of ``needles`` is: its UTF-8 length, but a lone punctuation
     mark or non-ASCII character counts as 2, a lone ASCII letter, digit or space as 1 (most
-    messages hold an "e", and a case-sensitive ``E`` is looked for as "e")."""
+    messages hold an "e", and a case-sensitive ``E`` is looked for as "e"; see _MIN_PROBE)."""
     return min(map(_selectivity, needles))
 
 

@@ -233,11 +233,11 @@ def test_ignorecase_takes_a_probed_letter_only_for_letters_of_its_casefold(
 
 @pytest.mark.parametrize(("pattern", "icase", "probes"), [
     ("refund|退款", True, ("refund", "退款")),
-    (r"E\d{10}", False, ()),  # "e" is in most messages
+    (r"E\d{10}", False, ("e",)),  # in 2 of 3 messages, yet one letter costs a mask's slice
     (r"T-\d{6}", False, ("t-",)),
     ("invoice|发票", True, ("nvo", "发票")),  # "i" may be "ı" to re: not looked for
     (r"^\?+$", True, ("?",)),
-    (r"\d{3} \d{4}", True, ()),
+    (r"\d{3} \d{4}", True, (" ",)),
     ("x(foo|bar)+y", False, ("foo", "bar")),
     ("(foo|)barbaz", False, ("barbaz",)),
     ("(?:order)?refund", True, ("refund",)),
