@@ -254,3 +254,17 @@ def _segment_at(side: Timeline, t: int) -> Segment | None:
 
 async def _nothing() -> OpResult:
     return OpResult(0, 0)
+
+
+def held_text(timeline: Timeline, key: str) -> str | None:
+    """For the inspector: who holds the message, when both sides are read (else None)."""
+    if not isinstance(timeline, TwoSidedTimeline):
+        return None
+    held, q = timeline.held(key), timeline.query
+    if held is Held.BOTH:
+        return f"both sides ({q.account} and {q.peer})"
+    if held is Held.ACCOUNT:
+        return f"only {q.account} — {q.peer}'s history does not have it"
+    if held is Held.PEER:
+        return f"only {q.peer} — {q.account}'s history does not have it"
+    return "not known yet (the other side's history of this second is not loaded)"

@@ -18,7 +18,8 @@ from textual.widgets import Input, Static
 from roamtui.history.timeline import Timeline
 from roamtui.im.roam import RoamQuery
 from roamtui.ui.screens.browse import BrowseScreen
-from roamtui.ui.screens.export_dialog import ExportDialog, default_directory, default_filename
+from roamtui.ui.screens.export_dialog import ExportDialog
+from roamtui.ui.screens.export_target import default_directory, default_filename
 
 SIZE = (110, 36)
 WHOLE = (T0 - 3600, T0 + 3600)

@@ -1,6 +1,7 @@
 """`e` for people (issue 18 #5) and RSMF in the dialog (issue 16): the notice gives the file's
 SHA-256, the format and folder are remembered for the session, the header's Calls agree with
-the status bar's after `p`, and RSMF slices go into a folder."""
+the status bar's after `p`, RSMF slices go into a folder, and a dialog opened before the window
+was loaded follows the pages that come in."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from textual.widgets import Input, RadioButton, Static
 
 from roamtui.export import formats
 from roamtui.export.slices import parts
-from roamtui.ui.screens import export_dialog
+from roamtui.ui.screens import export_dialog, export_target
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.export_dialog import ExportDialog
 from roamtui.ui.widgets.status_bar import StatusBar
@@ -101,6 +102,7 @@ def small_rsmf(monkeypatch: pytest.MonkeyPatch) -> int:
     table = MappingProxyType({**formats.FORMATS, "rsmf": rsmf})
     monkeypatch.setattr(formats, "FORMATS", table)
     monkeypatch.setattr(export_dialog, "FORMATS", table)
+    monkeypatch.setattr(export_target, "FORMATS", table)  # the proposed name (a folder or not)
     return limit
 
 
@@ -135,3 +137,40 @@ async def test_rsmf_too_big_for_one_file_goes_into_a_folder(out: Path, small_rsm
     assert notices.texts[-1].endswith(f"SHA256SUMS SHA-256 {hashlib.sha256(sums).hexdigest()}")
     assert f"({len(slices)} files)" in notices.texts[-1]
     assert {p.name for p in folder.iterdir()} == {p.name for p in slices} | {"SHA256SUMS"}
+
+
+def _shown(dialog: ExportDialog, selector: str) -> str:
+    return str(dialog.query_one(selector, Static).render())
+
+
+async def test_e_before_the_pages_arrive_the_dialog_follows_them(out: Path) -> None:
+    # A slow sandbox whose first pages are still held when `e` is pressed: the counts and the
+    # "not loaded whole" choice once stayed at what they were when the dialog opened.
+    records = chatter(150)  # two pages at the default page size
+    app, _, gate = build_app(records, (T0 - 60, T0 + 150 * 60), latency_ms=40)
+    gate.close_gate()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, BrowseScreen))
+        await until(pilot, lambda: gate.held > 0)
+        dialog = await open_dialog(pilot)
+        partial = dialog.query_one("#export-partial")
+        assert "0 messages loaded" in _shown(dialog, "#export-state") and partial.display
+        await pilot.click("#export-partial-write")  # keys while the page is in flight
+        await pilot.click("#export-txt")
+        await pilot.pause()
+        assert dialog.query_one("#export-path", Input).value.endswith("-PARTIAL.txt")
+        gate.open.set()
+        transcript = app.screen_stack[-2].query_one("Transcript")
+        await until(pilot, lambda: "0 messages" not in _shown(dialog, "#export-state"),
+                    rounds=4000)
+        loaded = transcript.timeline.loaded_count  # type: ignore[attr-defined]
+        assert f"{loaded:,} messages loaded" in _shown(dialog, "#export-state")
+        await transcript.timeline.load_all()  # type: ignore[attr-defined]
+        await until(pilot, lambda: "the whole window" in _shown(dialog, "#export-state"),
+                    rounds=4000)
+        assert "150 messages loaded" in _shown(dialog, "#export-state")
+        assert not partial.display  # nothing left to choose: the window is whole
+        path = dialog.query_one("#export-path", Input).value
+        assert path.endswith(".txt") and "PARTIAL" not in path
+        await export(pilot, dialog, str(out / "all.txt"))
+    assert (out / "all.txt").read_text(encoding="utf-8").count("message ") >= 150

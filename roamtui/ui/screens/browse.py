@@ -75,20 +75,6 @@ class BrowseTarget:
 TimelineFactory = Callable[[BrowseTarget], "Timeline"]
 
 
-def held_text(timeline: Timeline, key: str) -> str | None:
-    """For the inspector: who holds the message, when both sides are read."""
-    from roamtui.history.sides import Held, TwoSidedTimeline
-
-    if not isinstance(timeline, TwoSidedTimeline):
-        return None
-    held, q = timeline.held(key), timeline.query
-    if held is Held.BOTH:
-        return f"both sides ({q.account} and {q.peer})"
-    if held is Held.ACCOUNT:
-        return f"only {q.account} — {q.peer}'s history does not have it"
-    if held is Held.PEER:
-        return f"only {q.peer} — {q.account}'s history does not have it"
-    return "not known yet (the other side's history of this second is not loaded)"
 ERROR_NOTICE_SECONDS = 8
 
 
@@ -209,6 +195,10 @@ class BrowseScreen(Screen[None]):
                             complete=event.complete, calls=event.calls, in_flight=event.in_flight,
                             gaps=event.gaps, one_sided=event.one_sided)
         self.marking.rows_settled()
+        if (top := self.app.screen) is not self:  # a dialog over the transcript (`e`) follows it
+            top.post_message(StatsChanged(event.loaded, event.recalled, event.complete,
+                                          event.calls, event.in_flight, event.gaps,
+                                          event.one_sided))
 
     def _show_marks(self, count: MarkCount) -> None:
         self.query_one(StatusBar).marked = (count.marked, count.missing)
@@ -238,6 +228,7 @@ class BrowseScreen(Screen[None]):
     @on(InspectRequested)
     def _inspect(self, event: InspectRequested) -> None:
         # Imported on first use, like the export dialog: `roamtui demo` starts faster without.
+        from roamtui.history.sides import held_text
         from roamtui.ui.screens.inspector import InspectorScreen
 
         key = event.message.key

@@ -24,11 +24,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-import platformdirs
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -39,80 +37,29 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
-from roamtui.export.job import ExportJob, ExportRefused, Stopped, too_many
+from roamtui.export.job import ExportJob, ExportRefused, Stopped
 from roamtui.export.selection import MarkSet
-from roamtui.export.slices import file_slug
 from roamtui.history.timeparse import format_time, zone_name
 from roamtui.im.errors import RoamError
 from roamtui.text import error_line, screen_line
 from roamtui.ui.app import ExportChoice
-from roamtui.ui.screens.export_marked import MARKED_TAG, MarkedOnly, job_marks, only_marked
+from roamtui.ui.screens.export_marked import MarkedOnly, job_marks, only_marked
+from roamtui.ui.screens.export_target import (
+    PARTIAL_TAG,
+    ExportResult,
+    default_directory,
+    default_filename,
+    joined,
+    too_big,
+)
+from roamtui.ui.transcript.messages import StatsChanged
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import LoadProgress, Timeline
     from roamtui.im.profile import Nicknames
 
-PARTIAL_TAG = "PARTIAL"
 #: The dialog's formats, in the registry's order.
 FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    """A file that was written: where, in which format, how many messages, whole or not, and
-    its SHA-256 (a folder of slices: ``files`` of them, and the SHA-256 of SHA256SUMS)."""
-
-    path: Path
-    format: str
-    messages: int
-    recalled: int
-    complete: bool
-    sha256: str = ""
-    files: int = 0
-    selected: str = ""  # "12 of 3,412" when only the marked messages were written
-
-    def notice(self) -> str:
-        state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
-        if self.selected:  # never "complete": the file is not the whole window
-            state = "a selection" + ("" if self.complete else f"; {state}")
-        where = screen_line(str(self.path))
-        if self.files:
-            where += f" ({self.files} files)"
-        digest = "SHA256SUMS SHA-256" if self.files else "SHA-256"
-        count = f"{self.selected} messages (marked only)" if self.selected else \
-            f"{self.messages:,} messages"
-        return (f"Exported {count} ({self.recalled:,} recalled) as "
-                f"{self.format} to {where} — {state} · {digest} {self.sha256}")
-
-
-def default_directory() -> Path:
-    """The user's download folder when it exists, else the current directory."""
-    try:
-        downloads = Path(platformdirs.user_downloads_dir())
-    except (OSError, RuntimeError, ValueError):
-        downloads = None
-    if downloads is not None and downloads.is_dir():
-        return downloads
-    return Path.cwd()
-
-
-def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False,
-                     folder: bool = False, marked: bool = False) -> str:
-    """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone; a
-    folder for slices: ``…-<fmt>/``."""
-    q = timeline.query
-    start = format_time(q.min_time, timeline.tz, "%Y%m%d-%H%M")
-    end = format_time(q.max_time, timeline.tz, "%Y%m%d-%H%M")
-    tag = (f"-{MARKED_TAG}" if marked else "") + (f"-{PARTIAL_TAG}" if partial else "")
-    last = f"-{fmt}/" if folder else f".{fmt}"
-    name = f"roam-{file_slug(q.account)}-{file_slug(q.peer)}-{start}-{end}{tag}"
-    return (name + last).replace("@", "")
-
-
-def _too_big(timeline: Timeline, fmt: str) -> bool:
-    """More messages are loaded than one file of ``fmt`` holds (and it can write slices)."""
-    chosen = FORMATS[fmt]
-    return chosen.split is not None and too_many(chosen, timeline.loaded_count) is not None
 
 
 class ExportDialog(ModalScreen[ExportResult | None]):
@@ -194,7 +141,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
 
     def _default_for(self, *, folder: bool | None = None) -> str:
         if folder is None:
-            folder = _too_big(self.timeline, self.format)
+            folder = too_big(self.timeline, self.format)
         return default_filename(self.timeline, self.format, partial=self.partial, folder=folder,
                                 marked=only_marked(self))
 
@@ -217,7 +164,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
                         yield RadioButton(fmt, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(classes="export-row"):
                 yield Label("Path", classes="export-label")
-                yield Input(_joined(self.directory, self._default_name), id="export-path",
+                yield Input(joined(self.directory, self._default_name), id="export-path",
                             compact=True)
             if self.marks is not None:
                 yield MarkedOnly(self.marks, id="export-marked-row")
@@ -246,6 +193,17 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             return f"{loaded} · the whole window"
         return f"{loaded} · not complete: {len(tl.gaps)} stretch(es) not loaded yet"
 
+    @on(StatsChanged)
+    def _timeline_changed(self) -> None:
+        """Pages that came in while the dialog is open (`e` before the window was loaded):
+        the counts, the not-loaded-whole choice and the proposed name follow the timeline."""
+        self.query_one("#export-state", Static).update(Content(self._state_text()))
+        self.query_one("#export-partial").display = not self.timeline.complete
+        # Only when the proposal changes (no longer PARTIAL, now a folder): a running export
+        # keeps its path, and a complaint about the path stays until the path changes.
+        if not self.busy and self._default_for() != self._default_name:
+            self._rename()
+
     # -- form -------------------------------------------------------------------------------------
 
     @property
@@ -273,7 +231,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         path = Path(text)
         new_default = self._default_for(folder=folder)
         if path.name == self._default_name.rstrip("/"):
-            text = _joined(path.parent, new_default)
+            text = joined(path.parent, new_default)
         elif path.suffix.lstrip(".") in FORMATS:
             text = str(path.with_suffix(f".{self.format}"))
         self._default_name = new_default
@@ -449,8 +407,3 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             self.workers.cancel_group(self, "export")
             self.app.notify("Export cancelled; no file was written.", timeout=4, markup=False)
         self.dismiss(None)
-
-
-def _joined(directory: Path, name: str) -> str:
-    """``directory/name`` as the path field shows it, a folder's trailing ``/`` kept."""
-    return str(directory / name.rstrip("/")) + ("/" if name.endswith("/") else "")

@@ -1,0 +1,89 @@
+"""Where the export dialog writes and what it says it wrote.
+
+The path it proposes (`roam-<account>-<peer>-<start>-<end>[-MARKED][-PARTIAL].<fmt>`, a folder
+``…-<fmt>/`` when the loaded window is more than one file of the format holds), in the user's
+download folder or else the current one; and the notice of a written file, with its SHA-256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from roamtui.export.formats import FORMATS
+from roamtui.export.job import too_many
+from roamtui.export.slices import file_slug
+from roamtui.history.timeparse import format_time
+from roamtui.text import screen_line
+from roamtui.ui.screens.export_marked import MARKED_TAG
+
+if TYPE_CHECKING:
+    from roamtui.history.timeline import Timeline
+
+PARTIAL_TAG = "PARTIAL"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """A file that was written: where, in which format, how many messages, whole or not, and
+    its SHA-256 (a folder of slices: ``files`` of them, and the SHA-256 of SHA256SUMS)."""
+
+    path: Path
+    format: str
+    messages: int
+    recalled: int
+    complete: bool
+    sha256: str = ""
+    files: int = 0
+    selected: str = ""  # "12 of 3,412" when only the marked messages were written
+
+    def notice(self) -> str:
+        state = "complete" if self.complete else f"{PARTIAL_TAG}: the window was not loaded whole"
+        if self.selected:  # never "complete": the file is not the whole window
+            state = "a selection" + ("" if self.complete else f"; {state}")
+        where = screen_line(str(self.path))
+        if self.files:
+            where += f" ({self.files} files)"
+        digest = "SHA256SUMS SHA-256" if self.files else "SHA-256"
+        count = f"{self.selected} messages (marked only)" if self.selected else \
+            f"{self.messages:,} messages"
+        return (f"Exported {count} ({self.recalled:,} recalled) as "
+                f"{self.format} to {where} — {state} · {digest} {self.sha256}")
+
+
+def default_directory() -> Path:
+    """The user's download folder when it exists, else the current directory."""
+    try:
+        downloads = Path(platformdirs.user_downloads_dir())
+    except (OSError, RuntimeError, ValueError):
+        downloads = None
+    if downloads is not None and downloads.is_dir():
+        return downloads
+    return Path.cwd()
+
+
+def default_filename(timeline: Timeline, fmt: str, *, partial: bool = False,
+                     folder: bool = False, marked: bool = False) -> str:
+    """``roam-<account>-<peer>-<start>-<end>[-PARTIAL].<fmt>``, times in the chosen zone; a
+    folder for slices: ``…-<fmt>/``."""
+    q = timeline.query
+    start = format_time(q.min_time, timeline.tz, "%Y%m%d-%H%M")
+    end = format_time(q.max_time, timeline.tz, "%Y%m%d-%H%M")
+    tag = (f"-{MARKED_TAG}" if marked else "") + (f"-{PARTIAL_TAG}" if partial else "")
+    last = f"-{fmt}/" if folder else f".{fmt}"
+    name = f"roam-{file_slug(q.account)}-{file_slug(q.peer)}-{start}-{end}{tag}"
+    return (name + last).replace("@", "")
+
+
+def too_big(timeline: Timeline, fmt: str) -> bool:
+    """More messages are loaded than one file of ``fmt`` holds (and it can write slices)."""
+    chosen = FORMATS[fmt]
+    return chosen.split is not None and too_many(chosen, timeline.loaded_count) is not None
+
+
+def joined(directory: Path, name: str) -> str:
+    """``directory/name`` as the path field shows it, a folder's trailing ``/`` kept."""
+    return str(directory / name.rstrip("/")) + ("/" if name.endswith("/") else "")
