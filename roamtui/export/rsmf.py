@@ -7,7 +7,9 @@ stdlib's :mod:`email` and :mod:`zipfile` only:
   ``X-RSMF-BeginDate`` / ``X-RSMF-EndDate`` (the first and last event, ISO 8601),
   ``X-RSMF-EventCount``, ``X-RSMF-Application``, ``X-RSMF-Custodian``, ``X-RSMF-Participants``,
   ``X-RSMF-AttachmentCount`` (0: no files are fetched) and ``X-RSMF-EventCollectionID`` (the
-  same in every slice of one export), with ``From``, ``Subject`` and ``Date`` (when fetched);
+  same in every slice of one export), with ``From``, ``Subject``, ``Date`` (when fetched) and
+  ``Message-ID`` (from the content's SHA-256: the same content, the same ID); a participant
+  whose name holds a comma is quoted in ``X-RSMF-Participants``;
 - a readable ``text/plain`` body, the conversation exactly as the ``txt`` export writes it
   (review platforms index it as the document's text), quoted-printable UTF-8;
 - exactly one attachment, ``rsmf.zip``, holding ``rsmf_manifest.json``
@@ -80,6 +82,14 @@ def _header(text: str) -> str:
     return one_line(text, 900)
 
 
+def _listed(label: str) -> str:
+    """One entry of a comma-separated header list: a name holding a comma or a quote is
+    quoted (RFC 5322 quoted-string), so ``Doe, Jane (jdoe)`` stays one participant."""
+    if "," not in label and '"' not in label:
+        return label
+    return '"' + label.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _readable(messages: Sequence[Message], meta: ExportMeta) -> str:
     out = io.StringIO()
     write_txt(messages, meta, out)
@@ -100,7 +110,7 @@ def rsmf_message(messages: Sequence[Message], meta: ExportMeta) -> EmailMessage:
     msg["X-RSMF-Application"] = PLATFORM
     msg["X-RSMF-Custodian"] = _header(meta.party(meta.account))
     msg["X-RSMF-Participants"] = _header(", ".join(
-        meta.party(p) for p in participant_ids(messages, meta)))
+        _listed(meta.party(p)) for p in participant_ids(messages, meta)))
     msg["X-RSMF-AttachmentCount"] = "0"
     msg["X-RSMF-EventCollectionID"] = collection_id(meta)
     msg["From"] = FROM
@@ -110,9 +120,12 @@ def rsmf_message(messages: Sequence[Message], meta: ExportMeta) -> EmailMessage:
     msg["Date"] = format_datetime(datetime.fromtimestamp(meta.fetched_at, UTC))
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_attachment(archive, maintype="application", subtype="zip", filename=ZIP_NAME)
-    # A boundary from the content: no line of the body or of the base64 can be it.
-    msg.set_boundary("rsmf-" + hashlib.sha256(text.encode("utf-8", "surrogatepass") + archive)
-                     .hexdigest()[:40])
+    # A boundary from the content: no line of the body or of the base64 can be it. The same
+    # digest names the message, so a review platform can tell two slices (or two exports of
+    # different content) apart, and the same export twice as one.
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass") + archive).hexdigest()
+    msg["Message-ID"] = f"<{digest[:40]}@export.invalid>"
+    msg.set_boundary("rsmf-" + digest[:40])
     return msg
 
 

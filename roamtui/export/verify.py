@@ -13,7 +13,8 @@ Checks, each difference one :class:`Problem` naming its file or record:
    of the window, per side when both sides were read.
 4. **The transcripts agree with the jsonl**: the same messages in the same order with the same
    recalled marks, and read from both sides the same holders (html ``only`` class and badge,
-   csv ``held_by``) (:data:`TRANSCRIPT_CHECKS`, one entry per transcript file; the RSMF one,
+   csv ``held_by``, txt ``RECALLED`` and ``ONLY`` columns) (:data:`TRANSCRIPT_CHECKS`, one
+   entry per transcript file; the RSMF one,
    read back with the stdlib email and zipfile, when the bundle has it: event ids = MsgKeys,
    `deleted` = recalled).
 """
@@ -45,6 +46,7 @@ from roamtui.export.html import RECALLED_WORD, element_id, esc_line
 from roamtui.export.manifest import BUNDLE_KIND, MANIFEST, SUMS
 from roamtui.export.provenance import RECALLED_MARK
 from roamtui.export.rsmf import read_manifest as read_rsmf_manifest
+from roamtui.export.txt import only_mark
 from roamtui.export.verify_pages import check_pages
 from roamtui.im.model import parse_message
 from roamtui.text import file_text
@@ -309,18 +311,54 @@ def _check_csv(source: BundleSource, name: str, held: Sequence[Held]) -> list[st
 
 
 def _check_txt(source: BundleSource, name: str, held: Sequence[Held]) -> list[str]:
+    """Each MsgKey's line in order, and on it the RECALLED and ONLY marks the jsonl implies.
+
+    Every message line has the same columns (each padded to its widest), so a mark sits at
+    one offset on every line that has it and that place is blank on the others: content that
+    merely says ``RECALLED`` or ``ONLY x`` after the marks cannot pass for one."""
     with contextlib.closing(source.text(name)) as text:
         body = text.read()
     at = body.find("\n" + "=" * 78 + "\n")
     if at < 0:
         return ["has no rule between its header and its messages"]
+    lines: list[tuple[str, int]] = []  # each message's line and where its MsgKey ends on it
     for h in held:
         key = file_text(h.key, " ", " ")
         found = body.find(key, at)
         if found < 0:
             return [f"MsgKey {key} is missing or out of order"]
+        start = body.rfind("\n", 0, found) + 1
+        end = body.find("\n", found)
+        lines.append((body[start:end if end >= 0 else len(body)], found - start + len(key)))
         at = found + len(key)
-    return []
+    recalled = [RECALLED_MARK if h.recalled else "" for h in held]
+    only = [only_mark(h.held_by) for h in held]
+    problem = (_column(lines, recalled, held, "it is not recalled")
+               or _column(lines, only, held, "both sides hold it"))
+    return [problem] if problem else []
+
+
+def _column(lines: Sequence[tuple[str, int]], marks: Sequence[str], held: Sequence[Held],
+            unmarked: str) -> str:
+    """The first line whose mark column disagrees with ``marks`` ("" on a line: blank there)."""
+    width = max((len(m) for m in marks), default=0)
+    if not width:
+        return ""
+    offset = -1
+    for (line, key_end), mark, h in zip(lines, marks, held, strict=True):
+        if not mark:
+            continue
+        place = line.find(mark, key_end)
+        if place >= 0 and line[place + len(mark):place + len(mark) + 1] not in ("", " "):
+            place = -1  # "ONLY cust_1" inside "ONLY cust_10" is another holder
+        if place < 0 or (offset >= 0 and place != offset):
+            return f"{h.key} is not marked {mark}, unlike {JSONL}"
+        offset = place
+    for (line, _), mark, h in zip(lines, marks, held, strict=True):
+        if not mark and line[offset:offset + width].strip():
+            return f"{h.key} is marked {line[offset:offset + width].strip()!r} where {JSONL} " \
+                   f"says {unmarked}"
+    return ""
 
 
 def _compare(want: Sequence[tuple[str, bool, str]],

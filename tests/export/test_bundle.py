@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -230,6 +231,25 @@ def test_a_changed_byte_in_any_file_is_named(
     assert code == 1, out
     assert out.splitlines()[0].startswith(name), out
     assert out.splitlines()[-1].endswith("problems") or out.splitlines()[-1].endswith("problem")
+
+
+def test_a_recalled_mark_taken_off_the_txt_is_named(
+    captured: tuple[Path, Any], tmp_path: Path
+) -> None:
+    from test_sides_bundle import remake_sums
+
+    copy = tmp_path / "copy"
+    shutil.copytree(captured[0], copy)
+    lines = (copy / "transcript.txt").read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if "  RECALLED  " in line)
+    key = re.split(r"  +", lines[at])[2]  # time, sender → receiver, MsgKey, marks, content
+    lines[at] = lines[at].replace("  RECALLED  ", "  " + " " * len("RECALLED") + "  ", 1)
+    (copy / "transcript.txt").write_text("\n".join(lines), encoding="utf-8")
+    remake_sums(copy, "transcript.txt")
+    code, out = run_verify(copy)
+    assert code == 1
+    assert out.splitlines()[:-1] == [
+        f"transcript.txt: {key} is not marked RECALLED, unlike messages.jsonl"], out
 
 
 def test_verify_names_page_records_that_do_not_cover_the_window(

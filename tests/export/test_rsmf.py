@@ -173,3 +173,26 @@ def test_a_path_ending_in_a_slash_is_a_folder_only_for_rsmf(tmp_path: Path) -> N
     with pytest.raises(ExportRefused, match="does not exist"):
         ExportJob.plan(query, UTC, "rsmf", f"{tmp_path}/no/such/")
     assert not (tmp_path / "new").exists()  # made only when written
+
+
+def test_a_nickname_with_a_comma_stays_one_participant_and_each_file_has_its_own_id(
+    truth: Any,
+) -> None:
+    import re
+    from dataclasses import replace
+
+    _, messages, meta = truth
+    meta = replace(meta, names={meta.account: 'Doe, Jane "JD"', meta.peer: "Alice (support)"})
+    msg = read_rsmf(rsmf_bytes(messages, meta)).message
+    header = msg["X-RSMF-Participants"]
+    # Split as a reader of RFC 5322 lists does: commas outside quoted-strings, then unquoted.
+    entries = re.findall(r'\s*("(?:[^"\\]|\\.)*"|[^,]+)\s*(?:,|$)', header)
+    names = [re.sub(r'\\(.)', r"\1", e[1:-1]) if e.startswith('"') else e for e in entries]
+    assert len(names) == 2
+    assert names[0] == f'Doe, Jane "JD" ({meta.account})'
+    assert header.endswith(f", Alice (support) ({meta.peer})")
+    # The same content gives the same Message-ID; other content (half the messages) another.
+    again = read_rsmf(rsmf_bytes(messages, meta)).message
+    half = read_rsmf(rsmf_bytes(messages[: len(messages) // 2], meta)).message
+    assert msg["Message-ID"] == again["Message-ID"] != half["Message-ID"]
+    assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@export.invalid>")

@@ -197,6 +197,40 @@ def test_a_forged_holder_is_named_even_with_the_checksums_remade(
         f"transcript.csv: {key} is marked held by 'both', messages.jsonl says '{a}'"], out
 
 
+@pytest.mark.parametrize("forgery", ["only removed", "only added"])
+def test_a_forged_only_mark_in_the_txt_is_named(
+    captured: Path, dataset: Dataset, plans: Plans, tmp_path: Path, forgery: str
+) -> None:
+    a, _, _, _ = window(dataset)
+    held = truth(dataset, dataset, plans)
+    one_sided = next(k for k, h in held if h == a)
+    both = next(k for k, h in held if h == "both")
+    copy = tmp_path / "copy"
+    shutil.copytree(captured, copy)
+    text = (copy / "transcript.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    at = next(i for i, line in enumerate(lines) if one_sided in line)
+    mark = f"ONLY {a}"
+    offset = lines[at].index(mark)
+    if forgery == "only removed":
+        key = one_sided
+        lines[at] = lines[at][:offset] + " " * len(mark) + lines[at][offset + len(mark):]
+    else:  # the same columns, the mark put on a line both sides hold
+        key = both
+        i = next(i for i, line in enumerate(lines) if both in line)
+        assert not lines[i][offset:offset + len(mark)].strip()
+        lines[i] = lines[i][:offset] + mark + lines[i][offset + len(mark):]
+    (copy / "transcript.txt").write_text("\n".join(lines), encoding="utf-8")
+    remake_sums(copy, "transcript.txt")
+    code, out = run_verify(copy)
+    assert code == 1
+    problem = (f"transcript.txt: {key} is not marked {mark}, unlike messages.jsonl"
+               if forgery == "only removed" else
+               f"transcript.txt: {key} is marked {mark!r} where messages.jsonl says both sides "
+               "hold it")
+    assert out.splitlines()[:-1] == [problem], out
+
+
 def test_a_dropped_page_record_of_one_side_is_named(
     captured: Path, dataset: Dataset, tmp_path: Path
 ) -> None:
