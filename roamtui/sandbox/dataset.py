@@ -9,6 +9,7 @@ the seed and the index; nothing else is stored. Generation works on whole byte s
 from __future__ import annotations
 
 import random
+import threading
 import time as _time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -320,27 +321,39 @@ class Dataset:
         self.end_time = int(_time.time()) if end_time is None else int(end_time)
         names = _pair_names(pairs)
         counts = _split(messages, [_SHARES[i % len(_SHARES)] for i in range(len(names))])
-        self._convs: list[GeneratedConversation] = []
-        self._offsets: list[int] = []
-        offset = 0
-        for i, ((customer, agent), count) in enumerate(zip(names, counts, strict=True)):
-            conv = GeneratedConversation(
-                customer,
-                agent,
-                offset,
-                count,
-                seed,
-                self.end_time,
-                days,
-                _ZH_RATIO[i % len(_ZH_RATIO)],
-                client_time=i % 2 == 1,
-            )
-            self._convs.append(conv)
-            self._offsets.append(offset)
-            offset += count
-        self._by_pair = {frozenset((c.customer, c.agent)): c for c in self._convs}
+        self._days = days
+        self._names = names
+        self._counts = counts
+        self._offsets: list[int] = list(accumulate(counts, initial=0))[:-1]
+        # Each conversation is generated when first read (under a lock: the server answers
+        # from many threads). Each has its own generator seeded by the seed and the pair, so
+        # the order conversations are read in changes nothing; `roamtui demo` reads only the
+        # first before its first frame.
+        self._convs: list[GeneratedConversation | None] = [None] * len(names)
+        self._lock = threading.Lock()
+        self._by_pair = {frozenset(pair): i for i, pair in enumerate(names)}
         self._accounts = {name for pair in names for name in pair}
-        self._total = offset
+        self._total = sum(counts)
+
+    def _conv(self, i: int) -> GeneratedConversation:
+        conv = self._convs[i]
+        if conv is None:
+            with self._lock:
+                conv = self._convs[i]
+                if conv is None:
+                    customer, agent = self._names[i]
+                    conv = self._convs[i] = GeneratedConversation(
+                        customer,
+                        agent,
+                        self._offsets[i],
+                        self._counts[i],
+                        self.seed,
+                        self.end_time,
+                        self._days,
+                        _ZH_RATIO[i % len(_ZH_RATIO)],
+                        client_time=i % 2 == 1,
+                    )
+        return conv
 
     def __len__(self) -> int:
         return self._total
@@ -348,12 +361,12 @@ class Dataset:
     @property
     def nbytes(self) -> int:
         """Bytes held per message across all conversations (about 18 a message)."""
-        return sum(c.nbytes for c in self._convs)
+        return sum(self._conv(i).nbytes for i in range(len(self._convs)))
 
     @property
     def conversations(self) -> list[tuple[str, str]]:
         """(customer, agent) of every conversation, biggest first."""
-        return [(c.customer, c.agent) for c in self._convs]
+        return list(self._names)
 
     @property
     def accounts(self) -> frozenset[str]:
@@ -363,13 +376,16 @@ class Dataset:
         return account in self._accounts
 
     def conversation(self, a: str, b: str) -> GeneratedConversation | None:
-        return self._by_pair.get(frozenset((a, b)))
+        i = self._by_pair.get(frozenset((a, b)))
+        return None if i is None else self._conv(i)
 
     def _located(self, index: int) -> tuple[GeneratedConversation, int]:
         if not 0 <= index < self._total:
             raise IndexError(index)
-        conv = self._convs[bisect_right(self._offsets, index) - 1]
-        return conv, index - conv.offset
+        i = bisect_right(self._offsets, index) - 1
+        while not self._counts[i]:  # empty conversations share their offset with the next
+            i -= 1
+        return self._conv(i), index - self._offsets[i]
 
     def record(self, index: int) -> MessageRecord:
         conv, local = self._located(index)
@@ -397,8 +413,8 @@ class Dataset:
         return conv.times[0], conv.times[-1]
 
     def count(self, a: str, b: str) -> int:
-        conv = self.conversation(a, b)
-        return 0 if conv is None else len(conv)
+        i = self._by_pair.get(frozenset((a, b)))
+        return 0 if i is None else self._counts[i]
 
 
 def _pair_names(pairs: int | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -15,16 +15,18 @@ conversation can hold different ones, for three documented reasons, each modelle
 simply absent, exactly as the real service answers. Views are built on first read and cached.
 
 `demo_plans(store, conversations, seed)` is the deterministic plan the demo dataset ships
-with (see its docstring for the exact rules); `truth(...)` says which keys each side holds.
+with (see its docstring for the exact rules), `DemoPlans` the same worked out one conversation
+at a time as it is read (`demo_store`); `truth(...)` says which keys each side holds.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +111,9 @@ class SidedStore:
 
     def __init__(self, base: MessageStore, plans: Plans) -> None:
         self._base = base
-        self._plans = {k: v for k, v in plans.items() if not v.empty}
+        # DemoPlans leaves empty plans out itself, and reading it whole would work them all out.
+        kept = plans if isinstance(plans, DemoPlans) else None
+        self._plans: Plans = kept or {k: v for k, v in plans.items() if not v.empty}
         self._views: dict[tuple[str, str], Conversation] = {}
 
     @property
@@ -153,30 +157,81 @@ def demo_plans(
     """
     plans: dict[tuple[str, str], SidePlan] = {}
     for customer, agent in conversations:
-        conv = store.conversation(customer, agent)
-        if conv is None:
-            continue
-        n = len(conv.times)
-        if n < DEMO_MIN_MESSAGES:
-            continue
-        rng = random.Random(f"roamtui-sides:{seed}:{customer}:{agent}")
-        cleared = conv.times[int(n * DEMO_CLEARED_SHARE)]
-        # Candidates drawn at random, then kept by who sent them: no pass over every message.
-        draws = min(n, int(n * 2 * (DEMO_DELETED_SHARE + DEMO_UNSYNCED_SHARE)))
-        candidates = rng.sample(range(n), draws)
-        deleted: set[str] = set()
-        unsynced: set[str] = set()
-        for i in candidates:
-            if conv.times[i] < cleared:
-                continue
-            sender = conv.message(i).get("From_Account")
-            if sender == customer and len(deleted) < n * DEMO_DELETED_SHARE:
-                deleted.add(conv.key(i))
-            elif sender == agent and len(unsynced) < n * DEMO_UNSYNCED_SHARE:
-                unsynced.add(conv.key(i))
-        plans[(customer, agent)] = SidePlan(cleared, frozenset(deleted))
-        plans[(agent, customer)] = SidePlan(unsynced=frozenset(unsynced))
+        plans.update(_pair_plans(store, customer, agent, seed))
     return plans
+
+
+def _pair_plans(
+    store: MessageStore, customer: str, agent: str, seed: int
+) -> dict[tuple[str, str], SidePlan]:
+    """`demo_plans` of one conversation: both sides' plans, or none when it is short."""
+    conv = store.conversation(customer, agent)
+    if conv is None:
+        return {}
+    n = len(conv.times)
+    if n < DEMO_MIN_MESSAGES:
+        return {}
+    rng = random.Random(f"roamtui-sides:{seed}:{customer}:{agent}")
+    cleared = conv.times[int(n * DEMO_CLEARED_SHARE)]
+    # Candidates drawn at random, then kept by who sent them: no pass over every message.
+    draws = min(n, int(n * 2 * (DEMO_DELETED_SHARE + DEMO_UNSYNCED_SHARE)))
+    candidates = rng.sample(range(n), draws)
+    deleted: set[str] = set()
+    unsynced: set[str] = set()
+    for i in candidates:
+        if conv.times[i] < cleared:
+            continue
+        sender = conv.message(i).get("From_Account")
+        if sender == customer and len(deleted) < n * DEMO_DELETED_SHARE:
+            deleted.add(conv.key(i))
+        elif sender == agent and len(unsynced) < n * DEMO_UNSYNCED_SHARE:
+            unsynced.add(conv.key(i))
+    return {
+        (customer, agent): SidePlan(cleared, frozenset(deleted)),
+        (agent, customer): SidePlan(unsynced=frozenset(unsynced)),
+    }
+
+
+class DemoPlans(Mapping[tuple[str, str], SidePlan]):
+    """`demo_plans`, each conversation's worked out when one of its sides is first looked up.
+
+    The same plans (each conversation's come from its own seeded generator), without a pass
+    over every conversation before the first page: a lazy `Dataset` then generates only the
+    conversations read. Empty plans are left out, as `SidedStore` leaves them out. Safe to
+    read from the server's threads.
+    """
+
+    def __init__(
+        self, store: MessageStore, conversations: Iterable[tuple[str, str]], seed: int
+    ) -> None:
+        self._store, self._seed = store, seed
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        for customer, agent in conversations:
+            self._pairs.setdefault((customer, agent), (customer, agent))
+            self._pairs.setdefault((agent, customer), (customer, agent))
+        self._done: dict[tuple[str, str], dict[tuple[str, str], SidePlan]] = {}
+        self._lock = threading.Lock()
+
+    def _of(self, pair: tuple[str, str]) -> dict[tuple[str, str], SidePlan]:
+        with self._lock:
+            plans = self._done.get(pair)
+            if plans is None:
+                found = _pair_plans(self._store, *pair, self._seed)
+                plans = self._done[pair] = {k: v for k, v in found.items() if not v.empty}
+        return plans
+
+    def __getitem__(self, key: tuple[str, str]) -> SidePlan:
+        pair = self._pairs.get(key)
+        if pair is None:
+            raise KeyError(key)
+        return self._of(pair)[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for pair in dict.fromkeys(self._pairs.values()):
+            yield from self._of(pair)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def held_keys(store: MessageStore, account: str, peer: str, lo: int, hi: int) -> list[str]:
@@ -191,7 +246,7 @@ def held_keys(store: MessageStore, account: str, peer: str, lo: int, hi: int) ->
 
 def demo_store(dataset: Dataset) -> SidedStore:
     """The demo dataset with its per-side histories (`demo_plans`), as demo and sandbox serve it."""
-    return SidedStore(dataset, demo_plans(dataset, dataset.conversations, dataset.seed))
+    return SidedStore(dataset, DemoPlans(dataset, dataset.conversations, dataset.seed))
 
 
 def describe_sides(store: SidedStore, conversations: Iterable[tuple[str, str]]) -> list[str]:

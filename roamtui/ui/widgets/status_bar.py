@@ -15,7 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -357,9 +357,19 @@ class KeyFooter(Footer):
         super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:
+        compact = self.compact
         for widget in super().compose():
+            # Classes set before mounting need no restyle (update=False): the mount styles them.
             if getattr(widget, "action", None) in HELP_ACTIONS:  # a FooterKey
-                widget.add_class("-help")
+                widget.add_class("-help", update=False)
+            # A key starts compact (its own default) and is made wide by the binding to ours:
+            # two restyles of every key at start-up, a tenth of the demo's first frame. Each
+            # bound key starts as the footer is, so neither happens (the palette's key is not
+            # bound to the footer: it keeps its own default).
+            key_compact = getattr(type(widget), "compact", None)
+            if isinstance(key_compact, Reactive) and not widget.has_class("-command-palette"):
+                widget.set_reactive(key_compact, compact)
+                widget.set_class(compact, "-compact", update=False)
             yield widget
 
     async def recompose(self) -> None:
