@@ -10,15 +10,16 @@ few joined byte strings (``search_haystack``). A matcher's probes are looked for
 ``bytes.find``, a C-level step per *matching* message; only the messages found are then tested
 against the query itself (a case-sensitive literal, a regex). Typing on at the end of a literal
 query rescans only the previous matches. The index follows the timeline by splices, and results
-follow the index, scanning only messages that arrived since.
+(``search_results``) follow the index, scanning only messages that arrived since, nearest the
+reader first: the matches around the cursor and the nearest one are known after the first step.
 """
 
 from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import compress, count
 from operator import is_not
 from typing import Literal
@@ -33,7 +34,7 @@ from roamtui.history.search_query import (
     SearchQueryError,
     match_spans,
 )
-from roamtui.history.search_runner import SlowRegex
+from roamtui.history.search_results import DEFAULT_CHUNK, SearchResults
 from roamtui.im.model import Message, TextElem
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
 #: "one_sided": held by one side only (read from both sides; the timeline knows, not the message)
 Kind = Literal["recalled", "non_text", "one_sided"]
 
-#: Messages scanned between two yields of :meth:`SearchResults.steps` (a few ms at most).
-DEFAULT_CHUNK = 16_384
 #: Messages looked at between two turns of the event loop when looking for a kind.
 KIND_SLICE = 2_000
 
@@ -170,11 +169,8 @@ class SearchIndex:
         their matches, and what they had not scanned yet, are looked at.
         """
         results = SearchResults(self, matcher, keep)
-        last = self._last
-        if (narrow and last is not None and last._version >= 0 and keep == last.keep
-                and matcher is not None and last.matcher is not None
-                and matcher.narrows(last.matcher)):
-            results._start_from(last)
+        if narrow and self._last is not None:
+            results.narrow_from(self._last)
         self._last = results
         return results
 
@@ -215,154 +211,6 @@ class SearchIndex:
         return found, len(positions) if done == len(kept) else bisect_left(positions, kept[done])
 
 
-@dataclass(slots=True, eq=False)
-class SearchResults:
-    """Incremental results of one matcher over one index: sorted positions, kept in step.
-
-    Step it with :meth:`steps` (stop iterating to cancel; iterate again to resume); after the
-    index changes, stepping again drops what left, shifts what moved and scans only what came.
-    """
-
-    index: SearchIndex
-    matcher: Matcher | None  # None: every message (a filter alone)
-    keep: Callable[[Message], bool] | None = None  # a filter's test of each match
-    _matches: list[int] = field(default_factory=list, repr=False)
-    _pending: list[tuple[int, int]] = field(default_factory=list, repr=False)  # [lo, hi) to scan
-    _recheck: list[int] = field(default_factory=list, repr=False)  # positions to test, ascending
-    _version: int = field(default=-1, repr=False)
-    _error: str | None = field(default=None, repr=False)
-
-    @property
-    def error(self) -> str | None:
-        """Why the results stopped for good (a regex too slow on some message), or None."""
-        return self._error
-
-    @property
-    def matches(self) -> Sequence[int]:
-        """Positions (in ``index.messages``) of the matching messages found so far, ascending."""
-        return self._matches
-
-    @property
-    def done(self) -> bool:
-        """Every message of the index as it is now has been looked at."""
-        return self._version == self.index.version and not self._pending and not self._recheck
-
-    @property
-    def unscanned(self) -> int:
-        """Messages of the index as it is now that are still to be looked at."""
-        self._catch_up()
-        return sum(hi - lo for lo, hi in self._pending) + len(self._recheck)
-
-    def __len__(self) -> int:
-        return len(self._matches)
-
-    def steps(self, chunk: int = DEFAULT_CHUNK) -> Generator[int, None, None]:
-        """Look at up to ``chunk`` messages per step (fewer when a regex's time budget for
-        one step runs out); yields the match count after each step. A regex too slow on some
-        message ends the results: no matches, and :attr:`error` says why."""
-        chunk = max(1, chunk)
-        while self._error is None:
-            self._catch_up()
-            try:
-                if self._recheck:
-                    part = self._recheck[:chunk]
-                    hits, done = self.index.recheck(self.matcher, part)
-                    hits = self._kept(hits)
-                    del self._recheck[:done]
-                    self._matches.extend(hits)
-                    self._matches.sort()  # two sorted runs: linear
-                    yield len(self._matches)
-                    continue
-                if not self._pending:
-                    return
-                lo, hi = self._pending[0]
-                hits, reached = self.index.scan(self.matcher, lo, min(hi, lo + chunk))
-                hits = self._kept(hits)
-            except SlowRegex as exc:
-                self._error = exc.reason
-                self._matches, self._pending, self._recheck = [], [], []
-                return
-            at = bisect_left(self._matches, lo)
-            self._matches[at:at] = hits
-            if reached >= hi:
-                del self._pending[0]
-            else:
-                self._pending[0] = (reached, hi)
-            yield len(self._matches)
-
-    def _kept(self, hits: list[int]) -> list[int]:
-        keep = self.keep
-        if keep is None:
-            return hits
-        messages = self.index.messages
-        return [i for i in hits if keep(messages[i])]
-
-    def run(self) -> Sequence[int]:
-        """Scan everything now; the matches."""
-        for _ in self.steps():
-            pass
-        return self._matches
-
-    def rank(self, position: int) -> int:
-        """How many matches lie before ``position`` (the counter's ``3`` is ``rank + 1``)."""
-        return bisect_left(self._matches, position)
-
-    def next_match(self, position: int, forward: bool = True, wrap: bool = True) -> int | None:
-        """The match after (before) ``position``, wrapping around the ends when ``wrap``."""
-        m = self._matches
-        if forward:
-            k = bisect_right(m, position)
-            return m[k] if k < len(m) else (m[0] if wrap and m else None)
-        k = bisect_left(m, position) - 1
-        return m[k] if k >= 0 else (m[-1] if wrap and m else None)
-
-    def _start_from(self, wider: SearchResults) -> None:
-        """Take over the state of results whose query matches whatever ours does: their
-        matches become ours to test again, and what they had left is left to us."""
-        self._recheck = sorted([*wider._matches, *wider._recheck])
-        self._pending = list(wider._pending)
-        self._version = wider._version
-
-    def _catch_up(self) -> None:
-        index = self.index
-        if self._version == index.version or self._error is not None:
-            return
-        changes = None if self._version < 0 else index.changes_since(self._version)
-        if changes is None:
-            self._matches, self._recheck = [], []
-            self._pending = [(0, len(index))] if len(index) else []
-        else:
-            for change in changes:
-                self._apply(change)
-        self._version = index.version
-
-    def _apply(self, change: IndexChange) -> None:
-        start, end = change.start, change.start + change.removed
-        delta = change.inserted - change.removed
-        for m in (self._matches, self._recheck):
-            a, b = bisect_left(m, start), bisect_left(m, end)
-            m[a:] = [x + delta for x in m[b:]] if delta else m[b:]
-        pending: list[tuple[int, int]] = []
-        for lo, hi in self._pending:
-            if lo < start:
-                pending.append((lo, min(hi, start)))
-            if hi > end:
-                pending.append((max(lo, end) + delta, hi + delta))
-        if change.inserted:
-            pending.append((start, start + change.inserted))
-        self._pending = _merged(pending)
-
-
-def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(r for r in ranges if r[1] > r[0]):
-        if out and lo <= out[-1][1]:
-            prev_lo, prev_hi = out.pop()
-            lo, hi = prev_lo, max(prev_hi, hi)
-        out.append((lo, hi))
-    return out
-
-
 def find_message(
     messages: Sequence[Message], after: int, kind: Kind, forward: bool = True
 ) -> int | None:
@@ -391,8 +239,14 @@ def locate(messages: Sequence[Message], message: Message) -> tuple[int, bool]:
     return k, False
 
 
-def counter_text(current: int | None, total: int, final: bool) -> str:
-    """``3/17`` or ``17`` when final; ``3/17+`` or ``17+`` while more may come."""
+def counter_text(current: int | None, total: int, final: bool, *, counting: bool = False) -> str:
+    """``3/17`` or ``17`` when final; ``3/17+`` or ``17+`` while the rest of the window may
+    bring more; ``3/≥17…`` or ``≥17…`` while the loaded messages are still being counted
+    (``current`` 0: the match's number is not known yet either, ``?/≥17…``)."""
+    if counting:
+        if total == 0:
+            return "searching…"
+        return f"{current or '?'}/≥{total}…" if current is not None else f"≥{total}…"
     more = "" if final else "+"
     if total == 0:
         return "no matches" if final else "0+"

@@ -20,6 +20,8 @@ from roamtui.text import error_line
 
 FetchState = Literal["idle", "running", "stopped", "failed", "done"]
 StatusKind = Literal["progress", "error", "info"]
+#: What the status line says in the filter view when nothing else is to be said.
+FILTER_HELP = "filter: matches with context — Enter or & shows the selected one, Esc goes back"
 
 
 class WindowFetch:
@@ -102,3 +104,13 @@ class WindowFetch:
             return (f"stopped: only loaded messages are searched{share} "
                     "— / fetches the rest", "info")
         return None
+
+    def line(self, searching: bool, notice: str, filtering: bool
+             ) -> tuple[str | None, StatusKind]:
+        """The find bar's second line but for an error (a failed fetch has its own form): the
+        fetch (with ``notice`` before its progress) > the filter view's help > ``notice``."""
+        fetch = self.status(searching)
+        if fetch is not None:
+            text, kind = fetch
+            return (f"{notice}: {text}" if notice and kind == "progress" else text), kind
+        return (FILTER_HELP if filtering else notice or None), "info"

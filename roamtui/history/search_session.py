@@ -9,16 +9,18 @@ State (every transition is a method; nothing outside writes it):
 
 - the query in force (valid, non-empty) and the last one, which ``/``, ``n``/``N`` and ``&``
   bring back after the search was closed;
-- what the user asked for and waits on: a step (``n`` before the first scan settled), the
-  move to the nearest match of a new query, a jump by kind waiting for the fetch; each
-  remembers the transcript's move count when asked, and is dropped when the user moved since;
+- what the user asked for and waits on: a step (``n`` before its match is certain), the move
+  to the nearest match of a new query, a jump by kind waiting for the fetch; each remembers
+  the transcript's move count when asked, and is dropped when the user moved since;
 - the fetch of the rest of the window (``search_fetch.WindowFetch``: ``idle`` → ``running``
   → ``done`` | ``failed`` | ``stopped``, and back to ``idle`` to try again), driven through
   :meth:`begin_fetch`, :meth:`stop_fetch`, :meth:`rearm` and :meth:`fetch`; read as
   :attr:`fetch_state`; a new timeline (:meth:`follow`) starts ``idle``.
 
 Every coroutine gives the event loop a turn every few milliseconds (the index is built in
-time-boxed slices, the results stepped as it grows): typing stays responsive at 100,000.
+time-boxed slices, the results stepped as it grows). Scans go nearest first (``search_results``):
+outward from where the user reads, or the way a waiting step goes, so that the matches on screen,
+the nearest one and the next one are told after the first steps; the count completes after.
 """
 
 from __future__ import annotations
@@ -45,11 +47,10 @@ from roamtui.history.search import (
     splice_plan,
 )
 from roamtui.history.search_fetch import FetchState, StatusKind, WindowFetch
+from roamtui.history.search_results import nearest_match, position_of, step_target
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 
-#: What the status line says in the filter view when nothing else is to be said.
-FILTER_HELP = "filter: matches with context — Enter or & shows the selected one, Esc goes back"
 #: Seconds of index building between two turns of the event loop.
 INDEX_BUDGET = 0.006
 #: While the timeline keeps changing, catch-ups start at most this many times their planning
@@ -72,16 +73,21 @@ class SearchSession:
     """The search of one transcript; ``on_change`` is called (inside the timeline's loads)
     when its messages change, so the owner can schedule :meth:`scan`."""
 
+    #: Messages a scan step looks at between two turns of the event loop.
+    step_size = DEFAULT_CHUNK
+
     def __init__(self, timeline: Timeline, on_change: Callable[[], None]) -> None:
         self._on_change = on_change
         self.query: SearchQuery | None = None  # in force: valid and non-empty
         self.last_query: SearchQuery | None = None  # brought back after closing
         self.current: Message | None = None  # the match the counter shows, if not the cursor's
         self.notice = ""  # a short word on the last step or jump, for the status line
-        self.pending_step: bool | None = None  # forward, waiting for the first settled scan
+        self.pending_step: bool | None = None  # forward, waiting until its target is certain
+        self._step_base: Message | None = None  # where the pending step was pressed
+        self.cursor: Message | None = None  # where the user reads: the scan starts there
         self.pending_jump: tuple[Kind, bool] | None = None  # waiting for the fetch
         self.filter = MessageFilter()  # kinds and senders the results keep (history.filters)
-        self._seek = False  # the next settled scan moves to the match nearest the cursor
+        self._seek = False  # move to the match nearest the cursor once it is certain
         self._asked = 0  # the transcript's move count when a step, jump or seek was asked for
         self._attach(timeline)
 
@@ -96,6 +102,10 @@ class SearchSession:
         self._chunk = 256
         self._plan_cost = 0.0  # seconds the last catch-up took to see what changed
         self._unsubscribe = timeline.subscribe(self._changed)
+
+    def look_at(self, cursor: Message | None) -> None:
+        """The user reads at ``cursor`` (None: the newest end): scans go outward from there."""
+        self.cursor = cursor
 
     def close(self) -> None:
         """Stop following the timeline (the owner goes away)."""
@@ -126,8 +136,8 @@ class SearchSession:
     def apply(self, query: SearchQuery, *, seek: bool, moves: int) -> str | None:
         """Put ``query`` in force (or, empty or invalid, none); the reason when it is invalid.
 
-        With ``seek``, the first settled scan moves the cursor to the match nearest it (unless
-        the user moved since ``moves``)."""
+        With ``seek``, the cursor moves to the match nearest it as soon as that is certain
+        (unless the user moved since ``moves``)."""
         self.pending_step, self.current, self._seek = None, None, False
         matcher, reason = None, None
         if query.text:
@@ -199,14 +209,16 @@ class SearchSession:
     def step(self, forward: bool, cursor: Message | None, *,
              deferred: bool = False) -> Move | None:
         """``n``/``N``: the next (previous) match after the cursor; None, with :attr:`notice`
-        saying why, when there is none (or it waits for the first scan)."""
+        saying why, when there is none, or when it is not known yet (:attr:`pending_step`:
+        the scan looks that way first, and :meth:`ready` makes the move once it knows)."""
         results = self.results
         if results is None:
             return None
-        if not results.matches and not results.done and not deferred:
-            self.pending_step = forward  # taken when the first scan of the query settles
+        base = cursor or self.current
+        target, wrapped, known = step_target(results, base, forward, whole=self._synced > 0)
+        if not known:  # the user's key wins over moving to the nearest match
+            self.pending_step, self._step_base, self._seek = forward, base, False
             return None
-        target, wrapped = self.step_from(cursor or self.current, forward)
         self.notice = ""
         if target is None:
             self.notice = ("no matches yet: fetching the rest of the window"
@@ -215,29 +227,56 @@ class SearchSession:
         if wrapped:
             self.notice = ("wrapped: back to the oldest match" if forward
                            else "wrapped: on to the newest match")
-        return Move(target, deferred)
+        return Move(self.index.messages[target], deferred)
 
-    def settled(self, cursor: Message | None) -> tuple[list[Move], bool]:
-        """A scan covered every loaded message: the moves that waited for it (the nearest match
-        of a new query, a pending step), and whether a waiting step found nothing (bell)."""
+    def ready(self, cursor: Message | None) -> tuple[list[Move], bool]:
+        """The moves that waited for the scan and are certain now (the nearest match of a new
+        query, a step pressed while counting), and whether a waiting step found nothing (bell)."""
         results = self.results
         moves: list[Move] = []
         missed = False
-        if results is None or not results.done or results.error is not None:
+        if results is None or results.error is not None:
             return moves, missed
-        if self._seek and results.matches:
+        target, known = nearest_match(results, cursor, whole=self._synced > 0)
+        if self._seek and known and target is not None:  # else it waits for pages to come
             self._seek = False
-            target = self.nearest(cursor)
-            if target is not None:
-                moves.append(Move(target, deferred=True))
+            moves.append(Move(self.index.messages[target], deferred=True))
         if self.pending_step is not None:
-            forward, self.pending_step = self.pending_step, None
-            move = self.step(forward, cursor, deferred=True)
-            if move is None:
-                missed = True
-            else:
-                moves.append(move)
+            forward, base = self.pending_step, self._step_base
+            if step_target(results, base, forward, whole=self._synced > 0)[2]:
+                self.pending_step = None
+                move = self.step(forward, base, deferred=True)
+                if move is None:
+                    missed = True
+                else:
+                    moves.append(move)
         return moves, missed
+
+    def _awaited(self) -> bool:
+        """Something :meth:`ready` would move to now."""
+        results, whole = self.results, self._synced > 0
+        if results is None:
+            return False
+        target, known = nearest_match(results, self.current or self.cursor, whole=whole)
+        return (self._seek and known and target is not None) or (
+            self.pending_step is not None
+            and step_target(results, self._step_base, self.pending_step, whole=whole)[2])
+
+    def _aim(self) -> None:
+        """Point the scan at what the user waits for: a step's way, the nearest older match
+        of a new query, else outward from where they read."""
+        results = self.results
+        if results is None:
+            return
+        messages = self.index.messages
+        if self.pending_step is not None:
+            forward = self.pending_step
+            at = position_of(messages, self._step_base, forward) + (1 if forward else -1)
+            results.aim(at, forward, wrap=True)
+            return
+        reader = self.current or self.cursor
+        at = len(messages) - 1 if reader is None else position_of(messages, reader, True)
+        results.aim(at, False if self._seek else None)
 
     def wait_for_jump(self, kind: Kind, forward: bool) -> bool:
         """No ``kind`` is loaded that way: wait for the fetch of the window (started or joined;
@@ -276,71 +315,30 @@ class SearchSession:
         return bool(self.timeline.complete and self.in_step and results is not None
                     and results.done)
 
-    def locate(self, message: Message) -> tuple[int, bool]:
-        return locate(self.index.messages, message)
-
-    def is_match(self, at: int) -> bool:
-        results = self.results
-        if results is None:
-            return False
-        k = results.rank(at)
-        return k < len(results.matches) and results.matches[k] == at
-
     def rank_of(self, message: Message | None) -> int | None:
-        """1-based number of ``message`` among the matches, None if it is not one."""
+        """1-based number of ``message`` among the matches, None if it is not one (0 while the
+        matches before it are still being counted)."""
         if message is None or self.results is None:
             return None
-        at, found = self.locate(message)
-        return self.results.rank(at) + 1 if found and self.is_match(at) else None
+        at, found = locate(self.index.messages, message)
+        return self.results.number(at) if found else None
+
+    @property
+    def counting(self) -> bool:
+        """The scan of the loaded messages has not covered them all yet."""
+        return self.results is not None and not self.results.done
 
     def counter(self, current: Message | None) -> str:
         total = 0 if self.results is None else len(self.results.matches)
-        return counter_text(self.rank_of(current), total, self.final)
-
-    def nearest(self, cursor: Message | None) -> Message | None:
-        """The match at or before ``cursor`` (the latest mention), else the first after it."""
-        results = self.results
-        if results is None:
-            return None
-        messages = self.index.messages
-        at = len(messages) - 1
-        if cursor is not None:
-            k, found = locate(messages, cursor)
-            at = k if found else k - 1
-        target = results.next_match(at + 1, forward=False, wrap=False)
-        if target is None:
-            target = results.next_match(at, forward=True, wrap=False)
-        return None if target is None else messages[target]
-
-    def step_from(self, base: Message | None, forward: bool) -> tuple[Message | None, bool]:
-        """The next (previous) match after ``base``, and whether it wrapped around an end."""
-        results = self.results
-        if results is None or not results.matches:
-            return None, False
-        messages = self.index.messages
-        if base is None:
-            at = -1 if forward else len(messages)
-        else:
-            k, found = locate(messages, base)
-            at = k if found or not forward else k - 1
-        target = results.next_match(at, forward, wrap=False)
-        wrapped = target is None
-        if wrapped:
-            target = results.next_match(at, forward, wrap=True)
-        return (None if target is None else messages[target]), wrapped
+        return counter_text(self.rank_of(current), total, self.final, counting=self.counting)
 
     def fetch_status(self) -> tuple[str, StatusKind] | None:
         """What the find bar says about the rest of the window, and in which style."""
         return self.window.status(self.results is not None)
 
     def status_line(self, filtering: bool) -> tuple[str | None, StatusKind]:
-        """The find bar's second line but for an error (a failed fetch has its own form): the
-        fetch (with a notice before its progress) > the filter view's help > the notice."""
-        fetch = self.fetch_status()
-        if fetch is not None:
-            text, kind = fetch
-            return (f"{self.notice}: {text}" if self.notice and kind == "progress" else text), kind
-        return (FILTER_HELP if filtering else self.notice or None), "info"
+        """The find bar's second line but for an error (``WindowFetch.line``)."""
+        return self.window.line(self.results is not None, self.notice, filtering)
 
     # -- the fetch of the rest of the window ---------------------------------------------------
 
@@ -351,10 +349,6 @@ class SearchSession:
     @property
     def fetch_error(self) -> str:
         return self.window.error
-
-    @property
-    def progress(self) -> LoadProgress | None:
-        return self.window.progress
 
     def begin_fetch(self) -> bool:
         """``idle``/``done`` → ``running`` when there is something left to fetch."""
@@ -392,15 +386,21 @@ class SearchSession:
     async def scan(self, report: Callable[[bool], None], *, redraw: float = 0.1) -> None:
         """Scan what is indexed, then catch the index up slice by slice, scanning as it grows.
 
-        ``report(settled)`` after each pass, and at most every ``redraw`` seconds in between;
-        ``settled`` when the results cover every loaded message.
-        """
+        ``report(settled)`` after the first step, when a move waited for is certain, at most
+        every ``redraw`` seconds in between, and after each pass (``settled`` when the results
+        cover every loaded message)."""
         planned = -math.inf
         while True:
             results = self.results
             if results is not None:
-                for _ in results.steps(DEFAULT_CHUNK):
+                shown = -math.inf  # told after the first step: it holds the screen
+                self._aim()
+                for _ in results.steps(self.step_size):
+                    if time.monotonic() - shown > redraw or self._awaited():
+                        shown = time.monotonic()
+                        report(False)
                     await asyncio.sleep(0)
+                    self._aim()
             settled = self.in_step
             report(settled)
             if settled:
@@ -432,7 +432,7 @@ class SearchSession:
                 self._chunk = max(32, min(8192, int(take * INDEX_BUDGET / max(spent, 1e-5))))
             first, at = False, at + take
             if self.results is not None:
-                for _ in self.results.steps(DEFAULT_CHUNK):
+                for _ in self.results.steps(self.step_size):
                     pass
             if time.monotonic() - shown > redraw:
                 shown = time.monotonic()

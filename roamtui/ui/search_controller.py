@@ -3,8 +3,9 @@
 :class:`SearchPane` wraps the transcript (``with SearchPane(): yield Transcript(...)``), so its
 keys work whenever the transcript, the find bar or the filter view has the focus. The state is
 a :class:`~roamtui.history.search_session.SearchSession`; the pane adapts keys and messages to
-it, runs its work in exclusive workers and draws what it says: *scan* (index and results),
-*fetch* (the rest of the window; the counter reads ``17+`` until final) and *jump* (the next
+it, runs its work in exclusive workers and draws what it says: *scan* (index and results,
+nearest the cursor first: ``3/≥17…`` while counting), *fetch* (the rest of the window; the
+counter reads ``17+`` until final) and *jump* (the next
 recalled / non-text / one-sided message); ``TimelineSwapped`` makes the session follow;
 :meth:`SearchPane.set_filter` puts a filter in force (``history.filters``). Keys: see
 ``search_keys``. Esc, a layer a press: the find input; the fetch; the filter view; the search,
@@ -128,6 +129,7 @@ class SearchPane(Vertical):
         """The counter's first number is the match under the cursor, however it got there."""
         if not self.filtering and self._session is not None:
             self.session.current = None  # the counter reads the cursor instead
+            self.session.look_at(self.transcript.cursor_message)  # a scan goes on from there
             self._show_counter()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -252,7 +254,8 @@ class SearchPane(Vertical):
         return True
 
     def _apply(self, query: SearchQuery, *, seek: bool) -> None:
-        """Put ``query`` in force: highlight at once; count and move when the scan settles."""
+        """Put ``query`` in force: highlight at once; move once the nearest match is certain
+        (after the first steps of the scan), count as it goes on."""
         self._applied(self.session.apply(query, seek=seek, moves=self.transcript.moves))
 
     def _applied(self, reason: str | None) -> None:
@@ -263,6 +266,7 @@ class SearchPane(Vertical):
         self.transcript.highlight = None if matcher is None else matcher.highlight
         if session.active:  # a filter, like a search, covers the whole window
             self._start_fetch()
+        session.look_at(self.transcript.cursor_message)  # the scan starts at the screen
         self._kick(restart=True)
         if self.filtering:
             self.filter_view.show_search(self.session, self.filter_view.selected_message)
@@ -288,15 +292,15 @@ class SearchPane(Vertical):
                                  partial(session.scan, self._scanned, redraw=REDRAW_INTERVAL))
 
     def _scanned(self, settled: bool) -> None:
-        """Results grew: counter, filter view; a new query's first settled scan moves to a match."""
+        """Results grew: counter, filter view; moves that waited for the scan, once certain."""
         session = self.session
         reason = session.give_up()
         if reason is not None:  # a regex too slow on some message: refused, like an invalid one
             self.bar.set_error(reason)
             self.transcript.highlight = None
             self._stop_fetch()
-        elif settled:
-            moves, missed = session.settled(self.transcript.cursor_message)
+        else:  # what waited for the scan, as soon as it is certain (nearest match, n/N)
+            moves, missed = session.ready(self.transcript.cursor_message)
             for move in moves:
                 self._go_to(move)
             if missed:

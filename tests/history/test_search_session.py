@@ -87,7 +87,7 @@ async def test_a_step_before_the_first_scan_waits_and_a_move_since_drops_it() ->
     session.ask(3)
     assert session.step(False, None) is None and session.pending_step is False
     await settle(session)
-    moves, missed = session.settled(None)
+    moves, missed = session.ready(None)
     assert not missed and len(moves) == 1
     move = moves[0]
     assert move.deferred and move.target.key == "k299"  # from the newest end, going back
@@ -103,9 +103,9 @@ async def test_a_new_query_moves_to_the_nearest_match_once_settled() -> None:
     session = SearchSession(tl, lambda: None)
     session.apply(SearchQuery("line 28"), seek=True, moves=0)
     await settle(session)
-    (move,), _ = session.settled(tl.messages()[-1])  # the cursor on line 299
+    (move,), _ = session.ready(tl.messages()[-1])  # the cursor on line 299
     assert move.target.key == "k289"  # the latest mention before the cursor
-    assert session.settled(None) == ([], False)  # once
+    assert session.ready(None) == ([], False)  # once
     session.close()
 
 
@@ -221,3 +221,83 @@ async def test_a_pathological_regex_over_100k_messages_never_stalls_the_event_lo
     assert session.give_up() == SlowRegex.reason
     assert session.query is None and session.last_query is None  # not brought back by n
     session.close()
+
+
+# -- nearest the cursor first ----------------------------------------------------------------------
+
+
+async def counted(step_size: int = 16) -> tuple[Timeline, SearchSession]:
+    """A session over the whole window, indexed, stepping ``step_size`` messages at a time."""
+    tl = timeline()
+    await tl.open()
+    await tl.load_all(lambda p: None)
+    session = SearchSession(tl, lambda: None)
+    session.step_size = step_size
+    await settle(session)  # the index is built
+    return tl, session
+
+
+async def test_a_new_query_moves_before_the_count_is_final_and_the_counter_says_so() -> None:
+    tl, session = await counted()
+    cursor = tl.messages()[150]
+    session.look_at(cursor)
+    session.apply(SearchQuery("refund"), seek=True, moves=0)  # matches: 7, 57, 107, ...
+    seen: list[tuple[str, list[str], bool]] = []
+
+    def report(settled: bool) -> None:
+        moves, _ = session.ready(cursor)
+        assert session.results is not None
+        seen.append((session.counter(cursor), [m.target.key for m in moves],
+                     session.results.done))
+
+    await session.scan(report)
+    first_move = next(k for k, (_, moves, _) in enumerate(seen) if moves)
+    assert seen[first_move][1] == ["k107"]  # the latest mention before the cursor
+    assert not seen[first_move][2]  # known before the whole window was counted
+    assert seen[0][0].endswith("…") and "≥" in seen[0][0]  # told it is still counting
+    assert seen[-1][0] == "6" and seen[-1][2]  # then final (the cursor is on no match)
+    assert sum(bool(moves) for _, moves, _ in seen) == 1
+    session.close()
+
+
+async def press_while_counting(session: SearchSession, cursor: Message, forward: bool
+                               ) -> tuple[bool, list[tuple[str, bool, str]]]:
+    """``n`` (``N``) pressed after the first step of a new query's scan: whether it had to wait,
+    and the moves made (target, whether the count was final then, the notice)."""
+    session.look_at(cursor)
+    session.apply(SearchQuery("refund"), seek=False, moves=0)
+    pressed: list[bool] = []
+    moved: list[tuple[str, bool, str]] = []
+
+    def report(settled: bool) -> None:
+        assert session.results is not None
+        if not pressed:
+            move = session.step(forward, cursor)
+            pressed.append(move is None)
+            if move is not None:
+                moved.append((move.target.key, session.results.done, session.notice))
+            else:
+                assert session.pending_step is forward
+            return
+        moves, missed = session.ready(cursor)
+        assert not missed
+        moved.extend((m.target.key, session.results.done, session.notice) for m in moves)
+
+    await session.scan(report)
+    return pressed[0], moved
+
+
+async def test_n_and_N_pressed_while_counting_go_to_the_right_match() -> None:
+    # (cursor, n or N, where it goes, wraps, waits: not among the first messages looked at)
+    for start, forward, expected, wraps, waits in [(150, False, "k107", False, True),
+                                                   (150, True, "k157", False, False),
+                                                   (290, True, "k7", True, True),
+                                                   (3, False, "k257", True, True)]:
+        tl, session = await counted()  # a new session: nothing to narrow from
+        waited, moved = await press_while_counting(session, tl.messages()[start], forward)
+        assert len(moved) == 1 and waited == waits, (start, moved)
+        key, done, notice = moved[0]
+        assert key == expected, start
+        assert ("wrapped" in notice) == wraps
+        assert not done or wraps  # found before the count was final, unless it had to wrap
+        session.close()
