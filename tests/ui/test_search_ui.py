@@ -72,6 +72,30 @@ async def test_n_and_N_walk_the_matches_and_wrap_with_a_notice() -> None:
         assert "wrapped" in p.bar.status_text
 
 
+async def test_in_small_steps_the_counter_says_it_is_counting_then_final() -> None:
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "the whole window loaded and counted")
+        p.pane.session.step_size = 4  # 75 steps, with turns of the event loop between
+        shown: list[str] = []
+        set_counter = p.bar.set_counter
+
+        def record(text: str, *, none: bool = False) -> None:
+            shown.append(text)
+            set_counter(text, none=none)
+
+        p.bar.set_counter = record  # type: ignore[method-assign]
+        await p.pilot.press("escape", "g")  # the oldest message: no match before it
+        await p.find("line 01")  # 100..199 but 120
+        await p.until(lambda: p.counter == "1/99", "moved to the nearest, counted")
+        assert p.cursor_key == key_of(100)
+        counting = [k for k, text in enumerate(shown) if text.endswith("…")]
+        assert counting and counting[-1] < shown.index("1/99")  # counting, then final
+        await p.pilot.press("escape", "N")
+        await p.until(lambda: p.cursor_key == key_of(199), "wrapped to the newest match")
+        assert p.counter == "99/99" and "wrapped" in p.bar.status_text
+
+
 async def test_enter_and_shift_enter_step_while_typing() -> None:
     async with running() as p:
         await p.find("refund")

@@ -246,7 +246,9 @@ class FilterView(ScrollView, can_focus=True):
                                                timeline.query.peer, names=self.names[0],
                                                accounts=self.names[1])
         empty = ("no matching messages yet: fetching the rest of the window…"
-                 if session.fetch_state == "running" else "no matching messages")
+                 if session.fetch_state == "running" else
+                 "no matching messages yet: searching…" if session.counting
+                 else "no matching messages")
         self.show_matches(session.index.messages, () if results is None else results.matches,
                           session.matcher, ctx, keep, empty,
                           center=center)
