@@ -31,11 +31,16 @@ if TYPE_CHECKING:
 
 #: Messages scanned between two yields of :meth:`SearchResults.steps` (a few ms at most).
 DEFAULT_CHUNK = 16_384
+#: Messages the first step of a new query looks at around the cursor when asked to ramp up: a
+#: screen and then some, in a fraction of a millisecond; each next step twice as many.
+FIRST_STEP = 1_024
+#: Messages either side of the aim looked at before going one way: more than a screen holds.
+AROUND = FIRST_STEP // 2
 
 #: Where the next step looks: (position, way, wrap). ``way`` None: outward from the position;
 #: True / False: from it toward the newest / oldest message, then (``wrap``) on from the other
 #: end the same way, or (not ``wrap``) outward again.
-Aim = tuple[int, bool | None, bool]
+Aim = tuple[int, bool | None, bool]  # (the messages AROUND the position always go first)
 
 
 @dataclass(slots=True, eq=False)
@@ -86,15 +91,19 @@ class SearchResults:
         """Look next around ``position`` (see :data:`Aim`); stays until aimed again."""
         self._aim = (position, way, wrap)
 
-    def steps(self, chunk: int = DEFAULT_CHUNK) -> Generator[int, None, None]:
+    def steps(self, chunk: int = DEFAULT_CHUNK, first: int | None = None
+              ) -> Generator[int, None, None]:
         """Look at up to ``chunk`` messages per step (fewer when a regex's time budget for
-        one step runs out), where the aim says; yields the match count after each step. A
-        regex too slow on some message ends the results: no matches, and :attr:`error` says
-        why."""
+        one step runs out), where the aim says; yields the match count after each step. With
+        ``first``, the first step looks at that many, each next one at twice as many up to
+        ``chunk``. A regex too slow on some message ends the results: no matches, and
+        :attr:`error` says why."""
         chunk = max(1, chunk)
+        size = chunk if first is None else max(1, min(first, chunk))
         while self._error is None:
             self._catch_up()
-            part = self._pick(chunk)
+            part = self._pick(size)
+            size = min(chunk, 2 * size)
             if part is None:
                 return
             k, a, b = part
@@ -236,6 +245,8 @@ class SearchResults:
         at, way, wrap = self._aim
         at = min(max(at, 0), max(len(self.index) - 1, 0))
         spot = None
+        if way is not None and self.unscanned_in(at - AROUND, at + AROUND + 1):
+            way = None  # the screen around the aim first, both ways
         if way is not None:
             spot = self._first_after(at) if way else self._last_before(at)
             if spot is None and wrap:

@@ -47,7 +47,7 @@ from roamtui.history.search import (
     splice_plan,
 )
 from roamtui.history.search_fetch import FetchState, StatusKind, WindowFetch
-from roamtui.history.search_results import nearest_match, position_of, step_target
+from roamtui.history.search_results import FIRST_STEP, nearest_match, position_of, step_target
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 
@@ -395,7 +395,7 @@ class SearchSession:
             if results is not None:
                 shown = -math.inf  # told after the first step: it holds the screen
                 self._aim()
-                for _ in results.steps(self.step_size):
+                for _ in results.steps(self.step_size, FIRST_STEP):
                     if time.monotonic() - shown > redraw or self._awaited():
                         shown = time.monotonic()
                         report(False)
