@@ -19,7 +19,6 @@ account of that name.
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 import sys
 import traceback
@@ -128,6 +127,8 @@ def typo_of(args: Sequence[str]) -> str | None:
     first = args[0] if args else ""
     if not first or first.startswith("-") or first in SUBCOMMANDS:
         return None
+    import difflib  # only for a first word that is no subcommand: not for `roamtui demo`
+
     close = difflib.get_close_matches(first, SUBCOMMANDS, n=1, cutoff=TYPO_CUTOFF)
     if not close:
         return None

@@ -28,11 +28,12 @@ from roamtui.im.roam import RoamQuery
 from roamtui.settings.marks import MarkStore
 from roamtui.settings.recent import DEFAULT_LIMIT, RecentQueries, RecentQuery
 from roamtui.text import error_line
-from roamtui.ui.commands import THEMES, RoamCommands, key_entries
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
 from roamtui.ui.transcript import Transcript
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from roamtui.history.timeline import Timeline
     from roamtui.im.client import ImClient
     from roamtui.im.contacts import Conversation
@@ -89,12 +90,20 @@ class Session:
     export_choice: ExportChoice = field(default_factory=ExportChoice)
 
 
+def _roam_commands() -> type[Provider]:
+    """The palette's commands, imported when the palette first opens (not before the first
+    frame): Textual takes a callable that returns the provider class."""
+    from roamtui.ui.commands import RoamCommands
+
+    return RoamCommands
+
+
 class RoamApp(App[int]):
     """Browse one-to-one chat history read-only."""
 
     TITLE = "roamtui"
     CSS_PATH = str(stylesheet_path())
-    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {RoamCommands}
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {_roam_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False, key_display="?"),
@@ -375,6 +384,7 @@ class RoamApp(App[int]):
 
     def action_help(self) -> None:
         """Show every key of the current screen (its focused widget, the screen, the app)."""
+        from roamtui.ui.commands import key_entries
         from roamtui.ui.screens.help import HelpScreen
 
         screen = self.screen
@@ -384,6 +394,8 @@ class RoamApp(App[int]):
         self.push_screen(HelpScreen(key_entries(screen), title=title))
 
     def action_cycle_theme(self) -> None:
+        from roamtui.ui.commands import THEMES
+
         names = [name for name, _ in THEMES if name in self.available_themes]
         at = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[at % len(names)]

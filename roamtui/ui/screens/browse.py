@@ -23,7 +23,6 @@ from roamtui.im.limiter import RateLimiter
 from roamtui.settings.defaults import empty_window_hint
 from roamtui.settings.marks import MarkStore
 from roamtui.text import error_line
-from roamtui.ui import clipboard
 from roamtui.ui.marking import MarkCount, Marking
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.search_keys import (
@@ -246,6 +245,8 @@ class BrowseScreen(Screen[None]):
         """`y`: the selected message's text (placeholders for other elements) to the clipboard."""
         message = self.transcript.cursor_message
         if message is not None:
+            from roamtui.ui import clipboard  # `y`/`Y` only: not before the first frame
+
             clipboard.copy_message_text(self.app, message)
 
     def action_export(self) -> None:
@@ -262,6 +263,8 @@ class BrowseScreen(Screen[None]):
         """`Y`: the selected message's MsgKey to the clipboard."""
         message = self.transcript.cursor_message
         if message is not None:
+            from roamtui.ui import clipboard
+
             clipboard.copy_message_key(self.app, message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
