@@ -112,8 +112,9 @@ class SidedStore:
     def __init__(self, base: MessageStore, plans: Plans) -> None:
         self._base = base
         # DemoPlans leaves empty plans out itself, and reading it whole would work them all out.
-        kept = plans if isinstance(plans, DemoPlans) else None
-        self._plans: Plans = kept or {k: v for k, v in plans.items() if not v.empty}
+        self._plans: Plans = plans
+        if not isinstance(plans, DemoPlans):  # (its truth would be its length: every plan)
+            self._plans = {k: v for k, v in plans.items() if not v.empty}
         self._views: dict[tuple[str, str], Conversation] = {}
 
     @property
