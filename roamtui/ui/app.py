@@ -145,6 +145,7 @@ class RoamApp(App[int]):
         self._names: Nicknames | None = None
         self._names_for: ImClient | None = None
         self._on_started = on_started
+        self._typed_ahead = 0  # keys of a burst posted to an input and not yet handled by it
         if theme:
             self.theme = theme
 
@@ -186,11 +187,30 @@ class RoamApp(App[int]):
         """Type-ahead: a burst read from the terminal at once is routed key by key before the
         first of them (``/``, ``:``) moves the focus to an input. A plain printable key that
         reaches the app while an input has the focus was sent elsewhere: give it to the input,
-        so that ``/refund`` typed fast is a search, not ``r`` (retry) and ``e`` (export)."""
+        so that ``/refund`` typed fast is a search, not ``r`` (retry) and ``e`` (export).
+
+        While keys given that way are still on their way to the input, every other key goes
+        the same way behind them: Enter would otherwise reach the input's binding at once and
+        submit ``:goto 10:40`` (pasted from a ticket, or typed fast) before its text arrived."""
         focused = self.focused
-        if isinstance(focused, Input) and event.is_printable and "+" not in event.key:
+        if not isinstance(focused, Input):
+            return
+        if event.is_printable and "+" not in event.key:
             event.prevent_default()
+            self._typed_ahead += 1
             focused.post_message(events.Key(event.key, event.character))
+            focused.call_later(self._typed_ahead_handled)
+        elif self._typed_ahead:
+            # Pressed again once the input has taken the text before it: as if from the
+            # terminal, so the input's bindings (Enter: submit) see the whole line.
+            event.prevent_default()
+            self._typed_ahead += 1
+            focused.call_later(self._typed_ahead_handled, events.Key(event.key, event.character))
+
+    def _typed_ahead_handled(self, again: events.Key | None = None) -> None:
+        self._typed_ahead = max(0, self._typed_ahead - 1)
+        if again is not None:
+            self.post_message(again)
 
     @on(Transcript.CursorMoved)
     @on(Transcript.LoadFailed)

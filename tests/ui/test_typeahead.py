@@ -45,3 +45,33 @@ async def test_colon_then_a_fast_command_is_typed_into_the_prompt() -> None:
         await pilot.pause()
         assert isinstance(app.screen, BrowseScreen)
         assert app.screen.query_one(CommandLine).value == "goto -2h"
+
+
+async def test_a_fast_command_with_its_enter_runs_whole() -> None:
+    """`:goto …` and Enter in one burst (a line pasted from a ticket): the command runs with
+    all of its text, not as an empty command."""
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        before = screen.transcript.cursor_message
+        assert before is not None
+        burst(app, ":goto -2h")
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        line = screen.query_one(CommandLine)
+        assert not line.is_open and line.history == ["goto -2h"]
+        after = screen.transcript.cursor_message
+        assert after is not None and after.time < before.time
+
+
+async def test_a_fast_search_with_its_enter_searches_the_whole_word() -> None:
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        burst(app, "/refund")
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        bar = app.screen.query_one(FindBar)
+        assert bar.input.value == "refund"
+        assert isinstance(app.screen, BrowseScreen)
