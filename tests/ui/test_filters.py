@@ -86,3 +86,31 @@ async def test_a_wrong_filter_is_one_line_naming_the_kinds(sandbox: Sandbox) -> 
         [text] = notices.texts("warning")
         assert "unknown filter 'recaled'" in text and "recalled, non-text" in text
         assert "filter:" not in who(app)
+
+
+async def test_a_command_closed_in_the_filter_view_leaves_its_keys_on_the_list(
+    sandbox: Sandbox,
+) -> None:
+    """`:` then Esc (or an empty or failing command) in the filter view: Enter, m, y still act
+    on the message selected in the list, not on the hidden transcript's cursor."""
+    window = [parse_message(obj) for obj in sandbox.messages()]
+    app = build_app(sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one(SearchPane)
+        await command(pilot, "filter recalled")
+        assert pane.filtering and isinstance(app.focused, FilterView)
+        await pilot.press("colon", "escape")
+        await settle(pilot)
+        assert isinstance(app.focused, FilterView)
+        await command(pilot, "")  # an empty command: a notice, the list keeps the keys
+        assert isinstance(app.focused, FilterView)
+        await command(pilot, "filter from nobody-at-all")  # leaves the list empty
+        assert pane.filtering and isinstance(app.focused, FilterView)
+        await command(pilot, "filter not from")
+        chosen = pane.filter_view.selected_message
+        assert chosen is not None and chosen.recalled
+        await pilot.press("enter")  # shown in the transcript: the one chosen in the list
+        await settle(pilot)
+        assert not pane.filtering and pane.transcript.cursor_message == chosen
+        assert chosen.key in {m.key for m in window if m.recalled}

@@ -376,7 +376,10 @@ class BrowseScreen(Screen[None]):
 
     @on(CommandLine.Closed)
     def _command_closed(self) -> None:
-        self.transcript.focus()
+        # Back where `:` was pressed: in the filter view, its list (the keys then act on the
+        # message shown selected there, never on the hidden transcript's cursor).
+        pane = self.query_one(SearchPane)
+        (pane.filter_view if pane.filtering else self.transcript).focus()
 
     @on(CommandLine.Invalid)
     def _command_invalid(self, event: CommandLine.Invalid) -> None:
