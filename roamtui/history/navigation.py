@@ -12,6 +12,7 @@ and 21:49"), so a quiet stretch is never crossed in silence.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +23,11 @@ if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
 
 SEEK_CALLS = 32  # calls a landing may spend past its jump, crossing quiet stretches
-SEEK_WIDTH = 3600  # seconds of the first window probed above a quiet stretch
+SEEK_FIRST = 3600  # seconds of the first window probed above a gap when nothing is loaded
+SEEK_GROW = 4  # a window that held nothing is followed by one this many times as wide
+#: Messages the first window above a gap is sized to hold at the density seen (about a page
+#: cut near 13 KB), and the most a chain's next page is taken to reach across.
+SEEK_MESSAGES = 30
 
 StepUnit = Literal["day", "hour"]
 #: Seconds between the time a jump names and the message it lands on from which the jump says
@@ -53,10 +58,13 @@ def seek(timeline: Timeline, t: int, earlier: bool) -> tuple[int | None, bool]:
 
 async def reach(timeline: Timeline, t: int, earlier: bool) -> None:
     """Load until :func:`seek` finds a message, not a gap hiding it. A gap below ``t`` gives its
-    newest page in one call; above, with no forward cursor, windows from the gap's bottom are
-    probed a call each, four times as wide after an empty one, then (once one held messages, so
-    the gap holds the rest) the gap is halved. At most :data:`SEEK_CALLS` loads."""
-    width, found = SEEK_WIDTH, False
+    newest page in one call; above, a chain that ends at the gap's top and looks a page from
+    its bottom is walked on down; else, with no forward cursor, windows from the gap's bottom
+    are probed a call each, the first sized by the density of what is loaded
+    (:func:`seek_width`), each after an empty one four times as wide, then (once one held
+    messages, so the gap holds the rest) the gap is halved. At most :data:`SEEK_CALLS` loads."""
+    width: int | None = None
+    found = False
     for _ in range(SEEK_CALLS):
         row, below = seek(timeline, t, earlier)
         item = None if row is None else timeline.row(row)
@@ -66,13 +74,41 @@ async def reach(timeline: Timeline, t: int, earlier: bool) -> None:
             await timeline.fill(item.gap, "bottom")
             continue
         low, high = item.gap.min_time, item.gap.max_time
+        if _chain_near(timeline, low, high):
+            await timeline.fill(item.gap, "bottom")  # that chain's next page reaches low
+            continue
         if found:
             top = low + (high - low) // 2
         else:
-            top, width = min(high, low + width - 1), width * 4
+            width = seek_width(timeline) if width is None else width * SEEK_GROW
+            top = min(high, low + width - 1)
         loaded = timeline.loaded_count
         await timeline.jump(top, context=0, max_calls=1)  # one call: newest page of low .. top
         found = found or timeline.loaded_count > loaded
+
+
+def _chain_near(timeline: Timeline, low: int, high: int) -> bool:
+    """Whether a chain ends at ``high`` (the segment above knows that second only in part)
+    whose density says its next page reaches ``low``: walking it down is then one call, and
+    it joins what is known instead of leaving another gap."""
+    for seg in timeline.segments:
+        if seg.min_time == high and seg.partial_bottom:
+            per_second = seg.count / (seg.max_time - seg.min_time + 1)
+            return (high - low + 1) * per_second <= SEEK_MESSAGES
+    return False
+
+
+def seek_width(timeline: Timeline) -> int:
+    """Seconds that hold :data:`SEEK_MESSAGES` messages at the density of everything loaded
+    (quiet stretches proven empty count too): the first window probed above a gap. A fixed
+    width is wrong at every density but one: an hour holds thousands of messages in a busy
+    conversation (its page is the newest 30 of them, and the gap is then halved a dozen
+    times), while in a quiet one it is one of many empty calls."""
+    seconds = sum(hi - lo + 1 for lo, hi in timeline.covered())
+    count = timeline.loaded_count
+    if not count or not seconds:
+        return SEEK_FIRST
+    return max(1, math.ceil(SEEK_MESSAGES * seconds / count))
 
 
 def stepped(t: int, count: int, unit: StepUnit, tz: tzinfo) -> int:
