@@ -54,10 +54,15 @@ async def export(pilot: Pilot[Any], dialog: ExportDialog, path: str, fmt: str | 
     await until(pilot, lambda: isinstance(pilot.app.screen, BrowseScreen), rounds=2000)
 
 
+def _toast_widths(app: Any) -> list[int]:
+    """The width each notice on screen has for its text."""
+    return [toast.content_region.width for toast in app.screen.query("Toast")]
+
+
 async def test_the_notice_gives_the_sha256_and_the_format_is_remembered(out: Path) -> None:
     app, _, _ = build_app(chatter(20), WHOLE)
     notices = Notices()
-    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+    async with app.run_test(size=SIZE, message_hook=notices, notifications=True) as pilot:
         await opened(pilot)
         dialog = await open_dialog(pilot)
         assert dialog.format == "jsonl"  # the default the first time
@@ -65,6 +70,10 @@ async def test_the_notice_gives_the_sha256_and_the_format_is_remembered(out: Pat
         await export(pilot, dialog, str(target), "csv")
         sha = hashlib.sha256(target.read_bytes()).hexdigest()
         assert notices.texts[-1].endswith(f"SHA-256 {sha}")
+        # On screen (110 columns) the digest is one line, whole, as sha256sum prints it.
+        await until(pilot, lambda: bool(_toast_widths(app)))
+        assert notices.texts[-1].splitlines()[-1] == f"SHA-256 {sha}"
+        assert max(_toast_widths(app)) >= len(f"SHA-256 {sha}")
         again = await open_dialog(pilot)  # the same session: csv and the same folder
         assert again.format == "csv"
         assert again.query_one("#export-csv", RadioButton).value

@@ -50,8 +50,10 @@ class ExportResult:
         digest = "SHA256SUMS SHA-256" if self.files else "SHA-256"
         count = f"{self.selected} messages (marked only)" if self.selected else \
             f"{self.messages:,} messages"
-        return (f"Exported {count} ({self.recalled:,} recalled) as "
-                f"{self.format} to {where} — {state} · {digest} {self.sha256}")
+        # Short lines, the digest on one of its own, which the toast fits (roamtui.tcss):
+        # folded, or cut by a scroll bar, it could not be compared with sha256sum's.
+        return (f"Exported {count} ({self.recalled:,} recalled) as {self.format} — {state}\n"
+                f"to {where}\n{digest} {self.sha256}")
 
 
 def default_directory() -> Path:
