@@ -24,6 +24,16 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Literal
 
+from roamtui.history.jumps import (
+    BEFORE,
+    gap_above,
+    gap_below,
+    probe_top,
+    reach_top,
+    short_below,
+    together,
+    walk_down,
+)
 from roamtui.history.layout import RowLayout
 from roamtui.history.rows import DayRow, EdgeRow, Gap, GapRow, MessageRow, Row, RowsChanged
 from roamtui.history.segments import ChainRuns, GapBounds, Seg, Segment, Span
@@ -41,22 +51,12 @@ from roamtui.im.roam import (
 )
 
 __all__ = [
-    "DayRow", "EdgeRow", "Gap", "GapRow", "LoadProgress", "MessageRow", "OpResult", "Row",
-    "RowsChanged", "Segment", "Timeline",
+    "BEFORE", "DayRow", "EdgeRow", "Gap", "GapRow", "LoadProgress", "MessageRow", "OpResult",
+    "Row", "RowsChanged", "Segment", "Timeline",
 ]
 
-#: A jump's first call reaches this many times ``context`` messages past ``t`` (at the density
-#: of what is loaded), so that its page often holds both sides of ``t``.
-REACH = 4.0
-#: A sub-window above a gap is sized to hold this many times the messages still missing: in
-#: bursty histories one that falls short usually holds nothing at all, while one that
-#: overflows costs only its chain walked down.
-AIM = 2.0
 #: A sub-window that held nothing is followed by one this many times as wide.
 GROW = 2
-#: A jump wants this share of ``context`` before the landing row (a page cut by the reply
-#: size holds long messages, each more than a line).
-BEFORE = 0.75
 #: What load_newer and fill from the top ask for, as a share of a page.
 FILL_SHARE = 0.5
 #: A whole-window fetch folds its pages in once they add up to this share of what is loaded.
@@ -175,8 +175,10 @@ class Timeline(RowLayout):
         page ends above ``t`` its chain is walked down if what lies between looks short,
         else the page just before ``t`` is fetched. Then the chain goes on while ``t``'s
         second is known only in part or too few came before it, and sub-windows above fetch
-        what is missing after it (:meth:`_newer_pages`). What the budget leaves unloaded
-        stays a gap row, which the view fills when it comes into sight.
+        what is missing after it (:meth:`_newer_pages`); once ``t``'s second is whole the
+        page below and the windows above go out together. What the budget leaves unloaded
+        stays a gap row, which the view fills when it comes into sight
+        (:mod:`roamtui.history.jumps` holds the decisions).
         """
         st = self._store
         t = min(max(t, st.min_time), st.max_time)
@@ -190,48 +192,34 @@ class Timeline(RowLayout):
                     # Only the older part of t's second is missing: that chain goes on from there.
                     await self._page(tally, gap.min_time, t, newer.cursor, newer)
                 else:
-                    top = self._reach_top(gap, t, context)
+                    top = reach_top(st, gap, t, context)
                     await self._probe(tally, gap, top)
                     await self._reach_down(tally, t, top, context, max_calls)
-        while tally.calls < max_calls:
-            seg = st.seg_at(t)
-            below = self._gap_below(seg) if seg is not None else None
-            if seg is None or below is None:
-                break
-            # The landing row is the first message of t's second: that second must be whole.
-            before = st.first_at(t, seg.start, seg.end) - seg.start
-            if seg.clean_lo <= t and before >= BEFORE * context:
-                break
-            await self._older_page(tally, below)
+        below = short_below(st, t, context)
+        if below is not None and not below[1] and max_calls - tally.calls >= 2:
+            # t's second is whole: the page below and the windows above do not depend on each
+            # other, so they go out together (one round trip less, the same calls).
+            await together(
+                self._older_page(tally, below[0]),
+                self._newer_pages(tally, t, context, max_calls - tally.calls - 1),
+            )
+        while tally.calls < max_calls and (below := short_below(st, t, context)) is not None:
+            await self._older_page(tally, below[0])
         await self._newer_pages(tally, t, context, max_calls - tally.calls)
         return tally.result()
-
-    def _reach_top(self, gap: GapBounds, t: int, context: int) -> int:
-        """The top of a jump's first call: ``REACH`` times ``context`` messages above ``t`` at
-        the density of what is loaded (just ``t`` when nothing is)."""
-        st = self._store
-        count, seconds = len(st.msgs), st.covered_seconds()
-        if not count or not seconds:
-            return t
-        return min(gap.max_time, t + math.floor(REACH * context * seconds / count))
 
     async def _reach_down(
         self, tally: _Tally, t: int, top: int, context: int, max_calls: int
     ) -> None:
-        """After a jump's first call ended above ``t``: walk that chain down to ``t`` while
-        the density of its oldest page says the rest fits the budget, else fetch the page
-        just before ``t`` (the last call always goes there, so that the landing row loads)."""
+        """After a jump's first call ended above ``t``: walk that chain down to ``t`` or fetch
+        the page just before ``t``, as :func:`~roamtui.history.jumps.walk_down` says."""
         st = self._store
-        per_page = self._per_page
         while tally.calls < max_calls:
             gap = st.gap_at(t)
             chain = None if gap is None else gap.newer
             if gap is None or chain is None or chain.cursor is None or chain is not st.seg_at(top):
                 return
-            left = max_calls - tally.calls
-            k, span = st.sample_bottom(chain, round(per_page))
-            between = max(0, chain.lo - t) * k / span
-            if left < 2 or math.ceil((between + BEFORE * context) / per_page) > left:
+            if not walk_down(st, chain, t, context, self._per_page, max_calls - tally.calls):
                 await self._page(tally, gap.min_time, t)
                 return
             await self._older_page(tally, gap)
@@ -324,7 +312,8 @@ class Timeline(RowLayout):
         ``budget`` calls.
 
         No cursor runs upwards, so a call asks for a sub-window just above what is loaded,
-        sized by the density seen so far to hold more than is missing (:meth:`_probe_top`):
+        sized by the density seen so far to hold more than is missing
+        (:func:`~roamtui.history.jumps.probe_top`):
         messages come in clusters, so one that falls short often holds none, while one that
         holds more than a page costs only its chain walked down until it joins. One that
         held none is followed by one twice as wide.
@@ -354,7 +343,7 @@ class Timeline(RowLayout):
             if chain and newer is not None and newer.cursor is not None:
                 page = await self._probe(tally, gap, gap.max_time)
             else:
-                hi = self._probe_top(gap, need - have, reach)
+                hi = probe_top(st, gap, need - have, reach)
                 page = await self._probe(tally, gap, hi)
                 width = hi - gap.min_time + 1
                 reach = width * GROW if page.complete and not page.messages else width
@@ -425,23 +414,9 @@ class Timeline(RowLayout):
         finally:
             report(0, 0)
 
-    def _probe_top(self, gap: GapBounds, need: float, reach: int = 1) -> int:
-        """The top of a sub-window above ``gap.min_time`` expected to hold ``AIM`` times
-        ``need`` messages, at least ``reach`` seconds wide.
-
-        The density is that of everything loaded, pooled: in bursty histories the pages
-        around the gap say little about how far away the next cluster is.
-        """
-        st = self._store
-        count, seconds = len(st.msgs), st.covered_seconds()
-        if not count or not seconds:
-            return gap.max_time
-        width = max(reach, math.floor(AIM * need * seconds / count))
-        return min(gap.max_time, gap.min_time + width - 1)
-
     def _gap_below(self, seg: Seg) -> GapBounds | None:
-        return next((g for g in self._store.gaps() if g.newer is seg), None)
+        return gap_below(self._store, seg)
 
     def _gap_above(self, seg: Seg) -> GapBounds | None:
-        return next((g for g in self._store.gaps() if g.older is seg), None)
+        return gap_above(self._store, seg)
 
