@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from hypothesis import given, settings
@@ -98,3 +99,53 @@ def test_a_service_sending_endless_new_shapes_gets_whole_records_past_the_limit(
         assert m.text() == "hi"
     late = {**_text_record(1, "hi"), "FieldNever": 1}
     assert record.pack(late, _head(parse_message(late))) is None  # kept whole: memory bounded
+
+
+def _reference_pack(obj: dict[str, Any], head: tuple[object, ...]) -> tuple[object, ...] | None:
+    """pack as it was, key by key: the planned path must keep exactly what this keeps."""
+    held: list[int] = []
+    rest: dict[str, Any] = {}
+    for key, value in obj.items():
+        at = record.HEAD.index(key) if key in record.HEAD else -1
+        field = head[at] if at >= 0 else None
+        if at >= 0 and type(value) is type(field) and value == field and (
+                type(value) is not int or value.bit_length() <= 64):
+            held.append(at)
+        else:
+            held.append(-1)
+            rest[key] = value
+    body = rest.get("MsgBody")
+    if (list(rest) == ["MsgBody"] and type(body) is list and len(body) == 1
+            and record._text_of(body) is not None):
+        return tuple(obj), tuple(held), record.TEXT, record.encode(record._text_of(body) or "")
+    try:
+        data = record.encode(record.ENCODER.encode(rest))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    kind = record.JSON
+    if len(data) >= record.DEFLATE_FROM and len(zlib.compress(data, 6)) < len(data):
+        kind, data = record.DEFLATED, zlib.compress(data, 6)
+    return tuple(obj), tuple(held), kind, data
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages)
+def test_the_planned_pack_keeps_what_packing_key_by_key_keeps(obj: dict[str, Any]) -> None:
+    # Fresh tables: another test fills them to the limit, after which new shapes are kept whole.
+    saved = record._SHAPES.copy(), record._PLANS.copy()
+    record._SHAPES.clear()
+    record._PLANS.clear()
+    try:
+        for candidate in (obj, _text_record(len(obj), "plain"), obj):  # again: planned now
+            head = _head(parse_message(candidate))
+            got = record.pack(candidate, head)
+            want = _reference_pack(candidate, head)
+            assert (got is None) == (want is None)
+            if got is not None:
+                shape, data = got
+                assert (shape.keys, shape.held, shape.kind, data) == want
+    finally:
+        record._SHAPES.clear()
+        record._SHAPES.update(saved[0])
+        record._PLANS.clear()
+        record._PLANS.update(saved[1])
