@@ -31,12 +31,21 @@ async def test_a_real_run_shows_its_profile_and_endpoint_host(sandbox: Sandbox) 
     async with app.run_test(size=(180, 30)) as pilot:
         await settle(pilot)
         who = _text(app, "#status-who")
-        assert who.startswith(" work @ adminapisgp.im.qcloud.com │ ")
+        assert who.startswith(" work │ ")
         assert sandbox.account in who and sandbox.peer in who  # (with nicknames, issue 17)
-        await pilot.resize_terminal(120, 30)  # no room for both: the accounts stay whole
+        # Where it reads from: by the window, at the widths people use (120 and up), and the
+        # cursor's time keeps its room.
+        for width in (180, 120):
+            await pilot.resize_terminal(width, 30)
+            await settle(pilot)
+            window = _text(app, "#position-window")
+            assert window.rstrip().endswith("@ adminapisgp.im.qcloud.com"), (width, window)
+            assert _text(app, "#position-at").startswith(" ▸ ")
+            assert _text(app, "#status-who").startswith(" work │ ")
+        await pilot.resize_terminal(90, 30)  # no room: the window and the time stay whole
         await settle(pilot)
-        who = _text(app, "#status-who")
-        assert who.startswith(" work │ ") and sandbox.account in who and sandbox.peer in who
+        assert "@" not in _text(app, "#position-window")
+        assert sandbox.account in _text(app, "#status-who")
 
 
 async def test_the_demo_header_has_no_loopback_host(sandbox: Sandbox) -> None:
@@ -44,6 +53,7 @@ async def test_the_demo_header_has_no_loopback_host(sandbox: Sandbox) -> None:
     async with app.run_test(size=(140, 30)) as pilot:
         await settle(pilot)
         assert _text(app, "#status-who").startswith(" demo │ ")
+        assert "@" not in _text(app, "#position-window")
 
 
 async def test_an_empty_conversation_says_what_to_check(sandbox: Sandbox) -> None:

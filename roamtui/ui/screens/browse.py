@@ -118,7 +118,7 @@ class BrowseScreen(Screen[None]):
         names: Nicknames | None = None,
     ) -> None:
         super().__init__()
-        self.where = where  # the endpoint's host for the status bar (None: the demo)
+        self.where = where  # the endpoint's host, by the window (None: the demo)
         self.names = names  # the run's nicknames (portrait_get), for SenderNames and exports
         #: Opened by `roamtui ACCOUNT PEER` with no query screen under it: `q` quits.
         self.from_command_line = from_command_line
@@ -137,13 +137,14 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         t = self.target
         yield StatusBar(
-            profile=self.profile, account=t.account, peer=t.peer, where=self.where, id="status",
+            profile=self.profile, account=t.account, peer=t.peer, id="status",
             both=t.both,
         )
         with SearchPane(id="search"):  # find bar, filter view and search keys around it
             yield Transcript(self.make_timeline(t), t.tz, id="transcript")
         # The `:` prompt (hidden until used) is mounted here after the first messages are drawn.
-        yield PositionLine(window=(t.min_time, t.max_time), tz=t.tz, id="position")
+        yield PositionLine(window=(t.min_time, t.max_time), tz=t.tz, where=self.where,
+                           id="position")
         yield KeyFooter()
         yield SenderNames(self.names)  # looks the parties' nicknames up, shows them
 

@@ -95,15 +95,12 @@ class StatusBar(Horizontal):
         profile: str | None,
         account: str,
         peer: str,
-        where: str | None = None,
         id: str | None = None,
         both: bool = False,
     ) -> None:
         super().__init__(id=id)
         self.both = both  # both sides are read, merged
         self.profile = profile
-        #: The endpoint's host (``console.tim.qq.com``), so a wrong region or profile shows.
-        self.where = where
         self.account = account
         self.peer = peer
         self.names: dict[str, str] = {}  # account -> nickname (untrusted), when known
@@ -159,31 +156,26 @@ class StatusBar(Horizontal):
         self.query_one("#status-stats", Static).update(stats)
 
     def _fit(self) -> tuple[Content, Content]:
-        """The richest bar that fits whole. What goes first when it does not: the host, then
-        the call count, then one side's `side:` label (that side is the account shown first),
-        then the nicknames (the accounts stay), then the counts' words (a narrow bar's
-        symbols). Who is read, and `side: both`, go last."""
+        """The richest bar that fits whole. What goes first when it does not: the call count,
+        then one side's `side:` label (that side is the account shown first), then the
+        nicknames (the accounts stay), then the counts' words (a narrow bar's symbols). Who is
+        read, and `side: both`, go last. (The endpoint's host is on the position line.)"""
         width = self.size.width
-        # (host, calls, nicknames, side label)
-        layouts = [(True, True, True, True), (False, True, True, True), (False, False, True, True)]
-        layouts += [] if self.both else [(False, False, True, False)]
-        layouts += [(False, False, False, self.both)]
-        for host, calls, names, side in layouts:
-            who = self._who(host=host, names=names, side=side)
+        # (calls, nicknames, side label)
+        layouts = [(True, True, True), (False, True, True)]
+        layouts += [] if self.both else [(False, True, False)]
+        layouts += [(False, False, self.both)]
+        for calls, names, side in layouts:
+            who = self._who(names=names, side=side)
             stats = self._stats_content(self.stats, calls=calls)
             if not width or who.cell_length + stats.cell_length <= width:
                 return who, stats
         return who, self._stats_content(self.stats, calls=False, symbols=True)
 
-    def _who(self, *, host: bool = True, side: bool = True, names: bool = True) -> Content:
+    def _who(self, *, side: bool = True, names: bool = True) -> Content:
         parts: list[Part] = [" "]
-        if not self.compact:
-            if self.profile:
-                parts.append((self.profile, "bold"))
-            if self.where and host:
-                parts += [" @ " if self.profile else "", (self.where, "$text-muted")]
-            if self.profile or (self.where and host):
-                parts.append(" │ ")
+        if not self.compact and self.profile:
+            parts += [(self.profile, "bold"), " │ "]
         # Same colours as the transcript's sender column: account = $text-primary, peer = accent.
         parts += [(self._party(self.account, names), "bold $text-primary"), " ⇄ ",
                   (self._party(self.peer, names), "bold $text-accent")]
@@ -245,6 +237,10 @@ class StatusBar(Horizontal):
         return Content.assemble(*parts)
 
 
+#: Cells of the position line's left part at its longest (`` ▸ Mon 2024-05-06 17:38:43``).
+_AT_CELLS = 27
+
+
 class PositionLine(Horizontal):
     """Where the cursor is (full date and time) on the left; the window and zone on the right."""
 
@@ -263,10 +259,14 @@ class PositionLine(Horizontal):
     #: Shown instead of "no message under the cursor" when the whole window is empty.
     empty_hint: reactive[str | None] = reactive(None, init=False)
 
-    def __init__(self, *, window: tuple[int, int], tz: tzinfo, id: str | None = None) -> None:
+    def __init__(self, *, window: tuple[int, int], tz: tzinfo, where: str | None = None,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.window = window
         self.tz = tz
+        #: The endpoint's host (``adminapisgp.im.qcloud.com``), after the window and zone: where
+        #: the history is read from, so a wrong region or profile shows at the widths people use.
+        self.where = where
 
     @property
     def compact(self) -> bool:
@@ -302,13 +302,21 @@ class PositionLine(Horizontal):
             start, end = (format_time(t, self.tz, "%m-%d") for t in (min_time, max_time))
             dates = f"{start} → {end}"
             return Content.assemble("  ", dates, " ", (zone_name(self.tz), "bold"), " ")
-        return Content.assemble(
+        window = Content.assemble(
             ("  " if compact else "  window ", "$text-muted"),  # never run into the time
             format_window(min_time, max_time, self.tz, short=compact),
             " ",
             (zone_name(self.tz), "bold"),
             " ",
         )
+        if not self.where:
+            return window
+        # The host only where the cursor's time keeps its room (the longest it is, 26 cells).
+        where = Content.assemble(("@ ", "$text-muted"), (self.where, "$text-muted"), " ")
+        if self.size.width and window.cell_length + where.cell_length + _AT_CELLS > \
+                self.size.width:
+            return window
+        return Content.assemble(window, where)
 
 
 #: Actions of the key that opens the help: always shown, first, whatever the width.
