@@ -15,7 +15,7 @@ loaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from roamtui.im.model import Message, TextElem
@@ -98,9 +98,28 @@ def kinds_text() -> str:
     return ", ".join(KINDS)
 
 
-def parse_filter(argument: str, current: MessageFilter) -> MessageFilter:
+def party_named(words: Sequence[str], parties: Mapping[str, str]) -> tuple[str, int]:
+    """The party ``from`` names, and how many words name it: an account as written, else a
+    nickname or an account in any case (the longest run of words that is one). A one-to-one
+    conversation has two senders, so a name that is neither is a FilterError saying who is."""
+    for taken in range(len(words), 0, -1):
+        name = " ".join(words[:taken])
+        if name in parties:
+            return name, taken
+        folded = name.casefold()
+        for account, nickname in parties.items():
+            if folded in (account.casefold(), nickname.casefold()):
+                return account, taken
+    who = " or ".join(f"{a} ({n})" if n else a for a, n in parties.items())
+    raise FilterError(f"{words[0]!r} is neither party of this conversation: from {who}")
+
+
+def parse_filter(argument: str, current: MessageFilter,
+                 parties: Mapping[str, str] | None = None) -> MessageFilter:
     """The filter after ``:filter ARGUMENT``: kinds and ``from NAME`` add to ``current``;
-    ``not KIND`` / ``not from`` take away; ``clear`` (or ``off``) drops everything."""
+    ``not KIND`` / ``not from`` take away; ``clear`` (or ``off``) drops everything. With the
+    conversation's ``parties`` (account -> nickname, "" for none), NAME may be a nickname and
+    must be one of them (:func:`party_named`)."""
     words = argument.split()
     if not words:
         raise FilterError(f"filter what? {kinds_text()}, from NAME, not KIND, or clear")
@@ -121,6 +140,10 @@ def parse_filter(argument: str, current: MessageFilter) -> MessageFilter:
                 result = result.from_sender(None)
             elif i + 1 >= len(words):
                 raise FilterError("from whom? e.g. filter from agent_alice")
+            elif parties:
+                sender, taken = party_named(words[i + 1:], parties)
+                result = result.from_sender(sender)
+                i += taken
             else:
                 i += 1
                 result = result.from_sender(words[i])  # account IDs are case-sensitive

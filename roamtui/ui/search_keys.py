@@ -11,6 +11,7 @@ repeated jumps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from textual.binding import Binding
@@ -67,11 +68,12 @@ def toggle_sender(pane: SearchPane, cursor: Message | None) -> None:
     pane.set_filter(sender_toggled(pane.session.filter, message.sender if message else None))
 
 
-def filter_command(pane: SearchPane, argument: str) -> str | None:
-    """``:filter ARGUMENT`` (``history.filters.parse_filter``); the one-line reason when it
-    cannot be read (nothing changes then)."""
+def filter_command(pane: SearchPane, argument: str,
+                   parties: Mapping[str, str] | None = None) -> str | None:
+    """``:filter ARGUMENT`` (``history.filters.parse_filter``, ``from`` one of ``parties``:
+    account -> nickname); the one-line reason when it cannot be read (nothing changes then)."""
     try:
-        wanted = parse_filter(argument, pane.session.filter)
+        wanted = parse_filter(argument, pane.session.filter, parties)
     except FilterError as exc:
         return str(exc)
     pane.set_filter(wanted)

@@ -49,3 +49,25 @@ def test_a_kind_registered_elsewhere_is_filterable_at_once() -> None:
         del KINDS["marked-test"]
     with pytest.raises(ValueError):
         register_kind(FilterKind("Two Words", "x", "x", lambda m: True))
+
+
+def test_from_names_a_party_by_nickname_or_account_in_any_case() -> None:
+    parties = {"cust_1001": "王小明", "agent_alice": "Alice (Support)"}
+    assert parse_filter("from 王小明", NONE, parties).senders == ("cust_1001",)
+    assert parse_filter("from Cust_1001", NONE, parties).senders == ("cust_1001",)
+    assert parse_filter("from alice (support)", NONE, parties).senders == ("agent_alice",)
+    # A nickname of several words, then more of the command.
+    both = parse_filter("from Alice (Support) recalled", NONE, parties)
+    assert both.senders == ("agent_alice",) and both.kinds == ("recalled",)
+    assert parse_filter("from agent_alice", NONE, parties).senders == ("agent_alice",)
+
+
+def test_from_someone_who_is_not_a_party_says_who_the_parties_are() -> None:
+    parties = {"cust_1001": "王小明", "agent_alice": ""}
+    with pytest.raises(FilterError) as caught:
+        parse_filter("from 李雷", NONE, parties)
+    assert str(caught.value) == ("'李雷' is neither party of this conversation: from cust_1001 "
+                                 "(王小明) or agent_alice")
+    current = parse_filter("recalled", NONE, parties)
+    with pytest.raises(FilterError):
+        parse_filter("from nobody recalled", current, parties)

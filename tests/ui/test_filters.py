@@ -10,6 +10,7 @@ from textual.widgets import Static
 from roamtui.im.model import parse_message
 from roamtui.ui.search_controller import SearchPane
 from roamtui.ui.widgets.filter_view import FilterView
+from roamtui.ui.widgets.status_bar import StatusBar
 
 SIZE = (120, 40)
 
@@ -114,3 +115,22 @@ async def test_a_command_closed_in_the_filter_view_leaves_its_keys_on_the_list(
         await settle(pilot)
         assert not pane.filtering and pane.transcript.cursor_message == chosen
         assert chosen.key in {m.key for m in window if m.recalled}
+
+
+async def test_filter_from_takes_the_nickname_shown_and_names_the_parties_otherwise(
+    sandbox: Sandbox,
+) -> None:
+    window = [parse_message(obj) for obj in sandbox.messages()]
+    app = build_app(sandbox)
+    notices = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        names = app.screen.query_one(StatusBar).names
+        nickname = names.get(sandbox.peer)
+        assert nickname, names  # the demo's agents have nicknames
+        await command(pilot, f"filter from {nickname.upper()}")
+        assert shown(app) == [m.key for m in window if m.sender == sandbox.peer]
+        await command(pilot, "filter from someone-else")
+        [said] = [n for n in notices.texts("warning") if "neither party" in n]
+        assert sandbox.account in said and sandbox.peer in said and nickname in said
+        assert shown(app) == [m.key for m in window if m.sender == sandbox.peer]  # unchanged

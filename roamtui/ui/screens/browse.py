@@ -390,12 +390,18 @@ class BrowseScreen(Screen[None]):
     def _command_run(self, event: CommandLine.Run) -> None:
         self.run_command(event.command)
 
+    def _parties(self) -> dict[str, str]:
+        """The conversation's two accounts and their nicknames ("" where none is known)."""
+        names = self.query_one(StatusBar).names
+        t = self.target
+        return {t.account: names.get(t.account, ""), t.peer: names.get(t.peer, "")}
+
     def run_command(self, command: Command) -> None:
         """Carry out one `:` command."""
         if command.verb == "goto":
             self.goto(command.argument)
         elif command.verb == "filter" and (problem := filter_command(
-                self.query_one(SearchPane), command.argument)):
+                self.query_one(SearchPane), command.argument, self._parties())):
             self.notify(problem, severity="warning", timeout=6, markup=False)
         elif command.verb == "quit":  # `:q` does what `q` does
             self.action_quit_app() if self.from_command_line else self.action_back()

@@ -21,8 +21,9 @@ Verb = Literal["goto", "quit", "exit", "help", "swap", "theme", "note", "marks",
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("goto TIME", "jump to a time: 10:40 (on the day shown), 2020-03-20 10:40, -2h, @1584669600"),
     ("swap", "read the other party's side of the conversation (same as p)"),
-    ("filter KIND|from NAME|clear", "only recalled / non-text messages, or one sender's (with "
-     "the search too); not KIND takes one away (F; ! recalled, @ this sender)"),
+    ("filter KIND|from NAME|clear", "only recalled / non-text messages, or one sender's (NAME: "
+     "account or nickname; with the search too); not KIND takes one away (F; ! recalled, "
+     "@ this sender)"),
     ("note TEXT", "a note on the message under the cursor, kept with its mark (a); "
      "note alone removes it"),
     ("marks", "only the marked messages, each with a line of context (same as M)"),
