@@ -75,3 +75,23 @@ async def test_a_fast_search_with_its_enter_searches_the_whole_word() -> None:
         bar = app.screen.query_one(FindBar)
         assert bar.input.value == "refund"
         assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_goto_minus_two_hours_steps_back_each_time() -> None:
+    """`:goto -2h` lands on the last message at or before the time it names, so a second one
+    goes on back (landing on the first at or after it, it came back to where it started)."""
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        times = []
+        for _ in range(3):
+            start = screen.transcript.cursor_message
+            assert start is not None
+            await pilot.press("colon", *"goto -2h", "enter")
+            await settle(pilot)
+            landed = screen.transcript.cursor_message
+            assert landed is not None and landed.time <= start.time - 7200
+            times.append(landed.time)
+        assert times == sorted(times, reverse=True) and len(set(times)) == 3

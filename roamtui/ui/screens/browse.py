@@ -450,5 +450,8 @@ class BrowseScreen(Screen[None]):
                 markup=False,
             )
             when = edge
-        self.transcript.goto_time(when, announce=True)
+        # `-2h` steps back: onto the last message at or before the time, as D and O do (the first
+        # at or after it could be the message the step started from, and a second -2h stuck).
+        back = text.strip().startswith("-") and when < anchor
+        self.transcript.goto_time(when, announce=True, earlier=back)
         return when

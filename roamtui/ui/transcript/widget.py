@@ -144,12 +144,12 @@ class Transcript(ScrollView, can_focus=True):
 
     # -- changing what is shown ---------------------------------------------------------------
 
-    def goto_time(self, t: int, *, announce: bool = False) -> None:
-        """Fetch around ``t`` and land with the cursor on the first message at or after it (else
-        the last before it), however long the quiet stretch after ``t``; with ``announce``
-        (``:goto``) a landing far from ``t`` says "nothing between …"."""
+    def goto_time(self, t: int, *, announce: bool = False, earlier: bool = False) -> None:
+        """Fetch around ``t``; land on the first message at or after it (``earlier``: the last at
+        or before it), however long the quiet stretch; with ``announce`` (``:goto``) a landing
+        far from ``t`` says "nothing between …"."""
         self.moves += 1
-        self.loader.jump(Landing(t, moves=self.moves, announce=announce))
+        self.loader.jump(Landing(t, earlier=earlier, moves=self.moves, announce=announce))
 
     def set_cursor(self, row: int | None, *, reveal: bool = True, center: bool = False) -> None:
         """Select the message on ``row`` and bring it into view (centred with ``center``)."""
