@@ -78,5 +78,5 @@ def selection_text(fetched: Fetched) -> str:
     absent = ""
     if chosen.absent:
         absent = f"; {chosen.absent_text()}"
-    return (f"selection: {chosen.selected} of the window's {chosen.total} messages "
+    return (f"selection: {chosen.selected:,} of the window's {chosen.total:,} messages "
             f"({chosen.marked} marked{around}){absent}")

@@ -33,9 +33,9 @@ ENV_RATE_STORE = "ROAMTUI_RATE_STORE"  # settings.rate_store
 ENV_MARKS, ENV_RECENT = "ROAMTUI_MARKS", "ROAMTUI_RECENT"  # settings.marks, settings.recent
 DATASET_MESSAGES, DATASET_SEED = 5000, 0  # sandbox.dataset.Dataset's defaults
 RATE_STORE_HELP = (  # settings.rate_store.RATE_STORE_HELP
-    "whose budget --max-rps is: 'local' (default: every roamtui of this user on this machine "
-    "shares it, per SDKAppID), 'redis://HOST:PORT/DB' (the whole team shares it through that "
-    "Redis; needs roamtui[team]), or 'process' (this process alone); also "
+    "budget --max-rps is drawn from: 'local' (default: every roamtui of this user on this "
+    "machine shares it, per SDKAppID), 'redis://HOST:PORT/DB' (the whole team shares it "
+    "through that Redis; needs roamtui[team]), or 'process' (this process alone); also "
     f"{ENV_RATE_STORE} or a profile's rate_store"
 )
 

@@ -30,9 +30,9 @@ ENV_RATE_STORE = "ROAMTUI_RATE_STORE"
 LOCAL, PROCESS = "local", "process"
 DEFAULT_RATE_STORE = LOCAL
 RATE_STORE_HELP = (
-    "whose budget --max-rps is: 'local' (default: every roamtui of this user on this machine "
-    "shares it, per SDKAppID), 'redis://HOST:PORT/DB' (the whole team shares it through that "
-    "Redis; needs roamtui[team]), or 'process' (this process alone); also "
+    "budget --max-rps is drawn from: 'local' (default: every roamtui of this user on this "
+    "machine shares it, per SDKAppID), 'redis://HOST:PORT/DB' (the whole team shares it "
+    "through that Redis; needs roamtui[team]), or 'process' (this process alone); also "
     f"{ENV_RATE_STORE} or a profile's rate_store"
 )
 

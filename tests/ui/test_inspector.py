@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from inspectkit import (
@@ -22,9 +24,10 @@ from inspectkit import (
 from textual.widget import Widget
 from textual.widgets import Static
 
+from roamtui.im.model import message_obj, parse_message
 from roamtui.ui.clipboard import defuse_text, pretty_json
 from roamtui.ui.screens.browse import BrowseScreen
-from roamtui.ui.screens.inspector import InspectorScreen
+from roamtui.ui.screens.inspector import Field, InspectorScreen, describe
 
 HOSTILE = (
     "[@click=app.quit]press me[/] [b]bold[/b] \x1b[2J\x1b]52;c;ZXZpbA==\x07 bell\x07 "
@@ -205,3 +208,11 @@ def test_copies_are_valid_utf8_and_json_round_trips(text: str) -> None:
     assert count == sum(1 for ch in text if ch in "\ud800\u2028\u2029\x85\x9f")
     if "😀" in text:
         assert defused == text  # zero-width joiners of emoji are kept
+
+
+def test_the_time_is_said_once_when_the_zone_is_utc() -> None:
+    msg = parse_message(message_obj(sender="a", receiver="b", time=1_700_000_000, text="hi"))
+    for tz, labels in ((UTC, ["UTC"]), (ZoneInfo("Asia/Shanghai"), ["UTC", "Asia/Shanghai"])):
+        fields = [i.label for i in describe(msg, tz) if isinstance(i, Field)]
+        times = fields[fields.index("UTC"):fields.index("MsgTimeStamp")]
+        assert times == labels

@@ -241,8 +241,8 @@ def _relay(elem: RelayElem, depth: int, tz: tzinfo) -> Iterator[Item]:
 def _nested(msg: Message, depth: int, tz: tzinfo) -> Iterator[Item]:
     yield from _text("From_Account", msg.sender, depth)
     yield from _text("To_Account", msg.receiver, depth, empty="(none)")
-    yield Field("MsgTimeStamp", _plain(
-        f"{format_full(msg.time, tz)} ({format_full(msg.time, UTC)[11:19]} UTC)"), depth)
+    utc = "" if zone_name(tz) == "UTC" else f" ({format_full(msg.time, UTC)[11:19]} UTC)"
+    yield Field("MsgTimeStamp", _plain(f"{format_full(msg.time, tz)}{utc}"), depth)
     yield Field("MsgSeq", _plain(_num(msg.seq)), depth)
     yield Field("MsgRandom", _plain(_num(msg.random)), depth)
     if msg.key:
@@ -283,7 +283,8 @@ def describe(msg: Message, tz: tzinfo, note: str = "") -> list[Item]:
     items.extend(_text("To_Account", msg.receiver, 1))
     items.append(Heading("Time"))
     items.append(Field("UTC", _plain(format_full(msg.time, UTC)), 1))
-    items.append(Field(zone_name(tz)[:LABEL_WIDTH - 1], _plain(format_full(msg.time, tz)), 1))
+    if zone_name(tz) != "UTC":  # the same line twice says nothing more
+        items.append(Field(zone_name(tz)[:LABEL_WIDTH - 1], _plain(format_full(msg.time, tz)), 1))
     items.append(Field("MsgTimeStamp", _plain(_num(msg.time)), 1))
     items.append(Heading("State"))
     flags = decode_flags(msg.flag_bits)
