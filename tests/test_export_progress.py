@@ -3,8 +3,12 @@ ETA, one line per storm of retries, fitted to the width."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
+import pytest
+
+from roamtui.cli import progress
 from roamtui.cli.progress import ProgressLine, bar
 from roamtui.im.client import ClientEvent
 from roamtui.im.roam import FetchProgress
@@ -77,4 +81,32 @@ def test_a_storm_of_retries_is_one_line_and_a_count_on_the_bar() -> None:
         "cust_1001 ⇄ agent_alice: retrying: HTTP 502; retry 1/4, 0.25s",
         "cust_1001 ⇄ agent_alice: retrying: 91000 internal error; retry 1/4, 0.25s",
     ]
-    assert _last(err).endswith("· 1 retry")
+    assert _last(err).endswith("· 7 retries")  # the export's count: it only grows
+
+
+def test_a_hung_first_call_shows_the_wait_growing_and_a_stalled_eta_moves() -> None:
+    line, err, clock = _line()
+    line.tick()  # the export starts: at once a line, not a blank terminal
+    assert _last(err) == "cust_1001 ⇄ agent_alice: waiting for the first reply… 0s"
+    clock.now += 8
+    line.tick()  # nothing came back: the wait is counted
+    assert _last(err) == "cust_1001 ⇄ agent_alice: waiting for the first reply… 8s"
+    clock.now += 1
+    line(FetchProgress(messages=500, calls=5, covered_seconds=DAY // 2, total_seconds=DAY))
+    eta = _last(err).rsplit("ETA ", 1)[1]
+    clock.now += 10  # the next reply is late: the pace so far says more time is left
+    line.tick()
+    assert _last(err).rsplit("ETA ", 1)[1] != eta
+
+
+async def test_ticking_redraws_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = io.StringIO()
+    line = ProgressLine(err, "a ⇄ b", width=lambda: 120)
+    monkeypatch.setattr(progress, "TICK", 0.01)
+    task = asyncio.create_task(line.ticking())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    draws = err.getvalue().count("waiting for the first reply")
+    assert draws >= 3
+    await asyncio.sleep(0.05)
+    assert err.getvalue().count("waiting for the first reply") == draws  # stopped

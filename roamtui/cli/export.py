@@ -119,9 +119,13 @@ async def _fetch(
     if guard is not None:
         guard.watch(asyncio.current_task())
     client = plan.resolved.client(transport=transport, on_event=announcer(progress, err, _PROG))
+    ticker = asyncio.create_task(progress.ticking()) if isinstance(progress, ProgressLine) \
+        else None
     try:
         return await plan.job.fetch(client, progress)
     finally:
+        if ticker is not None:
+            ticker.cancel()
         calls[0] = client.calls_started
         if usage is not None:
             usage.append(client.limiter.usage())

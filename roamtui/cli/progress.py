@@ -5,13 +5,16 @@ parts of the summary line that say what was used (the budget) and what was writt
 of the window known to be fetched whole, the messages and calls so far, the window covered and
 the time left at the pace so far; parts are dropped from the end to fit the terminal's width.
 A storm of retries (calls tried again with no more than ``STORM_GAP`` seconds between them) is
-one line of its own, kept above the bar with the first reason, and its count rides on the bar
-while it lasts: a slow or failing service is never silence, nor a scroll of repeats. Off a
+one line of its own, kept above the bar with the first reason, and the export's count of
+retries rides on the bar while it lasts: a slow or failing service is never silence, nor a
+scroll of repeats. The line is redrawn every :data:`TICK` seconds even when no reply comes
+(:meth:`ProgressLine.ticking`), so the time waited and the ETA move while a call hangs. Off a
 terminal nothing is drawn: stderr then holds only the one summary or error line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import time
@@ -36,6 +39,8 @@ WIDE = 100
 FALLBACK_WIDTH = 80
 #: Seconds of fetching before an ETA is shown (the first pages say little about the pace).
 ETA_AFTER = 1.0
+#: Seconds between redraws when nothing arrives (the wait and the ETA keep moving).
+TICK = 1.0
 
 
 def terminal_width(err: TextIO) -> int:
@@ -88,6 +93,7 @@ class ProgressLine:
         self._shown = False
         self._progress: FetchProgress | None = None
         self._storm_retries = 0  # retries of the storm going on (0: none)
+        self._retries = 0  # of the whole export: the count shown only grows
         self._last_retry = -math.inf
 
     def __call__(self, p: FetchProgress) -> None:
@@ -100,8 +106,12 @@ class ProgressLine:
     def text(self, now: float) -> str:
         """The bar as it reads at ``now``, fitted to the terminal's width."""
         p = self._progress
+        waited = now - self._started
         if p is None:
-            return f"{self._label}: starting…"
+            line = f"{self._label}: waiting for the first reply… {_span(waited)}"
+            if self._storm_retries and now - self._last_retry <= STORM_GAP:
+                line += f" · {self._retries} {'retry' if self._retries == 1 else 'retries'}"
+            return line
         width = self._width()
         cells = BAR_CELLS if width >= WIDE else BAR_CELLS // 2
         parts = [
@@ -114,7 +124,7 @@ class ProgressLine:
         if 0 < p.fraction < 1 and elapsed >= ETA_AFTER:
             parts.append(f"ETA {_span(elapsed * (1 - p.fraction) / p.fraction)}")
         if self._storm_retries and now - self._last_retry <= STORM_GAP:
-            n = self._storm_retries
+            n = self._retries
             parts.append(f"{n} {'retry' if n == 1 else 'retries'}")
         room = max(10, width - 1)  # the last column would wrap on some terminals
         while len(parts) > 1 and len(" · ".join(parts)) > room:
@@ -139,8 +149,20 @@ class ProgressLine:
             self._storm_retries = 0
             self._err.write(f"\r\x1b[K{self._label}: retrying: {event.detail}\n")
         self._storm_retries += 1
+        self._retries += 1
         self._last_retry = now
         self._draw(now)
+
+    def tick(self) -> None:
+        """Redraw now (the time waited, the ETA), whatever has arrived."""
+        self._draw(self._clock())
+
+    async def ticking(self) -> None:
+        """Redraw every :data:`TICK` seconds until cancelled (run beside the fetch)."""
+        self.tick()
+        while True:
+            await asyncio.sleep(TICK)
+            self.tick()
 
     def clear(self) -> None:
         if self._shown:
