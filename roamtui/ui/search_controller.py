@@ -100,6 +100,7 @@ class SearchPane(Vertical):
     def _set_filtering(self, on: bool) -> None:
         self._filtering = on
         self.set_class(on, "-filtering")
+        self.post_message(FilterChanged(self.session.filter, listed=on))
 
     @property
     def session(self) -> SearchSession:
@@ -212,7 +213,7 @@ class SearchPane(Vertical):
         self._applied(None)
         if wanted.active != self.filtering and (wanted.active or self.session.query is None):
             self.action_toggle_filter()
-        self.post_message(FilterChanged(wanted))
+        self.post_message(FilterChanged(wanted, listed=self.filtering))
 
     # -- the find bar and the filter view --------------------------------------------------------
 

@@ -41,12 +41,15 @@ FILTER_BINDINGS = (
 
 
 class FilterChanged(TextualMessage, namespace="search"):
-    """The filter in force changed; ``label`` is empty when none is."""
+    """The filter in force, or whether its view is shown, changed; ``label`` is empty when
+    none is in force. Out of its view (Esc) the filter still steers n/N and the counter, and
+    the label says how to see the list again, so a whole transcript is not read as filtered."""
 
-    def __init__(self, wanted: MessageFilter) -> None:
+    def __init__(self, wanted: MessageFilter, *, listed: bool = True) -> None:
         super().__init__()
         self.filter = wanted
-        self.label = wanted.label()
+        label = wanted.label()
+        self.label = label if listed or not label else f"{label} (n/N; & lists)"
 
 
 def sender_toggled(current: MessageFilter, sender: str | None) -> MessageFilter:

@@ -134,3 +134,18 @@ async def test_filter_from_takes_the_nickname_shown_and_names_the_parties_otherw
         [said] = [n for n in notices.texts("warning") if "neither party" in n]
         assert sandbox.account in said and sandbox.peer in said and nickname in said
         assert shown(app) == [m.key for m in window if m.sender == sandbox.peer]  # unchanged
+
+
+async def test_out_of_its_view_the_filter_in_force_says_how_to_list_it(sandbox: Sandbox) -> None:
+    app = build_app(sandbox)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one(SearchPane)
+        await command(pilot, "filter recalled")
+        assert pane.filtering and "filter: recalled │" in who(app)
+        await pilot.press("escape")  # the whole transcript again; n/N still go by the filter
+        await settle(pilot)
+        assert not pane.filtering and "filter: recalled (n/N; & lists)" in who(app)
+        await pilot.press("ampersand")
+        await settle(pilot)
+        assert pane.filtering and "filter: recalled │" in who(app)
