@@ -93,7 +93,9 @@ def test_the_version_needs_no_subcommand_module() -> None:
 @pytest.mark.parametrize(
     ("argv", "meant"),
     [(["profile"], "profiles"), (["login2", "x"], "login"), (["exprot", "a"], "export"),
-     (["sandbx", "--port", "0"], "sandbox"), (["demos"], "demo")],
+     (["sandbx", "--port", "0"], "sandbox"), (["demos"], "demo"),
+     (["exprot", "cust_1001", "agent_alice", "--since", "-1d"], "export"),
+     (["verfy", "evidence", "more"], "verify")],
 )
 def test_a_typod_subcommand_says_did_you_mean_in_one_line(
     argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
@@ -107,7 +109,7 @@ def test_a_typod_subcommand_says_did_you_mean_in_one_line(
 @pytest.mark.parametrize(
     "argv",
     [["profile", "cust_0001"], ["login2", "agent_alice"], ["demo_user"], ["alice", "bob"],
-     ["browse", "profile", "x"], ["--version"]],
+     ["browse", "profile", "x"], ["--version"], ["profile", "cust_0001", "--since", "-1d"]],
 )
 def test_an_account_close_to_a_subcommand_is_still_browsed(argv: list[str]) -> None:
     from roamtui.cli.main import typo_of

@@ -121,7 +121,8 @@ def typo_of(args: Sequence[str]) -> str | None:
     """The subcommand ``args[0]`` probably misspells, or None.
 
     Only when the first word is close to a subcommand and no PEER after it looks like an
-    account: ``roamtui profile`` and ``roamtui login2 x`` are typos, ``roamtui profile
+    account, or a third word follows (``ACCOUNT PEER`` is all the TUI takes): ``roamtui
+    profile``, ``roamtui login2 x`` and ``roamtui exprot a b`` are typos, ``roamtui profile
     cust_0001`` is the TUI on an account named ``profile`` (``roamtui browse …`` always is).
     """
     first = args[0] if args else ""
@@ -133,7 +134,8 @@ def typo_of(args: Sequence[str]) -> str | None:
     if not close:
         return None
     peer = args[1] if len(args) > 1 and not args[1].startswith("-") else ""
-    return None if _ACCOUNT_LIKE.fullmatch(peer) else close[0]
+    third = len(args) > 2 and bool(peer) and not args[2].startswith("-")
+    return close[0] if third or not _ACCOUNT_LIKE.fullmatch(peer) else None
 
 
 def _report(exc: BaseException, debug: bool, err: TextIO) -> None:
