@@ -121,7 +121,8 @@ async def test_goto_relative_is_counted_from_the_cursor(sandbox: Sandbox) -> Non
         cursor = transcript_of(app).cursor_message
         assert cursor is not None
         wanted = cursor.time - 6 * 3600
-        expected = next(m for m in sandbox.messages() if m["MsgTimeStamp"] >= wanted)
+        # A step back, as D and O: the last message at or before the time it names.
+        expected = [m for m in sandbox.messages() if m["MsgTimeStamp"] <= wanted][-1]
         await pilot.press("t", *"-6h", "enter")  # `t` opens the prompt with "goto " typed
         await settle(pilot)
         landed = transcript_of(app).cursor_message
