@@ -39,15 +39,6 @@ def bursty(fault_rate: float) -> tuple[Served, int]:
     return s, burst
 
 
-def expected(s: Served, t: int, earlier: bool) -> str:
-    truth = s.truth()
-    before = [k for when, k in truth if when <= t]
-    after = [k for when, k in truth if when >= t]
-    if earlier:
-        return before[-1] if before else after[0]
-    return after[0] if after else before[-1]
-
-
 async def fill_screen(tl: Timeline, key: str) -> None:
     """Fill the gaps within half a screen of the message ``key`` as the view does, each from
     the side the view comes from (bounded: a fill without progress fails, never hangs)."""
@@ -86,7 +77,7 @@ async def test_jumps_into_a_bursty_history_land_right_and_load_it_exactly(
             assert row is not None
             item = tl.row(row)
             assert isinstance(item, MessageRow), (t - T0, earlier, item)
-            assert item.msg.key == expected(s, t, earlier), (t - T0, earlier)
+            assert item.msg.key == s.landing(t, earlier), (t - T0, earlier)
             await fill_screen(tl, item.msg.key)
             check(tl, s, shadow)
             assert not tl.complete

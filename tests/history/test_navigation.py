@@ -37,17 +37,6 @@ def served() -> Served:
     return Served(conversation(), T0, C_END + 60, page_size=10)
 
 
-def expected(s: Served, t: int, earlier: bool) -> str:
-    """The key a move to ``t`` lands on, from the truth: at-or-before going back, at-or-after
-    going on, and the nearest message when that side has none."""
-    truth = s.truth()
-    before = [k for when, k in truth if when <= t]
-    after = [k for when, k in truth if when >= t]
-    if earlier:
-        return before[-1] if before else after[0]
-    return after[0] if after else before[-1]
-
-
 def landed(tl: Timeline, t: int, earlier: bool) -> str:
     row, _side = seek(tl, t, earlier)
     assert row is not None
@@ -72,7 +61,7 @@ async def test_seek_over_a_loaded_window_lands_at_or_after_or_at_or_before() -> 
         check(tl, s)
         for t in TIMES:
             for earlier in (False, True):
-                assert landed(tl, t, earlier) == expected(s, t, earlier), (t, earlier)
+                assert landed(tl, t, earlier) == s.landing(t, earlier), (t, earlier)
 
 
 async def test_seek_says_which_side_it_found_a_message_on() -> None:
@@ -139,7 +128,7 @@ async def test_reach_loads_across_quiet_stretches_and_gaps(
         calls = tl.calls
         await tl.jump(t)  # as the transcript does: the jump first, then reach
         await reach(tl, t, earlier)
-        assert landed(tl, t, earlier) == expected(s, t, earlier)
+        assert landed(tl, t, earlier) == s.landing(t, earlier)
         assert tl.calls - calls <= 4 + SEEK_CALLS
         assert not tl.complete  # it loaded what the landing needs, not the whole window
         check(tl, s)
@@ -152,7 +141,7 @@ async def test_reach_alone_fills_the_gap_below_page_by_page() -> None:
         await tl.open()  # the newest page of C
         calls = tl.calls
         await reach(tl, C - 1, True)  # the rest of C is between: ten pages of it
-        assert landed(tl, C - 1, True) == expected(s, C - 1, True)
+        assert landed(tl, C - 1, True) == s.landing(C - 1, True)
         assert 5 <= tl.calls - calls <= SEEK_CALLS
         check(tl, s)
 

@@ -51,15 +51,6 @@ def served(*, faults: float = 0.0) -> tuple[Served, list[int]]:
     return s, starts
 
 
-def expected(s: Served, t: int, earlier: bool) -> str:
-    truth = s.truth()
-    before = [k for when, k in truth if when <= t]
-    after = [k for when, k in truth if when >= t]
-    if earlier:
-        return before[-1] if before else after[0]
-    return after[0] if after else before[-1]
-
-
 async def go(tl: Timeline, t: int, earlier: bool) -> MessageRow:
     await tl.jump(t)
     await reach(tl, t, earlier)
@@ -93,7 +84,7 @@ async def test_a_jump_then_reach_lands_where_the_truth_says_across_every_quiet_s
             await tl.open()
             calls = tl.calls
             landed = await go(tl, t, earlier)
-            assert landed.msg.key == expected(s, t, earlier), (t - T0, earlier)
+            assert landed.msg.key == s.landing(t, earlier), (t - T0, earlier)
             assert tl.calls - calls <= 4 + SEEK_CALLS
             assert not tl.complete  # it loaded around the time, not the whole window
             check(tl, s, shadow)
@@ -145,6 +136,6 @@ async def test_reach_walks_a_chain_that_ends_just_above_the_gap_instead_of_probi
         assert partial and partial[0].min_time == starts[0] + 3
         calls = tl.calls
         landed = await go(tl, starts[0] + 3, False)
-        assert landed.msg.key == expected(s, starts[0] + 3, False)
+        assert landed.msg.key == s.landing(starts[0] + 3, False)
         assert tl.calls - calls <= 4 + 2
         check(tl, s)

@@ -107,6 +107,16 @@ class Served:
             if self.min_time <= m["MsgTimeStamp"] <= self.max_time
         ]
 
+    def landing(self, t: int, earlier: bool) -> str:
+        """The key a move to ``t`` lands on, from the truth: at-or-before going back, at-or-after
+        going on, and the nearest message when that side has none."""
+        truth = self.truth()
+        before = [k for when, k in truth if when <= t]
+        after = [k for when, k in truth if when >= t]
+        if earlier:
+            return before[-1] if before else after[0]
+        return after[0] if after else before[-1]
+
 
 class Shadow:
     """A copy of the rows kept only by replaying RowsChanged, as a view would."""
