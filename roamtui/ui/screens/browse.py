@@ -391,10 +391,10 @@ class BrowseScreen(Screen[None]):
         self.run_command(event.command)
 
     def _parties(self) -> dict[str, str]:
-        """The conversation's two accounts and their nicknames ("" where none is known)."""
-        names = self.query_one(StatusBar).names
-        t = self.target
-        return {t.account: names.get(t.account, ""), t.peer: names.get(t.peer, "")}
+        """The conversation's two accounts and their nicknames ("" where none is known), from
+        the run's nickname cache (what the sender column and the status bar show)."""
+        names, t = self.names, self.target
+        return {a: "" if names is None else names.nickname(a) for a in (t.account, t.peer)}
 
     def run_command(self, command: Command) -> None:
         """Carry out one `:` command."""

@@ -237,7 +237,8 @@ class StatusBar(Horizontal):
         return Content.assemble(*parts)
 
 
-#: Cells of the position line's left part at its longest (`` ▸ Mon 2024-05-06 17:38:43``).
+#: Cells the position line keeps for its left part: `` ▸ Mon 2024-05-06 17:38:43`` (26) and a
+#: space, so the host never squeezes the cursor's time.
 _AT_CELLS = 27
 
 
@@ -311,7 +312,7 @@ class PositionLine(Horizontal):
         )
         if not self.where:
             return window
-        # The host only where the cursor's time keeps its room (the longest it is, 26 cells).
+        # The host only where the cursor's time keeps its room (_AT_CELLS).
         where = Content.assemble(("@ ", "$text-muted"), (self.where, "$text-muted"), " ")
         if self.size.width and window.cell_length + where.cell_length + _AT_CELLS > \
                 self.size.width:
