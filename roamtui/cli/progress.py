@@ -106,12 +106,11 @@ class ProgressLine:
     def text(self, now: float) -> str:
         """The bar as it reads at ``now``, fitted to the terminal's width."""
         p = self._progress
-        waited = now - self._started
+        elapsed = now - self._started
+        retries = self._retries_text(now)
         if p is None:
-            line = f"{self._label}: waiting for the first reply… {_span(waited)}"
-            if self._storm_retries and now - self._last_retry <= STORM_GAP:
-                line += f" · {self._retries} {'retry' if self._retries == 1 else 'retries'}"
-            return line
+            line = f"{self._label}: waiting for the first reply… {_span(elapsed)}"
+            return f"{line} · {retries}" if retries else line
         width = self._width()
         cells = BAR_CELLS if width >= WIDE else BAR_CELLS // 2
         parts = [
@@ -120,18 +119,22 @@ class ProgressLine:
             f"{p.calls:,} calls",
             _covered(p),
         ]
-        elapsed = now - self._started
         if 0 < p.fraction < 1 and elapsed >= ETA_AFTER:
             parts.append(f"ETA {_span(elapsed * (1 - p.fraction) / p.fraction)}")
-        if self._storm_retries and now - self._last_retry <= STORM_GAP:
-            n = self._retries
-            parts.append(f"{n} {'retry' if n == 1 else 'retries'}")
+        if retries:
+            parts.append(retries)
         room = max(10, width - 1)  # the last column would wrap on some terminals
         while len(parts) > 1 and len(" · ".join(parts)) > room:
             storm = parts[-1].endswith(("retry", "retries"))
             parts.pop(-2 if storm and len(parts) > 2 else -1)
         line = " · ".join(parts)
         return line if len(line) <= room else line[: room - 1] + "…"
+
+    def _retries_text(self, now: float) -> str:
+        """``24 retries`` (the export's count) while a storm lasts, else ""."""
+        if not self._storm_retries or now - self._last_retry > STORM_GAP:
+            return ""
+        return f"{self._retries} {'retry' if self._retries == 1 else 'retries'}"
 
     def _draw(self, now: float) -> None:
         self._last = now
