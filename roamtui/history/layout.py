@@ -132,6 +132,11 @@ class RowLayout:
         """The stretches of seconds known whole (a partial bottom second left out), oldest first."""
         return [(s.clean_lo, s.hi) for s in self._store.segs if s.clean_lo <= s.hi]
 
+    def covered_seconds(self) -> int:
+        """How many seconds :meth:`covered` spans: over :attr:`loaded_count`, the density of
+        everything loaded."""
+        return self._store.covered_seconds()
+
     def messages_in(self, lo: int, hi: int) -> Sequence[Message]:
         """The loaded messages of seconds ``lo..hi``, in service order."""
         st = self._store

@@ -104,7 +104,7 @@ def seek_width(timeline: Timeline) -> int:
     width is wrong at every density but one: an hour holds thousands of messages in a busy
     conversation (its page is the newest 30 of them, and the gap is then halved a dozen
     times), while in a quiet one it is one of many empty calls."""
-    seconds = sum(hi - lo + 1 for lo, hi in timeline.covered())
+    seconds = timeline.covered_seconds()
     count = timeline.loaded_count
     if not count or not seconds:
         return SEEK_FIRST
