@@ -111,10 +111,9 @@ class SidedStore:
 
     def __init__(self, base: MessageStore, plans: Plans) -> None:
         self._base = base
-        # DemoPlans leaves empty plans out itself, and reading it whole would work them all out.
-        self._plans: Plans = plans
-        if not isinstance(plans, DemoPlans):  # (its truth would be its length: every plan)
-            self._plans = {k: v for k, v in plans.items() if not v.empty}
+        # Looked up one conversation at a time, never read whole: DemoPlans works each out on
+        # its first lookup. An empty plan reads as none (the whole conversation).
+        self._plans = plans
         self._views: dict[tuple[str, str], Conversation] = {}
 
     @property
@@ -131,7 +130,7 @@ class SidedStore:
         """The conversation as account ``a`` holds it (``a`` is the reader)."""
         conv = self._base.conversation(a, b)
         plan = self._plans.get((a, b))
-        if conv is None or plan is None:
+        if conv is None or plan is None or plan.empty:
             return conv
         view = self._views.get((a, b))
         if view is None:
