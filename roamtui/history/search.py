@@ -34,7 +34,7 @@ from roamtui.history.search_query import (
     SearchQueryError,
     match_spans,
 )
-from roamtui.history.search_results import DEFAULT_CHUNK, SearchResults
+from roamtui.history.search_results import DEFAULT_CHUNK, SearchResults, locate
 from roamtui.im.model import Message, TextElem
 
 __all__ = [
@@ -226,17 +226,6 @@ def _walk(after: int, size: int, forward: bool) -> range:
     if forward:
         return range(max(after + 1, 0), size)
     return range(min(after - 1, size - 1), -1, -1)
-
-
-def locate(messages: Sequence[Message], message: Message) -> tuple[int, bool]:
-    """Where ``message`` is in time-ordered ``messages``: (index, True), else (insertion, False)."""
-    k = bisect_left(messages, message.time, key=lambda m: m.time)
-    at = k
-    while at < len(messages) and messages[at].time == message.time:
-        if messages[at] is message or messages[at].key == message.key:
-            return at, True
-        at += 1
-    return k, False
 
 
 def counter_text(current: int | None, total: int, final: bool, *, counting: bool = False) -> str:

@@ -312,19 +312,25 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def locate(messages: Sequence[Message], message: Message) -> tuple[int, bool]:
+    """Where ``message`` is in time-ordered ``messages``: (index, True), else (insertion, False)."""
+    k = bisect_left(messages, message.time, key=lambda m: m.time)
+    at = k
+    while at < len(messages) and messages[at].time == message.time:
+        if messages[at] is message or messages[at].key == message.key:
+            return at, True
+        at += 1
+    return k, False
+
+
 def position_of(messages: Sequence[Message], message: Message | None, forward: bool) -> int:
     """Where a walk from ``message`` starts: its position, or, when it is not among
     ``messages``, the one before where it would be (forward) or where it would be (backward);
     with no message, just outside the end the walk starts from."""
     if message is None:
         return -1 if forward else len(messages)
-    k = bisect_left(messages, message.time, key=lambda m: m.time)
-    at = k
-    while at < len(messages) and messages[at].time == message.time:
-        if messages[at] is message or messages[at].key == message.key:
-            return at
-        at += 1
-    return k - 1 if forward else k
+    k, found = locate(messages, message)
+    return k if found or not forward else k - 1
 
 
 def nearest_match(results: SearchResults, cursor: Message | None, *, whole: bool = True
