@@ -12,8 +12,8 @@ runs (``build_parser(only=...)``), and the command imports what it needs and no 
 ``roamtui export`` not Textual, ``roamtui demo`` not the export job. Every failure ends in
 one line on stderr; ``--debug`` adds the traceback, secrets redacted. A first word close to a
 subcommand with no account-like PEER after it (``roamtui profile``, ``roamtui login2 x``), or
-with a third word (``roamtui exprot a b``), is taken for a typo: "did you mean …", one line, exit 2 (:func:`typo_of`), never a TUI on an
-account of that name.
+with a third word (``roamtui exprot a b``), is taken for a typo: "did you mean …", one line,
+exit 2 (:func:`typo_of`), never a TUI on an account of that name.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def build_parser(only: Iterable[str] | None = None) -> argparse.ArgumentParser:
         parser.epilog = (
             f"subcommands: {', '.join(SUBCOMMANDS)} ('roamtui SUBCOMMAND --help' for each; "
             "a first word close to one, with no account-like PEER after it or with a third "
-            "word, is taken for a typo of it: 'roamtui browse NAME PEER' browses an account named so). "
+            "word, is taken for a typo of it: 'roamtui browse NAME PEER' browses an account "
+            "named so). "
             + TIME_HELP
             + DEFAULT_WINDOW_HELP
         )
