@@ -56,6 +56,8 @@ INDEX_BUDGET = 0.006
 #: While the timeline keeps changing, catch-ups start at most this many times their planning
 #: cost apart, so that planning takes no more than about a fifth of the event loop.
 PLAN_SHARE = 5.0
+#: The notice of a step that found nothing while the rest of the window is still coming.
+NO_MATCHES_YET = "no matches yet"
 KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element",
                                "one_sided": "one-sided message"}
 
@@ -221,8 +223,8 @@ class SearchSession:
             return None
         self.notice = ""
         if target is None:
-            self.notice = ("no matches yet: fetching the rest of the window"
-                           if self.fetch_state == "running" else "no matches")
+            # While fetching, the bar's line goes on with the fetch's progress.
+            self.notice = NO_MATCHES_YET if self.fetch_state == "running" else "no matches"
             return None
         if wrapped:
             self.notice = ("wrapped: back to the oldest match" if forward
@@ -338,6 +340,11 @@ class SearchSession:
 
     def status_line(self, filtering: bool) -> tuple[str | None, StatusKind]:
         """The find bar's second line but for an error (``WindowFetch.line``)."""
+        if self.notice == NO_MATCHES_YET:  # said while fetching: not true for long
+            if self.results is not None and self.results.matches:
+                self.notice = ""
+            elif self.fetch_state != "running":
+                self.notice = "no matches"
         return self.window.line(self.results is not None, self.notice, filtering)
 
     # -- the fetch of the rest of the window ---------------------------------------------------

@@ -72,6 +72,28 @@ async def test_n_and_N_walk_the_matches_and_wrap_with_a_notice() -> None:
         assert "wrapped" in p.bar.status_text
 
 
+async def test_a_step_that_finds_nothing_yet_says_so_until_the_rest_of_the_window_is_in() -> None:
+    async with running(hold=True) as p:
+        await p.find("awful")  # only in an older page, not loaded yet
+        await p.pilot.press("escape", "N")
+        await p.pilot.pause()
+        assert p.bar.status_text.startswith("no matches yet: fetching the rest of the window")
+        assert p.bar.status_text.count("fetching") == 1  # said once, not twice
+        p.valve.release()
+        await p.until(lambda: p.counter == "1/1", "the match arrived")
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(40)
+        assert "no matches" not in p.bar.status_text  # no longer true: gone
+    async with running(hold=True) as p:
+        await p.find("nowhere in this chat")
+        await p.pilot.press("escape", "n")
+        await p.pilot.pause()
+        assert p.bar.status_text.startswith("no matches yet")
+        p.valve.release()
+        await p.until(lambda: p.transcript.timeline.complete, "the whole window in")
+        await p.until(lambda: p.bar.status_text == "no matches", "the notice made final")
+
+
 async def test_in_small_steps_the_counter_says_it_is_counting_then_final() -> None:
     async with running() as p:
         await p.find("refund")
@@ -377,8 +399,9 @@ async def test_a_pathological_regex_is_refused_and_the_app_never_freezes() -> No
         assert "too long" in p.bar.status_text and p.bar.status_kind == "error"
         assert p.transcript.highlight is None and p.counter == ""
         assert p.transcript.timeline.complete  # the whole window was searched
-        # Unbounded, this pattern freezes the app for minutes; a loaded CI machine may delay a
-        # tick by a fraction of a second, so the bound only tells "froze" from "kept going".
-        assert max(gaps) < 2.0, max(gaps)
+        # Not a speed target: unbounded, this pattern freezes the app for minutes, and a loaded
+        # CI machine has delayed a 10 ms tick by over 2 s; so the bound is far from both and only
+        # tells "froze" from "kept going" (the refusal itself is the behaviour checked above).
+        assert max(gaps) < 20.0, max(gaps)
         await p.pilot.press("escape", "escape", "n")  # not brought back by n
         assert not p.bar.is_open
