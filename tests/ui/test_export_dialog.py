@@ -19,7 +19,7 @@ from roamtui.history.timeline import Timeline
 from roamtui.im.roam import RoamQuery
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.screens.export_dialog import ExportDialog
-from roamtui.ui.screens.export_target import default_directory, default_filename
+from roamtui.ui.screens.export_target import default_directory, default_filename, name_span
 
 SIZE = (110, 36)
 WHOLE = (T0 - 3600, T0 + 3600)
@@ -240,3 +240,37 @@ def test_file_names_are_safe_for_any_account_name() -> None:
 def _timeline_of(dialog: ExportDialog) -> Timeline:
     return dialog.timeline
 
+
+
+async def test_typing_in_the_path_renames_the_file_and_up_goes_to_the_formats(out: Path) -> None:
+    app, _, _ = build_app(chatter(30), WHOLE)
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        dialog = await _open_dialog(pilot)
+        path_input = dialog.query_one("#export-path", Input)
+        folder = str(Path(path_input.value).parent)
+        path_input.value = str(out / "roam-window.jsonl")  # as proposed, in a folder of ours
+        dialog.query_one("#export-format").focus()
+        await pilot.press("tab")  # back on the path: the name alone is selected
+        assert path_input.has_focus and folder
+        await pilot.press(*"case-42")  # a desktop save dialog's way: folder and format kept
+        assert path_input.value == str(out / "case-42.jsonl")
+        await pilot.press("right", "left")  # arrows move the cursor, they do not type
+        assert path_input.value == str(out / "case-42.jsonl")
+        await pilot.press("up")  # up: to the formats above
+        assert dialog.query_one("#export-format").has_focus
+        await pilot.press("right", "enter")  # csv, with the typed name kept
+        await pilot.pause()
+        assert path_input.value == str(out / "case-42.csv")
+        await pilot.press("ctrl+s")
+        await _closed(pilot)
+    assert (out / "case-42.csv").is_file()
+    assert "as csv" in notices.texts[-1]
+
+
+def test_the_name_span_is_the_file_name_without_its_format() -> None:
+    for text, name in [("/tmp/a/roam-x.jsonl", "roam-x"), ("/tmp/a/roam-x-csv/", "roam-x-csv"),
+                       ("case.v2.txt", "case.v2"), ("/tmp/notes.md", "notes.md"),
+                       ("/tmp/.jsonl", ".jsonl"), ("", "")]:
+        start, end = name_span(text)
+        assert text[start:end] == name, text

@@ -47,6 +47,7 @@ from roamtui.ui.screens.export_marked import MarkedOnly, job_marks, only_marked
 from roamtui.ui.screens.export_target import (
     PARTIAL_TAG,
     ExportResult,
+    PathInput,
     default_directory,
     default_filename,
     joined,
@@ -164,8 +165,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
                         yield RadioButton(fmt, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(classes="export-row"):
                 yield Label("Path", classes="export-label")
-                yield Input(joined(self.directory, self._default_name), id="export-path",
-                            compact=True)
+                yield PathInput(joined(self.directory, self._default_name), id="export-path",
+                                compact=True)
             if self.marks is not None:
                 yield MarkedOnly(self.marks, id="export-marked-row")
             with Vertical(id="export-partial"):

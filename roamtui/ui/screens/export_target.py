@@ -2,16 +2,24 @@
 
 The path it proposes (`roam-<account>-<peer>-<start>-<end>[-MARKED][-PARTIAL].<fmt>`, a folder
 ``…-<fmt>/`` when the loaded window is more than one file of the format holds), in the user's
-download folder or else the current one; and the notice of a written file, with its SHA-256.
+download folder or else the current one; the field it is typed in (:class:`PathInput`: as in a
+desktop save dialog, focus selects the name only, so typing renames the file and keeps its folder
+and extension; up and down go to the fields above and below); and the notice of a written file,
+with its SHA-256.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import platformdirs
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+from textual.widgets.input import Selection
 
 from roamtui.export.formats import FORMATS
 from roamtui.export.job import too_many
@@ -89,3 +97,32 @@ def too_big(timeline: Timeline, fmt: str) -> bool:
 def joined(directory: Path, name: str) -> str:
     """``directory/name`` as the path field shows it, a folder's trailing ``/`` kept."""
     return str(directory / name.rstrip("/")) + ("/" if name.endswith("/") else "")
+
+
+def name_span(text: str) -> tuple[int, int]:
+    """Where the file's name is in a path as typed: after the last separator, before the
+    format's extension (a folder: before its trailing separator)."""
+    end = len(text.rstrip("/" + os.sep))
+    start = max(text.rfind("/", 0, end), text.rfind(os.sep, 0, end)) + 1
+    suffix = Path(text[start:end]).suffix
+    if suffix.lstrip(".") in FORMATS and end - len(suffix) > start:
+        end -= len(suffix)
+    return start, end
+
+
+class PathInput(Input):
+    """The path field: focus selects the file's name (:func:`name_span`), not the whole path
+    (one key would replace the folder); up and down move between the dialog's fields, which
+    a text field has no other use for."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "app.focus_previous", "Field above", show=False),
+        Binding("down", "app.focus_next", "Field below", show=False),
+    ]
+
+    def __init__(self, value: str, *, id: str | None = None, compact: bool = False) -> None:
+        super().__init__(value, select_on_focus=False, id=id, compact=compact)
+
+    def on_focus(self, event: events.Focus) -> None:
+        if not event.from_app_focus:  # back to the terminal: keep the cursor where it was
+            self.selection = Selection(*name_span(self.value))
