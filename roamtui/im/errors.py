@@ -250,6 +250,11 @@ class ServiceError(RoamError):
     def action(self) -> Action:
         return self.spec.action
 
+    @property
+    def missing_account(self) -> bool:
+        """The service says an account of the query does not exist (a typo, most likely)."""
+        return self.code in (70107, 90008)
+
 
 class TransportError(RoamError):
     """HTTP 5xx, timeouts, connection failures or unreadable bodies, after the retries."""

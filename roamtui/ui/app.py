@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
+from roamtui.im.errors import ServiceError
 from roamtui.im.profile import Nicknames
 from roamtui.im.roam import RoamQuery
 from roamtui.settings.marks import MarkStore
@@ -146,6 +147,7 @@ class RoamApp(App[int]):
         self._names_for: ImClient | None = None
         self._on_started = on_started
         self._typed_ahead = 0  # keys of a burst posted to an input and not yet handled by it
+        self._unproven: RecentQuery | None = None  # remembered, its first answer not in yet
         if theme:
             self.theme = theme
 
@@ -218,6 +220,12 @@ class RoamApp(App[int]):
         landed = not isinstance(event, Transcript.CursorMoved) or event.message is not None
         if landed and self._on_started is not None:
             self.call_after_refresh(self._started)  # the first messages (or the error) drawn
+        if landed and self._unproven is not None:
+            # An account the service says does not exist was mistyped: not a recent query.
+            query, self._unproven = self._unproven, None
+            error = getattr(event, "error", None)
+            if isinstance(error, ServiceError) and error.missing_account:
+                self._remember(query, forget=True)
 
     def _started(self) -> None:
         """The screen the app opened on is drawn: run `on_started`, once.
@@ -384,12 +392,15 @@ class RoamApp(App[int]):
             self._names, self._names_for = Nicknames(client), client
         return self._names
 
-    def _remember(self, query: RecentQuery) -> None:
-        limit = self.recent_store.limit if self.recent_store is not None else DEFAULT_LIMIT
-        self.recent = [query, *(q for q in self.recent if not q.same_query(query))][:limit]
-        if self.recent_store is not None:
+    def _remember(self, query: RecentQuery, *, forget: bool = False) -> None:
+        store = self.recent_store
+        limit = store.limit if store is not None else DEFAULT_LIMIT
+        others = [q for q in self.recent if not q.same_query(query)]
+        self._unproven = None if forget else query
+        self.recent = others if forget else [query, *others][:limit]
+        if store is not None:
             try:
-                self.recent = self.recent_store.remember(query)
+                self.recent = store.forget(query) if forget else store.remember(query)
             except OSError as exc:
                 self.notify(
                     f"Could not save recent queries: {exc.strerror or exc}",

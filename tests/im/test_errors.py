@@ -105,3 +105,11 @@ def test_exception_texts_are_redacted() -> None:
         assert "eJwAbC" not in str(err)
         assert "eJwAbC" not in repr(err)
         assert "usersig=***" in str(err)
+
+
+def test_only_the_codes_that_say_an_account_does_not_exist_count_as_a_missing_account() -> None:
+    from roamtui.im.errors import ERRORS, ServiceError
+
+    missing = {code for code in ERRORS if ServiceError(code).missing_account}
+    assert missing == {70107, 90008}
+    assert all("does not exist" in ERRORS[code].meaning for code in missing)

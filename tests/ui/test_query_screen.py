@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from searchkit import screen_text
 from shellkit import Sandbox, build_app, settle
 from textual.widgets import Input, OptionList, RadioSet, Static
 
@@ -134,11 +135,34 @@ async def test_submitting_opens_the_transcript_and_remembers_the_query(
     ]
 
 
+async def test_an_account_the_service_does_not_know_is_not_kept_among_recent_queries(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    app = query_app(sandbox, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, account=sandbox.account + "x", peer=sandbox.peer)  # a typo
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowseScreen)
+        shown = "\n".join(screen_text(app.screen.query_one(Transcript)))
+        assert "does not exist" in shown  # the user is told
+        assert app.recent == []
+        await pilot.press("escape")  # back to the form: fix it and go again
+        await settle(pilot)
+        await fill(pilot, account=sandbox.account)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert app.screen.query_one(Transcript).cursor_message is not None
+    stored = RecentQueries(tmp_path / "recent.json").load()
+    assert [(q.account, q.peer) for q in stored] == [(sandbox.account, sandbox.peer)]
+
+
 async def test_recent_queries_are_listed_and_refill_the_form(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     store = RecentQueries(tmp_path / "recent.json")
-    store.remember(RecentQuery("old_a", "old_b", "-1h", "now", "UTC", "demo"))
+    other, other_peer = sandbox.dataset.conversations[1]
+    store.remember(RecentQuery(other, other_peer, "-1h", "now", "UTC", "demo"))
     store.remember(RecentQuery(sandbox.account, sandbox.peer, "yesterday", "today", "UTC", "demo"))
     app = query_app(sandbox, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -149,7 +173,7 @@ async def test_recent_queries_are_listed_and_refill_the_form(
         options.focus()
         await pilot.press("down", "enter")  # the second entry
         await pilot.pause()
-        assert field(screen, "account").value == "old_a"
+        assert field(screen, "account").value == other
         assert field(screen, "since").value == "-1h"
         assert field(screen, "tz").value == "UTC"
         assert screen.query_one("#preset", RadioSet).pressed_index == 0
@@ -158,7 +182,7 @@ async def test_recent_queries_are_listed_and_refill_the_form(
         await settle(pilot)
         assert isinstance(app.screen, BrowseScreen)
         # the just-used query moves to the top of the list
-        assert [q.account for q in store.load()] == ["old_a", sandbox.account]
+        assert [q.account for q in store.load()] == [other, sandbox.account]
 
 
 async def test_preview_shows_the_window_in_the_typed_zone(sandbox: Sandbox) -> None:
