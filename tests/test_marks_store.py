@@ -180,3 +180,21 @@ def test_the_tui_keeps_marks_where_the_rule_says_and_none_with_no_history(
     monkeypatch.setenv(ENV_MARKS, str(tmp_path / "case" / "m.json"))
     assert store().path == tmp_path / "case" / "m.json"
     assert not store(no_history=True).persist
+
+
+@pytest.mark.parametrize(("argv", "kept"), [
+    (["demo"], False),  # its times (in every MsgKey) are new at each start
+    (["demo", "--no-history"], False),
+    (["demo", "--fixed-time"], True),  # the same keys run after run: saved, found again
+    (["demo", "--fixed-time", "--no-history"], False),
+])
+def test_the_demo_saves_marks_only_when_its_clock_stands_still(
+    argv: list[str], kept: bool, tmp_path: Path
+) -> None:
+    from roamtui.cli.browse import _demo_marks_for_the_run
+    from roamtui.cli.main import build_parser
+
+    args = build_parser().parse_args(argv)
+    moved = tmp_path / "marks.json"
+    store = mark_store(no_history=_demo_marks_for_the_run(args), env={ENV_MARKS: str(moved)})
+    assert store.persist is kept

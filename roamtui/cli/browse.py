@@ -182,6 +182,13 @@ def _run(app: RoamApp) -> int:
     return app.return_code or 0
 
 
+def _demo_marks_for_the_run(args: argparse.Namespace) -> bool:
+    """Whether the demo's marks stay in memory: with ``--no-history``, and whenever its clock
+    runs, as its MsgKeys hold the message times, which are new at every start: saved, every
+    mark would read as "not returned" the next time."""
+    return bool(getattr(args, "no_history", False)) or getattr(args, "fixed_time", None) is None
+
+
 def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
     """`roamtui demo`: the TUI over the embedded sandbox, no account and no network needed."""
     err = err if err is not None else sys.stderr
@@ -203,7 +210,6 @@ def run_demo(args: argparse.Namespace, *, err: TextIO | None = None) -> int:
         theme=theme,
         clock=clock,
         on_started=resume,
-        marks=mark_store(no_history=bool(getattr(args, "no_history", False)),
-                         config=_config_or_none()),
+        marks=mark_store(no_history=_demo_marks_for_the_run(args), config=_config_or_none()),
     ) as app:
         return _run(app)

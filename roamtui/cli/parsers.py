@@ -172,8 +172,10 @@ def add_browse(add: AddParser) -> None:
     add_theme(demo)
     demo.add_argument(
         "--no-history", action="store_true",
-        help=f"keep marks and notes for this run only (else in roamtui/marks.json of the user "
-        f"data dir, or {ENV_MARKS}=PATH; the demo's SDKAppID keeps them apart from real ones)",
+        help=f"with --fixed-time, keep marks and notes for this run only (else in roamtui/"
+        f"marks.json of the user data dir, or {ENV_MARKS}=PATH; the demo's SDKAppID keeps them "
+        "apart from real ones). Without --fixed-time they always last for the run only: the "
+        "times, and so the MsgKeys, are new at every start",
     )
     add_sides(demo, "show")
     add_debug(demo)
