@@ -22,6 +22,8 @@ FetchState = Literal["idle", "running", "stopped", "failed", "done"]
 StatusKind = Literal["progress", "error", "info"]
 #: What the status line says in the filter view when nothing else is to be said.
 FILTER_HELP = "filter: matches with context — Enter or & shows the selected one, Esc goes back"
+#: The notice of a step that found nothing while the rest of the window is still coming.
+NO_MATCHES_YET = "no matches yet"
 
 
 class WindowFetch:
@@ -105,10 +107,13 @@ class WindowFetch:
                     "— / fetches the rest", "info")
         return None
 
-    def line(self, searching: bool, notice: str, filtering: bool
+    def line(self, searching: bool, notice: str, filtering: bool, matched: bool = False
              ) -> tuple[str | None, StatusKind]:
         """The find bar's second line but for an error (a failed fetch has its own form): the
-        fetch (with ``notice`` before its progress) > the filter view's help > ``notice``."""
+        fetch (with ``notice`` before its progress) > the filter view's help > ``notice``.
+        A step's "no matches yet" holds only while nothing matched and the fetch runs."""
+        if notice == NO_MATCHES_YET and (matched or self.state != "running"):
+            notice = "" if matched else "no matches"
         fetch = self.status(searching)
         if fetch is not None:
             text, kind = fetch

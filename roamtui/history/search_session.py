@@ -46,7 +46,7 @@ from roamtui.history.search import (
     locate,
     splice_plan,
 )
-from roamtui.history.search_fetch import FetchState, StatusKind, WindowFetch
+from roamtui.history.search_fetch import NO_MATCHES_YET, FetchState, StatusKind, WindowFetch
 from roamtui.history.search_results import FIRST_STEP, nearest_match, position_of, step_target
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
@@ -56,8 +56,6 @@ INDEX_BUDGET = 0.006
 #: While the timeline keeps changing, catch-ups start at most this many times their planning
 #: cost apart, so that planning takes no more than about a fifth of the event loop.
 PLAN_SHARE = 5.0
-#: The notice of a step that found nothing while the rest of the window is still coming.
-NO_MATCHES_YET = "no matches yet"
 KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element",
                                "one_sided": "one-sided message"}
 
@@ -340,12 +338,8 @@ class SearchSession:
 
     def status_line(self, filtering: bool) -> tuple[str | None, StatusKind]:
         """The find bar's second line but for an error (``WindowFetch.line``)."""
-        if self.notice == NO_MATCHES_YET:  # said while fetching: not true for long
-            if self.results is not None and self.results.matches:
-                self.notice = ""
-            elif self.fetch_state != "running":
-                self.notice = "no matches"
-        return self.window.line(self.results is not None, self.notice, filtering)
+        matched = self.results is not None and bool(self.results.matches)
+        return self.window.line(self.results is not None, self.notice, filtering, matched)
 
     # -- the fetch of the rest of the window ---------------------------------------------------
 
