@@ -424,11 +424,8 @@ class BrowseScreen(Screen[None]):
                 self.app.theme = command.argument
             else:
                 names = ", ".join(sorted(self.app.available_themes))
-                self.notify(
-                    f"unknown theme {command.argument!r}; known: {names}",
-                    severity="warning",
-                    markup=False,
-                )
+                self.notify(f"unknown theme {command.argument!r}; known: {names}",
+                            severity="warning", markup=False)
 
     def goto(self, text: str) -> int | None:
         """`:goto TEXT`: parse relative to the cursor's time; clamp into the window; jump."""
@@ -442,13 +439,9 @@ class BrowseScreen(Screen[None]):
             return None
         if not t.min_time <= when <= t.max_time:
             edge = t.min_time if when < t.min_time else t.max_time
-            self.notify(
-                f"{format_stamp(when, t.tz)} is outside the window; "
-                f"going to its {'start' if edge == t.min_time else 'end'} instead.",
-                severity="warning",
-                timeout=5,
-                markup=False,
-            )
+            self.notify(f"{format_stamp(when, t.tz)} is outside the window; going to its "
+                        f"{'start' if edge == t.min_time else 'end'} instead.",
+                        severity="warning", timeout=5, markup=False)
             when = edge
         # `-2h` steps back: onto the last message at or before the time, as D and O do (the first
         # at or after it could be the message the step started from, and a second -2h stuck).
