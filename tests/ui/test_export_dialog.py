@@ -274,3 +274,15 @@ def test_the_name_span_is_the_file_name_without_its_format() -> None:
                        ("/tmp/.jsonl", ".jsonl"), ("", "")]:
         start, end = name_span(text)
         assert text[start:end] == name, text
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+async def test_every_format_is_on_screen_in_narrow_terminals(columns: int) -> None:
+    app, _, _ = build_app(chatter(30), WHOLE)
+    async with app.run_test(size=(columns, 30)) as pilot:
+        dialog = await _open_dialog(pilot)
+        await pilot.pause()
+        box = dialog.query_one("#export-dialog").content_region
+        buttons = list(dialog.query("#export-format RadioButton"))
+        assert [str(b.label) for b in buttons] == ["jsonl", "csv", "txt", "html", "rsmf"]
+        assert all(b.region.right <= box.right for b in buttons), columns

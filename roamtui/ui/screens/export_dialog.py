@@ -71,6 +71,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "export", "Export", show=False),
     ]
+    # Below 70 columns the five formats fit on their row only packed closer.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (70, "")]
 
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
@@ -84,6 +86,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     #export-dialog .export-label { width: 8; color: $text-muted; }
     #export-format { layout: horizontal; width: 1fr; }
     #export-format > RadioButton { width: auto; margin-right: 2; }
+    ExportDialog.-narrow #export-format > RadioButton { margin-right: 0; }
     #export-path { width: 1fr; }
     #export-partial { height: auto; margin-top: 1; }
     #export-partial > Static { color: $text-warning; text-style: bold; }
