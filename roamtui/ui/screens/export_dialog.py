@@ -72,7 +72,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         Binding("ctrl+s", "export", "Export", show=False),
     ]
     # Below 70 columns the five formats fit on their row only packed closer.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (70, "")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "")]
 
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
