@@ -199,3 +199,19 @@ def test_span_descriptions() -> None:
     assert describe_span(3600 + 1800) == "1 h 30 min"
     assert describe_span(86400 + 3600 + 60) == "1 d 1 h"
     assert describe_span(45) == "45 s"
+
+
+async def test_at_60_columns_every_window_preset_and_the_whole_preview_are_shown(
+    sandbox: Sandbox,
+) -> None:
+    app = query_app(sandbox)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        form = screen.query_one("#query-form").content_region
+        presets = list(screen.query("#preset RadioButton"))
+        assert [str(b.label) for b in presets] == ["1 h", "today", "24 h", "7 d", "custom"]
+        assert all(b.region.right <= form.right for b in presets)
+        preview = screen.query_one("#window-preview", Static)
+        assert preview.region.right <= form.right and preview.region.height >= 2  # wrapped
+        assert "(7 d)" in str(preview.render())
