@@ -71,8 +71,9 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "export", "Export", show=False),
     ]
-    # Below 70 columns the five formats fit on their row only packed closer.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "")]
+    # Below 70 columns the five formats fit on their row only packed closer. Not a ClassVar:
+    # Textual declares it so that mypy reads it as an instance variable.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "")]  # noqa: RUF012
 
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }

@@ -97,8 +97,9 @@ class QueryScreen(Screen[None]):
         Binding("ctrl+q", "app.quit", "Quit", priority=True),
         Binding("q", "app.quit", "Quit", show=False),
     ]
-    # Below 70 columns the form takes the whole width and its lines wrap (roamtui.tcss).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "")]
+    # Below 70 columns the form takes the whole width and its lines wrap (roamtui.tcss). Not
+    # a ClassVar: Textual declares it so that mypy reads it as an instance variable.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "")]  # noqa: RUF012
 
     class Submitted(Message):
         """The form passed every check."""
