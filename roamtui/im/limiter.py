@@ -10,8 +10,9 @@ through at once and then refills, so a burst right after an idle spell plus the 
 close to 2×rate calls into one second — exactly what gets an app answered with 60007. It also
 knows nothing of when a request really left, nor of slowing down. This limiter
 
-* spaces grants ``(1 + GUARD)/rate`` apart (GCRA-style reservations, FIFO, no burst after
-  idling);
+* spaces grants ``(1 + GUARD)/rate`` apart (GCRA-style reservations, FIFO); slots left unused
+  in the last :data:`CATCH_UP` s may still be taken, so at most ``CATCH_UP × rate`` calls go at
+  once after an idle spell (a tenth of a second's quota), never a whole bucket;
 * checks each grant against a log of when the earlier requests were *written to the socket*
   and grants only when fewer than ``rate`` of them fall within the last ``1 + GUARD`` seconds.
   A plain :meth:`RateLimiter.acquire` counts the call as written when granted; a caller that
@@ -25,6 +26,22 @@ knows nothing of when a request really left, nor of slowing down. This limiter
   1/s) at most once per generation of grants — answers to requests granted before the last cut
   say nothing new — and :meth:`RateLimiter.succeeded` raises it by ``INCREASE`` calls/s per
   second of successful calls, back up to the configured rate.
+
+Why the spacing may catch up (:data:`CATCH_UP`), and only in-process: the bound on what the
+server sees is the log, not the spacing. Whatever the reservations, a grant is refused while
+``rate`` requests were written (or may be written any moment) within the last ``1 + GUARD`` s,
+so the writes of any ``1 + GUARD`` s window number at most ``rate`` (at the window's last grant
+every earlier write in it was counted), and with GUARD's reach from write to server, the
+server sees at most ``rate`` in any second. The spacing only keeps the calls even. Kept strict,
+it lost the round trip a window fetch spends with one chain in flight (at 200/s and 50 ms, ten
+slots out of 800 calls: 94.5 % of the rate; 96 % with the catch-up, in a model of the bench).
+A burst stays within the quota's per-second rule; it is capped at a tenth of a second's
+calls so as not to come down on a backend that shares the quota in one lump. (While calls
+keep waiting, the log then paces them, and the burst recurs every ``1 + GUARD`` s: a full
+log frees its slots in the pattern they were taken in.) A shared budget
+never catches up: across processes its spacing is the only bound (no log sees the others'
+writes), and a catch-up of CATCH_UP s would let ``(1 + CATCH_UP)/(1 + GUARD)`` × rate slots,
+8 % too many, into one second.
 
 Why GUARD = 20 ms: it has to cover the scheduling jitter between the moment the request is
 written and the moment the server stamps it (a loaded 2-core machine: a few ms; the GIL's 5 ms
@@ -42,9 +59,15 @@ spacing of the reservations; the log of written requests above still bounds this
 arrivals at ``rate``, so no fallback, switch or late write can make one process exceed its rate.
 A request that reaches the socket more than :data:`LATE` after its shared slot (a busy event
 loop) takes a new slot first (:meth:`Grant.on_time`): between processes, a late call would
-bunch up with the next process's, and nothing else would see it. When the preferred budget
-cannot be reached the limiter falls back (Redis → local → in-process) with one notice, and
-tries the preferred one again every :data:`~roamtui.im.sharing.RETRY_AFTER` s.
+bunch up with the next process's, and nothing else would see it. A shared slot is reserved no
+earlier than this process's log lets a call start (counting its calls already waiting): the
+log counts writes, which trail their grants by a millisecond or so, so with slots exactly
+``(1 + GUARD)/rate`` apart the log held each slot a little longer every second until it was
+missed and renewed, a whole slot lost each time (6-16 of 415 calls at 50/s: 94.4 % of the rate
+against 96-97 % in-process). When the preferred budget cannot be reached the limiter falls back
+(Redis → local → in-process) with one notice, and tries the preferred one again every
+:data:`~roamtui.im.sharing.RETRY_AFTER` s; fallen back in-process, it does not catch up either
+(the others still draw on the shared budget).
 
 Why the AIMD halving stays per process: the quota is the app's, so a 60007 answers every busy
 process of the team within the same second and each halves its own rate; their reservations
@@ -84,6 +107,9 @@ _OPEN_LIMIT = 60.0
 #: of the guard for being late, the rest for the way to the server and the server's own
 #: scheduling (4 exports on a loaded 2-core machine put 61 calls into a second at 10 ms).
 LATE = GUARD / 4
+#: In-process only: slots left unused for up to this long may still be taken at once (after the
+#: one chain of a window fetch's first round trip, say); the log check bounds any burst.
+CATCH_UP = 0.1
 # How far back "calls/s this process got" looks.
 _USAGE_SPAN = 5.0
 
@@ -153,6 +179,7 @@ class RateLimiter:
         self._last_success = -math.inf
         self._chain: BudgetChain | None = None
         self._granted: deque[float] = deque()  # grant times of the last _USAGE_SPAN seconds
+        self._waiting = 0  # acquire() calls not granted yet
         self.cuts = 0  # how many times the effective rate was cut (for reports)
         self.renewed = 0  # shared slots missed and taken again (for reports)
         self.rate = rate
@@ -254,8 +281,18 @@ class RateLimiter:
         if chain is not None:
             await chain.aclose_loop()
 
-    async def _reserve_shared(self, chain: BudgetChain) -> float | None:
-        wait = await chain.reserve(self._interval)
+    async def _reserve_shared(self, chain: BudgetChain, first: bool = False) -> float | None:
+        with self._lock:
+            now = self._clock()
+            # Not before a cut's respacing is over (a later slot than the budget's would
+            # bunch up with another process's), and for a new call not before this process's
+            # log lets it start, counting its calls already waiting for earlier slots: a slot
+            # the log held back would be missed and renewed (see the module docstring).
+            not_before = self._next - now
+            if first:
+                log = self._log_wait(now, self._waiting - 1)
+                not_before = max(not_before, 0.0 if log is None else log)
+        wait = await chain.reserve(self._interval, max(0.0, not_before))
         if wait is None:
             # No shared budget reachable: the in-process spacing, after the switch's pause.
             with self._lock:
@@ -301,38 +338,49 @@ class RateLimiter:
             self._epoch += 1
             self.cuts += 1
             self._set_effective(max(floor, self._effective * DECREASE))
-            # The reservations already handed out were spaced for the old rate: respace.
-            self._next = self._clock() + self._interval
+            # The reservations already handed out were spaced for the old rate: respace the
+            # next ones (after those, never among them).
+            self._next = max(self._next, self._clock() + self._interval)
             return True
 
     # -- granting --------------------------------------------------------------------------------
 
     def _reserve(self) -> float:
         with self._lock:
-            slot = max(self._clock(), self._next)
+            now = self._clock()
+            # Slots left unused in the last CATCH_UP s may still be taken (never before _next:
+            # a cut's respacing or a switch's pause); none when sharing (module docstring).
+            catch_up = 0.0 if self._chain is not None else CATCH_UP
+            slot = max(now - catch_up, self._next)
             self._next = slot + self._interval
             return slot
+
+    def _log_wait(self, now: float, ahead: int = 0) -> float | None:
+        """Called with the lock held: how long until the log lets one more request start after
+        ``ahead`` others granted before it (0: now); None when only requests not yet written
+        (or not yet granted) fill it, so that no time can be told."""
+        stamps = self._stamps
+        del stamps[: bisect.bisect_right(stamps, now - _SPAN)]
+        if self._open:
+            self._open = {g for g in self._open if g.granted_at > now - _OPEN_LIMIT}
+        # Requests that may still be arriving: the recent ones, and every one not yet written.
+        excess = len(self._open) + len(stamps) + ahead - self._cap + 1
+        if excess <= 0:
+            return 0.0
+        if excess <= len(stamps):
+            return max(0.0, stamps[excess - 1] + _SPAN - now)
+        return None
 
     def _try_grant(self, slot: float, shared: bool = False) -> Grant | float:
         """A grant, or how long to wait before asking again."""
         with self._lock:
             now = self._clock()
-            stamps = self._stamps
-            del stamps[: bisect.bisect_right(stamps, now - _SPAN)]
-            if self._open:
-                self._open = {g for g in self._open if g.granted_at > now - _OPEN_LIMIT}
-            wait = slot - now
-            # Requests that may still be arriving: the recent ones, and every one not yet written.
-            excess = len(self._open) + len(stamps) - self._cap + 1
-            if excess > 0:
-                if excess <= len(stamps):
-                    wait = max(wait, stamps[excess - 1] + _SPAN - now)
-                else:
-                    wait = max(wait, _POLL)
+            log = self._log_wait(now)
+            wait = max(slot - now, _POLL if log is None else log)
             if wait > 0:
                 return wait
             grant = Grant(self, self._epoch, now, slot if shared else None)
-            bisect.insort(stamps, now)
+            bisect.insort(self._stamps, now)
             self._granted.append(now)
             self._prune_granted(now)
             return grant
@@ -367,11 +415,17 @@ class RateLimiter:
     async def acquire(self) -> Grant:
         """Wait until one more call may start; return its grant (counted as started now)."""
         chain = self._chain
-        shared = None if chain is None else await self._reserve_shared(chain)
-        slot = self._reserve() if shared is None else shared
-        while not isinstance(outcome := self._try_grant(slot, shared is not None), Grant):
-            await self._sleep(outcome)
-        return outcome
+        with self._lock:
+            self._waiting += 1
+        try:
+            shared = None if chain is None else await self._reserve_shared(chain, first=True)
+            slot = self._reserve() if shared is None else shared
+            while not isinstance(outcome := self._try_grant(slot, shared is not None), Grant):
+                await self._sleep(outcome)
+            return outcome
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
 
 _shared: RateLimiter | None = None

@@ -119,11 +119,12 @@ class BudgetChain:
                 return index
         return None
 
-    async def reserve(self, interval: float) -> float | None:
-        """The wait for a slot from the best reachable budget; None: none is (in-process)."""
+    async def reserve(self, interval: float, not_before: float = 0.0) -> float | None:
+        """The wait for a slot from the best reachable budget, ``not_before`` s from now at the
+        earliest; None: none is reachable (in-process)."""
         while (index := self._candidate()) is not None:
             # After a switch, nothing starts before the pause is over (on whichever budget).
-            not_before = max(0.0, self.resume_at - self._clock())
+            not_before = max(not_before, self.resume_at - self._clock())
             try:
                 wait = await self._budgets[index].reserve(interval, not_before)
             except BudgetUnavailable as exc:

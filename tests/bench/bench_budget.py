@@ -45,26 +45,36 @@ async def _overhead(spec: SharedSpec) -> float:
     return elapsed / OVERHEAD_CALLS * 1e6
 
 
-async def _alone(spec: SharedSpec | None) -> float:
-    """Grants per second one process gets through ``spec`` at RATE, TASKS tasks at once."""
+def _most_in_a_second(stamps: list[float]) -> int:
+    """The most stamps inside one half-open second [t, t + 1)."""
+    best = lo = 0
+    for hi, t in enumerate(stamps):
+        while t - stamps[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def _alone(spec: SharedSpec | None) -> tuple[float, int]:
+    """Grants per second one process gets through ``spec`` at RATE, TASKS tasks at once, and
+    the most of them in any one second."""
     limiter = RateLimiter(RATE)
     limiter.share(spec)
-    granted = 0
+    granted: list[float] = []
     deadline = time.monotonic() + SECONDS
 
     async def task() -> None:
-        nonlocal granted
         while time.monotonic() < deadline:
             grant = await limiter.acquire()
             grant.close()
-            granted += 1
+            granted.append(time.monotonic())
 
     started = time.monotonic()
     await asyncio.gather(*(task() for _ in range(TASKS)))
     elapsed = time.monotonic() - started
     await limiter.aclose_loop()
     limiter.share(None)
-    return granted / elapsed
+    return len(granted) / elapsed, _most_in_a_second(sorted(granted))
 
 
 def _redis(where: Path) -> object | None:
@@ -93,9 +103,13 @@ def run() -> list[Row]:
                 micros = asyncio.run(_overhead(spec))
                 rows.append((f"budget overhead per call, {name}", f"{micros:.1f} µs", "-", "-"))
             for name, spec in specs:
-                got = asyncio.run(_alone(spec))
+                got, most = asyncio.run(_alone(spec))
                 rows.append(Goal(f"budget: one process alone at {RATE:g}/s, {name}",
                                  f"{got:.1f}/s", got / RATE, RATE_GOAL, "%", at_least=True))
+                # Over 3 s the mean may pass rate / (1 + GUARD): in-process, the start catches
+                # up CATCH_UP s of slots (im/limiter.py). What the server may see is this.
+                rows.append((f"budget: one process alone at {RATE:g}/s, {name}, most grants "
+                             "in any 1 s", f"{most}", f"≤ {RATE:g}", "info"))
         finally:
             if server is not None:
                 server.stop()  # type: ignore[attr-defined]

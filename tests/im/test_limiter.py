@@ -14,7 +14,15 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from roamtui.im import limiter as limiter_module
-from roamtui.im.limiter import GUARD, INCREASE, MAX_RATE, Grant, RateLimiter, shared_limiter
+from roamtui.im.limiter import (
+    CATCH_UP,
+    GUARD,
+    INCREASE,
+    MAX_RATE,
+    Grant,
+    RateLimiter,
+    shared_limiter,
+)
 
 
 def most_in_any_window(stamps: Sequence[float], window: float = 1.0) -> int:
@@ -78,23 +86,32 @@ async def test_concurrent_burst_never_exceeds_the_rate_in_any_second() -> None:
     assert all(ordered[i + 200] - ordered[i] >= 1.0 for i in range(len(ordered) - 200))
 
 
-async def test_starts_are_spaced_evenly_with_no_burst_after_idling() -> None:
-    ft = FakeTime()
-    limiter = RateLimiter(10, clock=ft.clock, sleep=ft.sleep)
-    grants: list[float] = []
-    for _ in range(25):
-        await limiter.acquire()
-        grants.append(ft.now)
-    gaps = [b - a for a, b in itertools.pairwise(grants)]
-    assert min(gaps) >= 0.1
-    assert most_in_any_window(grants) <= 10
+def caught_up(rate: float) -> int:
+    """How many calls go at once after an idle spell: the slots of the last CATCH_UP s."""
+    return math.floor(CATCH_UP / ((1 + GUARD) / rate)) + 1
 
-    ft.now += 60  # idle for a minute: a bucket would now let 10 through at once
-    ft.sleeps.clear()
-    await limiter.acquire()
-    assert ft.sleeps == []  # the first call after idling goes at once
-    await limiter.acquire()
-    assert ft.sleeps and sum(ft.sleeps) >= 0.1  # ...but the second waits its turn
+
+async def test_starts_are_spaced_evenly_after_catching_up_a_tenth_of_a_second() -> None:
+    ft = FakeTime()
+    limiter = RateLimiter(100, clock=ft.clock, sleep=ft.sleep)
+    interval = (1 + GUARD) / 100
+    for _ in range(2):  # from a cold start, then after idling for a minute
+        grants: list[float] = []
+        for _ in range(300):
+            await limiter.acquire()
+            grants.append(ft.now)
+        # A bucket would let 100 through at once; the slots of the last 0.1 s go at once...
+        burst = caught_up(100)
+        assert burst == 10 and grants[:burst] == [grants[0]] * burst < grants[: burst + 1]
+        # ...then each waits its turn, until the log (full: 100 in the last 1 + GUARD s)
+        # holds the next one back until the burst's 1 + GUARD s are over...
+        first_second = grants[burst:100]
+        assert min(b - a for a, b in itertools.pairwise(first_second)) >= interval - 1e-9
+        assert grants[100] == grants[0] + 1 + GUARD
+        # ...and no 1 + GUARD s ever holds more than the rate: the pattern repeats, no more.
+        assert all(g - grants[0] >= i * interval - CATCH_UP - 1e-9 for i, g in enumerate(grants))
+        assert most_in_any_window(grants, 1 + GUARD - 1e-9) == 100  # (less float noise)
+        ft.now += 60
 
 
 def test_a_late_waiter_cannot_bunch_up_with_the_next_ones() -> None:
@@ -230,7 +247,10 @@ async def test_grants_follow_the_effective_rate() -> None:
         await limiter.acquire()
         grants.append(ft.now)
     assert most_in_any_window(grants) <= 10
-    assert min(b - a for a, b in itertools.pairwise(grants)) >= (1 + GUARD) / 10 - 1e-9
+    # Spaced for 10/s, but for the slots of the last CATCH_UP s, taken at once.
+    interval = (1 + GUARD) / 10
+    assert all(g - grants[0] >= i * interval - CATCH_UP - 1e-9 for i, g in enumerate(grants))
+    assert grants[1] - grants[0] < interval
 
 
 async def test_rate_change_applies_to_the_next_calls() -> None:
@@ -241,7 +261,8 @@ async def test_rate_change_applies_to_the_next_calls() -> None:
     for _ in range(9):
         await limiter.acquire()
         grants.append(ft.now)
-    assert min(b - a for a, b in itertools.pairwise(grants)) >= 0.25
+    # Spaced for 4/s (the second one catches up the first CATCH_UP s), at most 4 a second.
+    assert all(g - grants[0] >= i * 0.255 - CATCH_UP - 1e-9 for i, g in enumerate(grants))
     assert most_in_any_window(grants) <= 4
 
 

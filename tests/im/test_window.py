@@ -123,18 +123,20 @@ def test_at_200_per_s_the_window_keeps_the_limiter_busy_with_few_calls_more_than
     assert window.empty <= 0.05 * window.calls  # few slices fell into a quiet stretch
     # One chain starts: the first page tells the density (a window of one page, one call).
     assert window.first_trip == 1
-    # The limiter's ceiling allows no faster. Lost beyond it: the first round trip, the last
-    # one (~60 ms each) and the last chains walking alone (here 0.19 s in all; the pool before
-    # lost 0.18 s but made 228 calls, 9 of them empty).
+    # The limiter's ceiling allows no faster. Lost beyond it: the last round trip (~60 ms) and
+    # the last chains walking alone; the first round trip, with one chain in flight, the
+    # limiter catches up when the chains fan out (here 0.15 s in all; 0.19 s before the
+    # catch-up; the pool before that lost 0.18 s but made 228 calls, 9 of them empty).
     bound = window.calls / (200 / (1 + GUARD))
-    assert window.seconds <= bound + 0.22
+    assert window.seconds <= bound + 0.17
 
 
 def test_at_50_per_s_the_window_runs_near_the_limiter_ceiling() -> None:
     loop, window = virtual(fetch(2500, 50, window=False)), virtual(fetch(2500, 50, window=True))
     assert window.keys == loop.keys and window.calls <= 1.1 * loop.calls
-    # Here 0.12 s past the ceiling: a round trip at each end.
-    assert window.seconds <= window.calls / (50 / (1 + GUARD)) + 0.15
+    # Here 0.03 s past the ceiling: a round trip at each end, less the slots the limiter
+    # catches up after the first (0.12 s before the catch-up).
+    assert window.seconds <= window.calls / (50 / (1 + GUARD)) + 0.06
 
 
 def test_the_window_stays_exact_under_injected_faults() -> None:
