@@ -2,6 +2,10 @@
 
 A :class:`Run` is text drawn in one role; a line is a tuple of runs. Wrapping measures cells
 (East Asian wide characters take two, combining marks none) and never cuts inside a grapheme.
+Text with wide characters has no spaces to break at: it breaks before and after each wide
+character, but not inside a run of narrow ones (an order code ``SAVE34-1197`` in Chinese text
+stays whole when it fits a line), nor before closing punctuation (``。``) or after an opening one
+(``「``), the basic rule of CJK typesetting.
 :mod:`roamtui.ui.render` builds the runs of each row; the transcript and the filter view fit and
 measure them.
 """
@@ -42,6 +46,18 @@ def runs_width(runs: Iterable[Run]) -> int:
 PLACEHOLDER = "placeholder"
 
 _TOKENS = re.compile(r"\n| +|[^ \n]+")
+# Where a word with wide characters may break (by ranges rather than a lookup per character: a
+# character put on the wrong side only loses or gains a break; cells are measured exactly).
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+                   "\ua000-\ua4cf\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe10-\ufe19"
+                   "\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\U0001f300-\U0001f64f"
+                   "\U0001f680-\U0001f6ff\U0001f900-\U0001faff\U00020000-\U0003fffd]")
+#: Never at the start of a line (they close what is before, or join it), never at its end.
+_CLOSING = frozenset("。，、．：；！？）」』】〕》〉〗〙〛”’…‥・ー々ゝゞヽヾ～\u200d")
+_OPENING = frozenset("（「『【〔《〈〖〘〚“‘\u200d")
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
+                    "\U0001f3fb-\U0001f3ff]")
+Piece = tuple[str, str, int]  # text, role, cells
 
 
 def wrap(runs: Sequence[Run], width: int) -> list[list[Run]]:
@@ -107,17 +123,53 @@ class _Wrapper:
             return
         self.add(text, role, len(text))
 
-    def word(self, pieces: list[tuple[str, str, int]]) -> None:
+    def word(self, pieces: list[Piece]) -> None:
         if not pieces:
             return
+        if any(piece_cells > len(text) for text, _, piece_cells in pieces):
+            self.wide_word(pieces)  # CJK text has no spaces: it breaks between characters
+            return
         cells = sum(piece[2] for piece in pieces)
-        # Wide (CJK) text has no spaces and may break between any two characters; other words
-        # move to the next line whole.
-        wide = any(piece_cells > len(text) for text, _, piece_cells in pieces)
-        if self.used + cells > self.width and self.line and not wide:
-            self.newline()
+        if self.used + cells > self.width and self.line:
+            self.newline()  # other words move to the next line whole
         for text, role, piece_cells in pieces:
             self.chop(text, role, piece_cells)
+
+    def wide_word(self, pieces: list[Piece]) -> None:
+        """A word with wide characters, broken only where the module docstring allows."""
+        text = "".join(piece[0] for piece in pieces)
+        roles: list[tuple[int, str]] = []  # where each piece ends, and its role
+        for piece in pieces:
+            roles.append(((roles[-1][0] if roles else 0) + len(piece[0]), piece[1]))
+        start, left = 0, sum(piece[2] for piece in pieces)
+        while start < len(text):
+            room = self.width - self.used
+            if left <= room:
+                self.span(text, roles, start, len(text))
+                return
+            head, _ = _cut(text[start:], room)
+            end = _break_before(text, start, start + len(head))
+            if end == start and self.line:
+                self.newline()  # nothing that fits may end a line here: all on the next one
+                continue
+            if end == start:  # not even a whole line holds a piece that may end one: cut
+                end = start + len(head or _cut(text[start:], self.width + 1)[0])
+            left -= self.span(text, roles, start, end)
+            start = end
+            self.newline()
+
+    def span(self, text: str, roles: list[tuple[int, str]], start: int, end: int) -> int:
+        """Add ``text[start:end]`` in the roles of its pieces; its width in cells."""
+        added = 0
+        for piece_end, role in roles:
+            lo, hi = start, min(end, piece_end)
+            if lo < hi:
+                part = text[lo:hi]
+                cells = cell_len(part)
+                self.add(part, role, cells)
+                added += cells
+                start = hi
+        return added
 
     def chop(self, text: str, role: str, cells: int) -> None:
         """Add text, breaking it across lines wherever the width runs out."""
@@ -134,6 +186,21 @@ class _Wrapper:
                 text = text[len(head):]
                 cells -= head_cells
             self.newline()
+
+
+def _break_before(text: str, start: int, end: int) -> int:
+    """The last place in ``(start, end]`` where a line may break in ``text``; ``start`` when
+    none: between two characters when one is wide, unless the second closes or joins or the
+    first opens."""
+    for i in range(end, start, -1):
+        if i == len(text):
+            return i
+        before, after = text[i - 1], text[i]
+        if after in _CLOSING or before in _OPENING or _MARKS.match(after):
+            continue
+        if _WIDE.match(before) or _WIDE.match(after):
+            return i
+    return start
 
 
 def _cut(text: str, room: int) -> tuple[str, int]:
