@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import platformdirs
 
 from roamtui.atomicfile import write_atomically
 from roamtui.im.roam import FieldNaming
 from roamtui.settings.defaults import DEFAULT_NAMING, FIELD_NAMINGS
+
+if TYPE_CHECKING:
+    import tomllib
 
 ENV_CONFIG = "ROAMTUI_CONFIG"
 APP_NAME = "roamtui"
@@ -127,6 +129,8 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] = os.environ
         return Config(path=path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    import tomllib  # only with a file to parse: most runs have none, and start sooner without
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

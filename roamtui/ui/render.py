@@ -20,7 +20,6 @@ from itertools import pairwise
 
 from rich.cells import cell_len, split_graphemes
 
-from roamtui.history.search import match_spans
 from roamtui.im.elements import Element
 from roamtui.im.model import Message, RelayElem, TextElem
 from roamtui.text import screen_line, screen_spans
@@ -211,6 +210,9 @@ def _hits(runs: list[Run], shown: str, trace: _Trace, pattern: re.Pattern[str]) 
     """Where ``pattern`` hits the message's text, as spans of ``shown`` (the runs' text); a
     stand-in (a visible control character) is marked whole when its source is hit, and a
     placeholder when the pattern hits what it does not show (a long file name, say)."""
+    # Only with a search highlight: the search core is not loaded before the first frame.
+    from roamtui.history.search_query import match_spans
+
     spans = match_spans(trace.text, pattern) if trace.ok else []
     spans.extend((start, end) for elem, start, end in trace.elements
                  if not isinstance(elem, TextElem) and trace.ok

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,14 +26,18 @@ from textual.containers import Vertical
 from textual.worker import Worker
 
 from roamtui.history.filters import MessageFilter
-from roamtui.history.search import Kind, SearchQuery
-from roamtui.history.search_session import Move, SearchSession
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 from roamtui.ui.search_keys import KIND_KEYS, FilterChanged, Swapped
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
+
+if TYPE_CHECKING:
+    # The search core (index, query compiler, regex engine) is imported with the session, when
+    # search is first used: not before the first frame of the transcript.
+    from roamtui.history.search import Kind, SearchQuery
+    from roamtui.history.search_session import Move, SearchSession
 
 #: Least interval (seconds) between two redraws of the counter and progress while busy.
 REDRAW_INTERVAL = 0.1
@@ -62,7 +66,8 @@ class SearchPane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._session: SearchSession | None = None
+        self._session: SearchSession | None = None  # made on first use (see `session`)
+        self._mounted = False
         self._indexing = False  # the index follows the timeline once search was first used
         self._bar_for_jump = False  # the bar was opened only to show a jump's fetch
         self._filtering = False
@@ -75,7 +80,7 @@ class SearchPane(Vertical):
         yield FindBar(id="find-bar")
 
     def on_mount(self) -> None:
-        self._session = SearchSession(self.transcript.timeline, self._timeline_changed)
+        self._mounted = True
 
     def on_unmount(self) -> None:
         if self._session is not None:
@@ -104,14 +109,25 @@ class SearchPane(Vertical):
 
     @property
     def session(self) -> SearchSession:
-        assert self._session is not None, "the search pane is not mounted"
+        """The search state, made when first needed: until then there is nothing to search,
+        so nothing is indexed or followed (a new session catches up with the timeline whole,
+        from where the cursor is)."""
+        assert self._mounted, "the search pane is not mounted"
+        if self._session is None:
+            from roamtui.history.search_session import SearchSession
+
+            self._session = SearchSession(self.transcript.timeline, self._timeline_changed)
+            self._session.look_at(self.transcript.cursor_message)
         return self._session
 
     # -- following the transcript ---------------------------------------------------------------
 
     def on_transcript_timeline_swapped(self, event: Swapped) -> None:
         """``p`` (or a new query) swapped the timeline: a new index and fetch for the query."""
-        if self._session is None or not self.session.follow(event.timeline):
+        if self._session is None:
+            self.refresh_bindings()  # a session made later searches the new timeline
+            return
+        if not self.session.follow(event.timeline):
             return
         for worker in (self._scan, self._fetch):
             if worker is not None:
@@ -137,14 +153,15 @@ class SearchPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session = self._session
-        if session is None:
+        if not self._mounted:
             return True
+        # No session yet is a session never used: no query, no fetch, nothing active.
         if action == "step":
-            return session.last_query is not None
+            return session is not None and session.last_query is not None
         if action == "escape":
             bars = self.query(FindBar)
-            return bool(session.fetch_state == "running" or self.filtering
-                        or (bars and bars.first().is_open) or session.active)
+            busy = session is not None and (session.fetch_state == "running" or session.active)
+            return bool(busy or self.filtering or (bars and bars.first().is_open))
         return True
 
     def action_find(self) -> None:
@@ -320,6 +337,8 @@ class SearchPane(Vertical):
     def _go_to(self, move: Move | Message) -> None:
         """Put the transcript's cursor on the move's message, centred (fetched around it if need
         be); a deferred move the user overtook with a move of their own is dropped."""
+        from roamtui.history.search_session import Move
+
         transcript = self.transcript
         if isinstance(move, Message):
             move = Move(move)
@@ -380,6 +399,8 @@ class SearchPane(Vertical):
             self._show(bindings=True)
 
     async def _jump(self, kind: Kind, forward: bool, *, fetch: bool = True) -> None:  # by kind
+        from roamtui.history.search_session import Move
+
         session = self.session
         found = await session.find_kind(kind, forward, self.transcript.cursor_message)
         if found is not None:

@@ -24,7 +24,6 @@ from rich.cells import cell_len
 from textual.cache import LRUCache
 
 from roamtui.history.rows import DayRow, EdgeRow, GapRow, MessageRow
-from roamtui.history.search import match_spans
 from roamtui.im.model import Message, RelayElem
 from roamtui.ui import render
 from roamtui.ui.render import RenderContext
@@ -73,6 +72,9 @@ def _may_mark(msg: Message, pattern: re.Pattern[str], expanded: bool) -> bool:
         messages += [m for e in msg.elements if isinstance(e, RelayElem) for m in e.messages]
     # Through match_spans, as the drawing itself: the search's runner, never an unbounded re
     # call (a pathological pattern the static check missed must not freeze the drawing).
+    # Imported here, with a highlight only: the search core is not loaded before the first frame.
+    from roamtui.history.search_query import match_spans
+
     return any(match_spans(text, pattern, 1) for m in messages
                for text in (m.text(), *(x for e in m.elements for x in e.extras())))
 

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import tzinfo
 from itertools import accumulate, pairwise
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -28,12 +28,15 @@ from textual.message import Message as TextualMessage
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from roamtui.history.search import Matcher
-from roamtui.history.search_session import SearchSession
 from roamtui.history.timeparse import format_time
 from roamtui.im.model import Message
 from roamtui.ui import render
 from roamtui.ui.runs import Run, fit, runs_width
+
+if TYPE_CHECKING:
+    # Types only: the search core is imported when a search is first used.
+    from roamtui.history.search import Matcher
+    from roamtui.history.search_session import SearchSession
 
 #: Cells of body text kept before the first hit when the hit would be off the right edge.
 LEAD = 12

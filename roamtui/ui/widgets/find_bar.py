@@ -12,7 +12,7 @@ done by :class:`~roamtui.ui.search_controller.SearchPane`, which listens to its 
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -23,7 +23,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from roamtui.history.search import CASE_MODES, CaseMode, SearchQuery
+if TYPE_CHECKING:
+    # The search core is imported when a query is typed, not before the first frame.
+    from roamtui.history.search import CaseMode, SearchQuery
 
 #: Typing pauses this long (seconds) before the query is searched: one search per burst of keys.
 DEBOUNCE = 0.08
@@ -195,6 +197,8 @@ class FindBar(Vertical):
     @property
     def query_now(self) -> SearchQuery:
         """What the bar says right now (not waiting for the debounce)."""
+        from roamtui.history.search import SearchQuery
+
         return SearchQuery(self.input.value, self.case, self.regex)
 
     @property
@@ -310,6 +314,8 @@ class FindBar(Vertical):
 
     def action_cycle_case(self) -> None:
         """Smart case → match case → ignore case → smart case."""
+        from roamtui.history.search import CASE_MODES
+
         at = CASE_MODES.index(self.case)
         self.case = CASE_MODES[(at + 1) % len(CASE_MODES)]
         self._show_toggles()
