@@ -10,6 +10,7 @@ are checks of what the limiter allows, the same on any machine.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -207,3 +208,30 @@ def test_a_process_whose_writes_trail_their_grants_keeps_its_shared_slots(tmp_pa
     assert renewed == 0
     # Each second only loses the millisecond the writes trail by: 49.0/s is the ceiling.
     assert calls / seconds >= 0.99 * 50 / SPAN
+
+
+def test_fallen_back_in_process_a_shared_limiter_does_not_catch_up(tmp_path: Path) -> None:
+    # The local budget cannot be opened: this process keeps to its own spacing, while the
+    # others may still draw on the shared budget, so no burst of its own either.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the runtime dir should be")
+
+    async def main() -> tuple[list[float], str]:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(200, clock=loop.time)
+        limiter.share(SharedSpec(1, str(blocker / "budget.gcra")))
+        await asyncio.sleep(5)  # idle
+        grants: list[float] = []
+
+        async def one() -> None:
+            await limiter.acquire()
+            grants.append(loop.time())
+
+        await asyncio.gather(*(one() for _ in range(5)))
+        label = limiter.usage().label
+        limiter.share(None)
+        return grants, label
+
+    grants, label = virtual(main())
+    assert label == "in-process"
+    assert min(b - a for a, b in itertools.pairwise(grants)) >= SPAN / 200 - NOISE
