@@ -283,7 +283,8 @@ BAD_ARGS = [
     ({"since": "@1700000000", "until": "@1699990000"}, "starts after it ends"),
     ({"since": "next tuesday-ish"}, "cannot read"),
     ({"tz": "Mars/Olympus_Mons"}, "unknown time zone"),
-    ({"output": "/nonexistent-dir-for-roamtui/out.csv"}, "does not exist"),
+    ({"output": "/nonexistent-dir-for-roamtui/out.jsonl"}, "does not exist"),
+    ({"output": "out.csv"}, "out.csv names a csv file but the format is jsonl"),  # explicit
     ({"account": ""}, "ACCOUNT and PEER"),
 ]
 #: Refused by the parser itself (exit 2, usage and one error line), before any handler runs.
@@ -417,3 +418,21 @@ def test_an_empty_window_says_what_to_check(tmp_path: Path) -> None:
     assert code == 0
     assert "no messages in this window" in err.getvalue()
     assert "'bobb'" in err.getvalue()
+
+
+@pytest.mark.usefixtures("secret_env")
+@pytest.mark.parametrize(("name", "written"), [("conv.csv", "csv"), ("conv.TXT", "txt"),
+                                                ("conv.htm", "html"), ("conv.log", "jsonl")])
+def test_without_format_the_file_name_says_which(
+    dataset: Dataset, outdir: Path, name: str, written: str
+) -> None:
+    svc = service(dataset)
+    err = io.StringIO()
+    target = outdir / name
+    code = run(args(dataset, format=None, output=str(target)), transport=svc.mock_transport(),
+               stderr=err)
+    assert code == 0, err.getvalue()
+    start = target.read_text(encoding="utf-8-sig")[:200]
+    looks = {"csv": start.startswith("# "), "txt": not start.startswith(("{", "#", "<")),
+             "html": start.lstrip().startswith("<!DOCTYPE html>"), "jsonl": start.startswith("{")}
+    assert looks[written], start

@@ -32,7 +32,7 @@ from roamtui.cli.export_marks import marks_for, selection_text
 from roamtui.cli.progress import ProgressLine, announcer, budget_text, written_text
 from roamtui.cli.signals import Interrupted, SignalGuard
 from roamtui.export.bundle import check_bundle_output
-from roamtui.export.formats import DEFAULT_FORMAT, FORMATS, format_named
+from roamtui.export.formats import FORMATS, format_for, format_named
 from roamtui.export.job import Digest, ExportJob, ExportRefused, Fetched, Output, check_output
 from roamtui.export.provenance import ExportMeta
 from roamtui.export.sides import summary_text
@@ -79,11 +79,14 @@ def plan_export(args: argparse.Namespace, now: datetime | None = None,
     peer = (getattr(args, "peer", None) or "").strip()
     if not account or not peer:
         raise UsageError("give both ACCOUNT and PEER")
-    fmt = getattr(args, "format", None) or DEFAULT_FORMAT
+    given = getattr(args, "output", None)
+    try:
+        fmt = format_for(getattr(args, "format", None), given)
+    except ValueError as exc:
+        raise UsageError(f"-o {exc}") from None
     splits = fmt in FORMATS and FORMATS[fmt].split is not None
     try:
         bundle = format_named(fmt).bundle
-        given = getattr(args, "output", None)
         output = (Output(check_bundle_output(given)) if bundle
                   else check_output(given, directories=splits))
     except (ExportRefused, ValueError) as exc:  # BundleRefused is a ValueError

@@ -192,8 +192,9 @@ def add_export(add: AddParser) -> None:
     )
     add_parties(export, optional=False)
     add_window(export, required=True)
-    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default=DEFAULT_FORMAT,
-                        help=f"default {DEFAULT_FORMAT}")
+    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default=None,
+                        help="default: the one -o's name ends in (out.csv: csv), else "
+                        f"{DEFAULT_FORMAT}; a name ending in another format's is refused")
     export.add_argument(
         "-o", "--output", metavar="FILE",
         help="output file (default: stdout): a regular file is written whole or not at all "

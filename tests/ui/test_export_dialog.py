@@ -248,30 +248,45 @@ async def test_typing_in_the_path_renames_the_file_and_up_goes_to_the_formats(ou
     async with app.run_test(size=SIZE, message_hook=notices) as pilot:
         dialog = await _open_dialog(pilot)
         path_input = dialog.query_one("#export-path", Input)
-        folder = str(Path(path_input.value).parent)
         path_input.value = str(out / "roam-window.jsonl")  # as proposed, in a folder of ours
         dialog.query_one("#export-format").focus()
         await pilot.press("tab")  # back on the path: the name alone is selected
-        assert path_input.has_focus and folder
-        await pilot.press(*"case-42")  # a desktop save dialog's way: folder and format kept
-        assert path_input.value == str(out / "case-42.jsonl")
+        assert path_input.has_focus
+        await pilot.press(*"case-42")  # the folder is kept
+        assert path_input.value == str(out / "case-42")
         await pilot.press("right", "left")  # arrows move the cursor, they do not type
-        assert path_input.value == str(out / "case-42.jsonl")
+        assert path_input.value == str(out / "case-42")
         await pilot.press("up")  # up: to the formats above
         assert dialog.query_one("#export-format").has_focus
-        await pilot.press("right", "enter")  # csv, with the typed name kept
+        await pilot.press("right", "enter")  # csv
         await pilot.pause()
-        assert path_input.value == str(out / "case-42.csv")
         await pilot.press("ctrl+s")
         await _closed(pilot)
-    assert (out / "case-42.csv").is_file()
+    assert (out / "case-42.csv").is_file()  # a name typed without an ending gets the format's
     assert "as csv" in notices.texts[-1]
 
 
-def test_the_name_span_is_the_file_name_without_its_format() -> None:
-    for text, name in [("/tmp/a/roam-x.jsonl", "roam-x"), ("/tmp/a/roam-x-csv/", "roam-x-csv"),
-                       ("case.v2.txt", "case.v2"), ("/tmp/notes.md", "notes.md"),
-                       ("/tmp/.jsonl", ".jsonl"), ("", "")]:
+async def test_a_whole_path_typed_replaces_the_field_and_its_ending_picks_the_format(
+    out: Path,
+) -> None:
+    app, _, _ = build_app(chatter(30), WHOLE)
+    notices = Notices()
+    async with app.run_test(size=SIZE, message_hook=notices) as pilot:
+        dialog = await _open_dialog(pilot)
+        path_input = dialog.query_one("#export-path", Input)
+        target = out / "for-the-team.csv"
+        await pilot.press(*str(target))  # starts with "/": not spliced into the proposed folder
+        assert path_input.value == str(target)
+        assert dialog.format == "csv"  # the ending chose the format, as -o does on the CLI
+        await pilot.press("enter")
+        await _closed(pilot)
+    _, rows = _csv(target)
+    assert len(rows) == 30 and "as csv" in notices.texts[-1]
+
+
+def test_the_name_span_is_the_file_name() -> None:
+    for text, name in [("/tmp/a/roam-x.jsonl", "roam-x.jsonl"), ("/tmp/a/x-csv/", "x-csv"),
+                       ("case.v2.txt", "case.v2.txt"), ("", "")]:
         start, end = name_span(text)
         assert text[start:end] == name, text
 

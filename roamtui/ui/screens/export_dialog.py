@@ -36,7 +36,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
-from roamtui.export.formats import DEFAULT_FORMAT, FORMATS
+from roamtui.export.formats import DEFAULT_FORMAT, FORMATS, named_by
 from roamtui.export.job import ExportJob, ExportRefused, Stopped
 from roamtui.export.selection import MarkSet
 from roamtui.history.timeparse import format_time, zone_name
@@ -251,6 +251,9 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         self._confirmed = None
         if event.value != self._proposed:  # typed by the user: the old complaint is moot
             self._show_error("")
+            named = named_by(event.value.strip())  # `out.csv` chooses csv, as on the CLI
+            if named is not None and named != self.format and not self.busy:
+                self.query_one(f"#export-{named}", RadioButton).value = True
 
     @on(Input.Submitted, "#export-path")
     def _path_submitted(self) -> None:
@@ -278,6 +281,9 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             self._show_error("Give a file name to write.")
             return None
         path = Path(os.path.expanduser(text))
+        if not text.endswith(("/", os.sep)) and not path.suffix and not path.exists():
+            text += f".{self.format}"  # a new name typed without an ending gets the format's
+            path = Path(os.path.expanduser(text))
         if not path.is_absolute():
             path = Path.cwd() / path
         tl = self.timeline

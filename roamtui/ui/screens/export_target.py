@@ -2,10 +2,10 @@
 
 The path it proposes (`roam-<account>-<peer>-<start>-<end>[-MARKED][-PARTIAL].<fmt>`, a folder
 ``…-<fmt>/`` when the loaded window is more than one file of the format holds), in the user's
-download folder or else the current one; the field it is typed in (:class:`PathInput`: as in a
-desktop save dialog, focus selects the name only, so typing renames the file and keeps its folder
-and extension; up and down go to the fields above and below); and the notice of a written file,
-with its SHA-256.
+download folder or else the current one; the field it is typed in (:class:`PathInput`: focus
+selects the file's name, so typing renames the file and keeps its folder, and a ``/`` or ``~``
+typed first starts a whole new path; up and down go to the fields above and below); and the
+notice of a written file, with its SHA-256.
 """
 
 from __future__ import annotations
@@ -100,14 +100,10 @@ def joined(directory: Path, name: str) -> str:
 
 
 def name_span(text: str) -> tuple[int, int]:
-    """Where the file's name is in a path as typed: after the last separator, before the
-    format's extension (a folder: before its trailing separator)."""
+    """Where the file's name is in a path as typed: after the last separator (a folder: before
+    its trailing separator)."""
     end = len(text.rstrip("/" + os.sep))
-    start = max(text.rfind("/", 0, end), text.rfind(os.sep, 0, end)) + 1
-    suffix = Path(text[start:end]).suffix
-    if suffix.lstrip(".") in FORMATS and end - len(suffix) > start:
-        end -= len(suffix)
-    return start, end
+    return max(text.rfind("/", 0, end), text.rfind(os.sep, 0, end)) + 1, end
 
 
 class PathInput(Input):
@@ -126,3 +122,9 @@ class PathInput(Input):
     def on_focus(self, event: events.Focus) -> None:
         if not event.from_app_focus:  # back to the terminal: keep the cursor where it was
             self.selection = Selection(*name_span(self.value))
+
+    def on_key(self, event: events.Key) -> None:
+        # Runs before Input's own handler types the key: a path typed from its start replaces
+        # the whole field, not the name in the proposed folder (``/work//tmp/x.csv``).
+        if event.character in ("/", "~") and self.selection == Selection(*name_span(self.value)):
+            self.selection = Selection(0, len(self.value))
