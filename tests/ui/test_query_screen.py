@@ -215,3 +215,16 @@ async def test_at_60_columns_every_window_preset_and_the_whole_preview_are_shown
         preview = screen.query_one("#window-preview", Static)
         assert preview.region.right <= form.right and preview.region.height >= 2  # wrapped
         assert "(7 d)" in str(preview.render())
+
+
+async def test_tab_goes_from_account_to_peer(sandbox: Sandbox) -> None:
+    app = query_app(sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        field(screen, "account").focus()
+        await pilot.press(*"cust_1003", "tab", *"agent_alice")
+        assert field(screen, "account").value == "cust_1003"
+        assert field(screen, "peer").value == "agent_alice"
+        await pilot.click("#list-peers")  # the button still works, by mouse (and ctrl+l)
+        await pilot.pause()
+        assert not isinstance(app.screen, QueryScreen)

@@ -156,7 +156,9 @@ class QueryScreen(Screen[None]):
                     id="account",
                     compact=True,
                 )
-                yield Button("Conversations… (ctrl+l)", id="list-peers", compact=True)
+                peers = Button("Conversations… (ctrl+l)", id="list-peers", compact=True)
+                peers.can_focus = False  # Tab goes from Account to Peer; ctrl+l or a click
+                yield peers
             yield Static("", id="account-error", classes="field-error", markup=False)
             with Horizontal(classes="field-row"):
                 yield Label("Peer", classes="field-label")
