@@ -137,16 +137,21 @@ def _clock_text(t: int, other: int, tz: tzinfo) -> str:
 
 
 def quiet_notice(
-    target: int, landed: int | None, tz: tzinfo, *, earlier: bool = False
+    target: int, landed: int | None, tz: tzinfo, *, earlier: bool = False,
+    window: tuple[int, int] | None = None,
 ) -> str | None:
     """What a jump to ``target`` says when it lands at ``landed`` (None: on no message): the
     quiet stretch between them when it is at least :data:`QUIET_NOTICE` long, else None.
     Landing on the far side of the target (nothing at or after it; nothing at or before it
-    for an ``earlier`` jump) means that end of the window is quiet."""
+    for an ``earlier`` jump) means that end of the window is quiet; a target at that end of
+    ``window`` (a step clamped to it) says so, and where the last message is."""
     if landed is None:
         return "nothing in this window"
     start, end = (landed, target) if earlier else (target, landed)
     if end < start:
+        if window is not None and target == window[0 if earlier else 1]:
+            side, which = ("start", "first") if earlier else ("end", "last")
+            return f"{side} of window: the {which} message is at {_clock_text(landed, target, tz)}"
         where = _clock_text(target, landed, tz)
         return (f"nothing between the start of the window and {where}" if earlier
                 else f"nothing between {where} and the end of the window")

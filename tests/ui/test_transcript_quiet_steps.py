@@ -45,6 +45,14 @@ def test_the_notice_names_both_ends_in_the_zone() -> None:
         "nothing between 12:00 and 22:30")
     assert quiet_notice(at(6, 1), at(6, 10), UTC, earlier=True) == (
         "nothing between the start of the window and 01:00")
+    # A step clamped to the window's end (or start) does not name that end as a quiet stretch.
+    window = (at(6, 1), at(9, 23, 30))
+    assert quiet_notice(at(9, 23, 30), at(9, 23), UTC, window=window) == (
+        "end of window: the last message is at 23:00")
+    assert quiet_notice(at(6, 1), at(6, 10), UTC, earlier=True, window=window) == (
+        "start of window: the first message is at 10:00")
+    assert quiet_notice(at(9, 23, 20), at(9, 23), UTC, window=window) == (
+        "nothing between 23:20 and the end of the window")
 
 
 async def test_day_steps_cross_the_quiet_day_from_the_named_times() -> None:

@@ -323,7 +323,8 @@ class Loader:
         if edge:
             view.say("start of window" if landing.earlier else "end of window")
         elif landing.announce:
+            query = self.layout.timeline.query
             notice = quiet_notice(landing.time, None if landed is None else landed.time, view.tz,
-                                  earlier=landing.earlier)
+                                  earlier=landing.earlier, window=(query.min_time, query.max_time))
             if notice is not None:
                 view.say(notice)
