@@ -129,7 +129,7 @@ def test_jsonl_equals_the_dataset_object_by_object(dataset: Dataset, outdir: Pat
     summary = err.getvalue()
     assert summary.count("\n") == 1 and "\r" not in summary  # not a tty: no progress line
     recalled = sum(1 for o in expected if o.get("MsgFlagBits", 0) & 8)
-    assert f"{len(expected)} messages, {recalled} recalled" in summary
+    assert f"{len(expected):,} messages, {recalled:,} recalled" in summary
     assert "complete" in summary and "calls" in summary and "pages" in summary
     assert_no_secret(summary, target.read_text(encoding="utf-8"))
     assert sorted(p.name for p in outdir.iterdir()) == ["conv.jsonl"]

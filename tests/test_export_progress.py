@@ -7,6 +7,7 @@ import asyncio
 import io
 
 import pytest
+from rich.cells import cell_len as fit_cells
 
 from roamtui.cli import progress
 from roamtui.cli.progress import ProgressLine, bar
@@ -84,7 +85,8 @@ def test_a_storm_of_retries_is_one_line_and_a_count_on_the_bar() -> None:
     assert _last(err).endswith("· 7 retries")  # the export's count: it only grows
 
 
-def test_a_hung_first_call_shows_the_wait_growing_and_a_stalled_eta_moves() -> None:
+def test_a_hung_first_call_shows_the_wait_growing_and_a_stalled_eta_gives_way_to_the_wait(
+) -> None:
     line, err, clock = _line()
     line.tick()  # the export starts: at once a line, not a blank terminal
     assert _last(err) == "cust_1001 ⇄ agent_alice: waiting for the first reply… 0s"
@@ -93,10 +95,26 @@ def test_a_hung_first_call_shows_the_wait_growing_and_a_stalled_eta_moves() -> N
     assert _last(err) == "cust_1001 ⇄ agent_alice: waiting for the first reply… 8s"
     clock.now += 1
     line(FetchProgress(messages=500, calls=5, covered_seconds=DAY // 2, total_seconds=DAY))
-    eta = _last(err).rsplit("ETA ", 1)[1]
-    clock.now += 10  # the next reply is late: the pace so far says more time is left
+    assert "ETA " in _last(err)
+    clock.now += 2  # a reply a little late: still an ETA at the pace so far
     line.tick()
-    assert _last(err).rsplit("ETA ", 1)[1] != eta
+    assert "ETA " in _last(err) and "waiting" not in _last(err)
+    clock.now += 8  # a reply very late: how long, not an ETA that stands still or reads 0s
+    line.tick()
+    assert _last(err).endswith("· waiting 10s") and "ETA" not in _last(err)
+    clock.now += 1
+    line(FetchProgress(messages=600, calls=6, covered_seconds=DAY * 3 // 4, total_seconds=DAY))
+    assert "ETA " in _last(err)  # the next page: the ETA is back
+
+
+def test_every_line_fits_a_narrow_terminal_in_cells() -> None:
+    err = io.StringIO()
+    clock = Clock()
+    line = ProgressLine(err, "王小明 (cust_1002) ⇄ agent_bob", clock=clock, width=lambda: 30)
+    line.tick()
+    assert fit_cells(_last(err)) <= 29 and _last(err).endswith("…")
+    line(FetchProgress(messages=5000, calls=50, covered_seconds=DAY // 2, total_seconds=DAY))
+    assert fit_cells(_last(err)) <= 29
 
 
 async def test_ticking_redraws_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:

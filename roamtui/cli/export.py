@@ -268,15 +268,16 @@ def _summary(
 ) -> None:
     job = plan.job
     q = job.query
-    retried = f" ({fetched.retries} retried)" if fetched.retries else ""
+    retried = f" ({fetched.retries:,} retried)" if fetched.retries else ""
     target = str(job.output.path) if job.output.path is not None else "stdout"
     lines, what = written_text(written)
     if job.format.bundle:
         what = f"{written.size:,} bytes; SHA256SUMS sha256 {written.sha256}"
     err.writelines(f"{_PROG}: {line}\n" for line in lines)
     err.write(
-        f"{_PROG}: {len(fetched.messages)} messages, {fetched.recalled} recalled, "
-        f"{fetched.pages} pages, {fetched.calls} calls{retried}, {fetched.seconds:.1f} s; window "
+        f"{_PROG}: {len(fetched.messages):,} messages, {fetched.recalled:,} recalled, "
+        f"{fetched.pages:,} pages, {fetched.calls:,} calls{retried}, {fetched.seconds:.1f} s; "
+        "window "
         f"{format_full(q.min_time, job.tz)} .. {format_full(q.max_time, job.tz)} complete; "
         f"{job.format.name} → {target} ({what})"
         f"{budget_text(fetched, usage)}{summary_text(fetched.sides, q.account, q.peer)}\n"

@@ -8,8 +8,11 @@ A storm of retries (calls tried again with no more than ``STORM_GAP`` seconds be
 one line of its own, kept above the bar with the first reason, and the export's count of
 retries rides on the bar while it lasts: a slow or failing service is never silence, nor a
 scroll of repeats. The line is redrawn every :data:`TICK` seconds even when no reply comes
-(:meth:`ProgressLine.ticking`), so the time waited and the ETA move while a call hangs. Off a
-terminal nothing is drawn: stderr then holds only the one summary or error line.
+(:meth:`ProgressLine.ticking`), so the time waited moves while a call hangs; after
+:data:`STALL` seconds with nothing new the ETA gives way to ``waiting 8s`` (an ETA from the
+pace so far would stand still, or read 0s, while a reply is late). Every line is cut to the
+terminal's width in cells: one that wrapped could not be overwritten. Off a terminal nothing is
+drawn: stderr then holds only the one summary or error line.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import math
 import os
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
@@ -41,6 +45,8 @@ FALLBACK_WIDTH = 80
 ETA_AFTER = 1.0
 #: Seconds between redraws when nothing arrives (the wait and the ETA keep moving).
 TICK = 1.0
+#: Seconds without a new page after which the line says how long it has waited, not an ETA.
+STALL = 3.0
 
 
 def terminal_width(err: TextIO) -> int:
@@ -65,6 +71,25 @@ def _span(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _cells(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def fit(line: str, room: int) -> str:
+    """``line`` cut to ``room`` terminal cells (an ellipsis at the cut)."""
+    if len(line) <= room // 2 or sum(map(_cells, line)) <= room:
+        return line
+    used, out = 1, []
+    for char in line:
+        used += _cells(char)
+        if used > room:
+            break
+        out.append(char)
+    return "".join(out) + "…"
 
 
 def _covered(p: FetchProgress) -> str:
@@ -95,9 +120,13 @@ class ProgressLine:
         self._storm_retries = 0  # retries of the storm going on (0: none)
         self._retries = 0  # of the whole export: the count shown only grows
         self._last_retry = -math.inf
+        self._moved_at = self._started  # when the last page came in
 
     def __call__(self, p: FetchProgress) -> None:
         now = self._clock()
+        before = self._progress
+        if before is None or (before.calls, before.messages) != (p.calls, p.messages):
+            self._moved_at = now
         self._progress = p
         if now - self._last < _REDRAW and p.covered_seconds < p.total_seconds:
             return
@@ -108,10 +137,11 @@ class ProgressLine:
         p = self._progress
         elapsed = now - self._started
         retries = self._retries_text(now)
+        width = self._width()
+        room = max(10, width - 1)  # the last column would wrap on some terminals
         if p is None:
             line = f"{self._label}: waiting for the first reply… {_span(elapsed)}"
-            return f"{line} · {retries}" if retries else line
-        width = self._width()
+            return fit(f"{line} · {retries}" if retries else line, room)
         cells = BAR_CELLS if width >= WIDE else BAR_CELLS // 2
         parts = [
             f"{self._label} {bar(p.fraction, cells)} {math.floor(p.fraction * 100)}%",
@@ -119,16 +149,16 @@ class ProgressLine:
             f"{p.calls:,} calls",
             _covered(p),
         ]
-        if 0 < p.fraction < 1 and elapsed >= ETA_AFTER:
+        if 0 < p.fraction < 1 and now - self._moved_at >= STALL:
+            parts.append(f"waiting {_span(now - self._moved_at)}")
+        elif 0 < p.fraction < 1 and elapsed >= ETA_AFTER:
             parts.append(f"ETA {_span(elapsed * (1 - p.fraction) / p.fraction)}")
         if retries:
             parts.append(retries)
-        room = max(10, width - 1)  # the last column would wrap on some terminals
-        while len(parts) > 1 and len(" · ".join(parts)) > room:
+        while len(parts) > 1 and len(fit(" · ".join(parts), room)) < len(" · ".join(parts)):
             storm = parts[-1].endswith(("retry", "retries"))
             parts.pop(-2 if storm and len(parts) > 2 else -1)
-        line = " · ".join(parts)
-        return line if len(line) <= room else line[: room - 1] + "…"
+        return fit(" · ".join(parts), room)
 
     def _retries_text(self, now: float) -> str:
         """``24 retries`` (the export's count) while a storm lasts, else ""."""
