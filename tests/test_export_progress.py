@@ -112,7 +112,7 @@ def test_every_line_fits_a_narrow_terminal_in_cells() -> None:
     clock = Clock()
     line = ProgressLine(err, "王小明 (cust_1002) ⇄ agent_bob", clock=clock, width=lambda: 30)
     line.tick()
-    assert fit_cells(_last(err)) <= 29 and _last(err).endswith("…")
+    assert fit_cells(_last(err)) <= 29 and _last(err).startswith("waiting 0s · 王小明")
     line(FetchProgress(messages=5000, calls=50, covered_seconds=DAY // 2, total_seconds=DAY))
     assert fit_cells(_last(err)) <= 29
 

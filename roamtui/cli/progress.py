@@ -139,9 +139,13 @@ class ProgressLine:
         retries = self._retries_text(now)
         width = self._width()
         room = max(10, width - 1)  # the last column would wrap on some terminals
-        if p is None:
-            line = f"{self._label}: waiting for the first reply… {_span(elapsed)}"
-            return fit(f"{line} · {retries}" if retries else line, room)
+        if p is None:  # the shorter forms keep the seconds waited on a narrow terminal
+            tail = f" · {retries}" if retries else ""
+            for line in (f"{self._label}: waiting for the first reply… {_span(elapsed)}{tail}",
+                         f"{self._label}: waiting {_span(elapsed)}{tail}"):
+                if fit(line, room) == line:
+                    return line
+            return fit(f"waiting {_span(elapsed)}{tail} · {self._label}", room)
         cells = BAR_CELLS if width >= WIDE else BAR_CELLS // 2
         parts = [
             f"{self._label} {bar(p.fraction, cells)} {math.floor(p.fraction * 100)}%",
