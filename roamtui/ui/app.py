@@ -170,6 +170,7 @@ class RoamApp(App[int]):
             clock=self.clock,
             recent=self.recent,
             initial=self.initial,
+            keeps_recent=self.recent_store is not None,
         )
 
     def on_mount(self) -> None:

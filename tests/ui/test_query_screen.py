@@ -228,3 +228,13 @@ async def test_tab_goes_from_account_to_peer(sandbox: Sandbox) -> None:
         await pilot.click("#list-peers")  # the button still works, by mouse (and ctrl+l)
         await pilot.pause()
         assert not isinstance(app.screen, QueryScreen)
+
+
+async def test_the_recent_list_says_when_queries_are_not_kept(sandbox: Sandbox,
+                                                              tmp_path: Path) -> None:
+    for app, says in ((query_app(sandbox), "are not kept (ROAMTUI_RECENT=off"),
+                      (query_app(sandbox, tmp_path), "no recent queries yet")):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            options = app.screen.query_one("#recent", OptionList)
+            assert says in str(options.get_option_at_index(0).prompt)

@@ -196,7 +196,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         loaded = f"{tl.loaded_count:,} messages loaded ({tl.recalled_count:,} recalled)"
         if tl.complete:
             return f"{loaded} · the whole window"
-        return f"{loaded} · not complete: {len(tl.gaps)} stretch(es) not loaded yet"
+        gaps = len(tl.gaps)
+        return f"{loaded} · not complete: {gaps} stretch{'es' * (gaps != 1)} not loaded yet"
 
     @on(StatsChanged)
     def _timeline_changed(self) -> None:

@@ -125,6 +125,7 @@ class QueryScreen(Screen[None]):
         clock: Callable[[], float],
         recent: Sequence[RecentQuery] = (),
         initial: RecentQuery | None = None,
+        keeps_recent: bool = True,
     ) -> None:
         super().__init__()
         self.profiles = list(profiles)
@@ -134,6 +135,7 @@ class QueryScreen(Screen[None]):
         self.clock = clock
         self.recent = list(recent)
         self.initial = initial
+        self.keeps_recent = keeps_recent  # False: ROAMTUI_RECENT=off, recent = false, --no-history
 
     def compose(self) -> ComposeResult:
         initial = self.initial
@@ -257,7 +259,9 @@ class QueryScreen(Screen[None]):
 
         options.clear_options()
         if not self.recent:
-            options.add_option(Option("no recent queries yet", disabled=True))
+            options.add_option(Option("no recent queries yet" if self.keeps_recent else
+                                      "recent queries are not kept (ROAMTUI_RECENT=off, recent = "
+                                      "false in the config, or --no-history)", disabled=True))
         else:
             options.add_options(Option(Content(q.label())) for q in self.recent)
             options.highlighted = 0
