@@ -41,3 +41,16 @@ def test_bad_lines_say_why_in_one_line(line: str, says: str) -> None:
         parse_command(line)
     assert says in str(info.value)
     assert "\n" not in str(info.value)
+
+
+async def test_the_prompt_suggests_the_filter_kinds_as_they_are_now() -> None:
+    from roamtui.history.filters import KINDS
+    from roamtui.ui.widgets.command_line import CommandSuggester
+
+    suggester = CommandSuggester()
+    assert await suggester.get_suggestion("filter ") == f"filter {next(iter(KINDS))}"
+    assert await suggester.get_suggestion("filter f") == "filter from "
+    assert await suggester.get_suggestion("filter c") == "filter clear"
+    assert await suggester.get_suggestion("go") == "goto "
+    assert "marked" in KINDS  # registered by ui.marking: suggested too
+    assert await suggester.get_suggestion("filter m") == "filter marked"

@@ -13,8 +13,10 @@ from typing import ClassVar, Literal
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.suggester import SuggestFromList
+from textual.suggester import Suggester
 from textual.widgets import Input
+
+from roamtui.history.filters import KINDS
 
 Verb = Literal["goto", "quit", "exit", "help", "swap", "theme", "note", "marks", "filter"]
 
@@ -33,6 +35,23 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("q, quit", "the same as q: quit when opened from the command line, else back"),
     ("exit", "quit roamtui"),
 )
+
+class CommandSuggester(Suggester):
+    """The rest of a command as it is typed, greyed; the filter kinds as they are now (more
+    are registered by the modules that add them), so that `F`'s ``filter `` shows one."""
+
+    WORDS = ("goto ", "swap", "note ", "marks", "marks clear", "theme ", "help", "quit", "exit")
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=False)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        filters = [f"filter {name}" for name in KINDS] + ["filter from ", "filter clear"]
+        for word in (*self.WORDS, *filters):
+            if word.startswith(value) and word != value:
+                return word
+        return None
+
 
 _ALIASES: dict[str, Verb] = {
     "goto": "goto",
@@ -129,11 +148,7 @@ class CommandLine(Input):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
             placeholder="goto 10:40 · goto 2020-03-20 10:40 · goto -2h · swap · theme NAME · help",
-            suggester=SuggestFromList(
-                ["goto ", "swap", "note ", "marks", "marks clear", "theme ", "help", "quit",
-                 "exit"],
-                case_sensitive=False,
-            ),
+            suggester=CommandSuggester(),
             id=id,
             compact=True,
             # `t` opens the prompt with "goto " typed: keep it, do not select it for overwrite.
