@@ -100,7 +100,8 @@ def format_for(given: str | None, path: str | None) -> str:
     if given is None:
         return named or DEFAULT_FORMAT
     if named is not None and named != given:
-        raise ValueError(f"{path} names a {named} file but the format is {given}: "
+        article = "an" if named in ("html", "rsmf") else "a"  # said "aitch", "ar"
+        raise ValueError(f"{path} names {article} {named} file but the format is {given}: "
                          f"give --format {named}, or another name")
     return given
 

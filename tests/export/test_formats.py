@@ -15,7 +15,7 @@ import pytest
 
 from roamtui.atomicfile import TextSink, write_atomically
 from roamtui.export.csv import CSV_COLUMNS, csv_cell, write_csv
-from roamtui.export.formats import write_export
+from roamtui.export.formats import format_for, write_export
 from roamtui.export.jsonl import write_jsonl
 from roamtui.export.provenance import ExportMeta
 from roamtui.export.txt import write_txt
@@ -237,3 +237,21 @@ def test_atomic_write_failure_leaves_nothing_new(tmp_path: Path, error: BaseExce
     assert target.read_text() == "previous export\n"
     assert not fresh.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+@pytest.mark.parametrize(("given", "path", "chosen"), [
+    (None, "out.csv", "csv"), (None, "dir/Out.HTML", "html"), (None, "a.htm", "html"),
+    (None, "notes.md", "jsonl"), (None, None, "jsonl"), (None, "-", "jsonl"),
+    (None, "slices/", "jsonl"), (None, "v1.2/out", "jsonl"), ("txt", "out.log", "txt"),
+    ("csv", "out.csv", "csv"), ("bundle", "case.zip", "bundle"),
+])
+def test_the_format_follows_the_file_name_unless_given(
+    given: str | None, path: str | None, chosen: str
+) -> None:
+    assert format_for(given, path) == chosen
+
+
+def test_a_name_of_another_format_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match=r"^out\.html names an html file but the format is "
+                                         r"jsonl: give --format html, or another name$"):
+        format_for("jsonl", "out.html")
