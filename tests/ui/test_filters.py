@@ -48,7 +48,8 @@ async def test_filter_recalled_covers_the_whole_window_and_combines(sandbox: San
         assert "filter: recalled" in who(app)
         await command(pilot, f"filter from {sandbox.peer}")
         assert shown(app) == alice_recalled
-        assert f"filter: recalled · from {sandbox.peer}" in who(app)
+        # At 120 columns the word goes before the counts' (status_bar.filter_forms).
+        assert f"⧩ recalled · from {sandbox.peer} │" in who(app)
         await command(pilot, "filter clear")
         assert not pane.filtering and "filter:" not in who(app)
 

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from roamtui.ui.factory import demo_app
 from roamtui.ui.transcript import Transcript
-from roamtui.ui.widgets.status_bar import KeyFooter
+from roamtui.ui.widgets.status_bar import KeyFooter, filter_forms
 
 
 def _text(app: object, selector: str) -> str:
@@ -80,3 +80,34 @@ async def test_both_sides_the_side_label_reads_whole_at_120_and_the_accounts_at_
                 assert wanted in text
                 assert Content(text).cell_length <= who.size.width, (width, text)
                 assert one_sided in _text(app, "#status-stats")  # still says both sides' count
+
+
+async def test_a_filter_shortens_before_the_parties_and_the_completeness_are_cut() -> None:
+    # At 60 columns `filter: recalled · from agent_alice (n/N; & lists)` once pushed the parties
+    # out (`…`) and cut the counts mid-word (`1,035 · comple`, `1,0`); at 80 the parties went.
+    for width in (60, 80, 120):
+        with demo_app(in_process=True, end_time=1_760_000_000) as app:
+            async with app.run_test(size=(width, 24)) as pilot:
+                await settle(pilot)
+                for keys in ([*":filter recalled", "enter"], [*":filter from agent_alice",
+                                                               "enter"], ["escape"]):
+                    await pilot.press(*keys)
+                    await settle(pilot)
+                    who = app.screen.query_one("#status-who", Static)
+                    stats = app.screen.query_one("#status-stats", Static)
+                    shown_who, shown_stats = str(who.render()), str(stats.render())
+                    assert "cust_1001 ⇄ agent_alice" in shown_who, (width, keys)
+                    assert Content(shown_who).cell_length <= who.size.width, (width, shown_who)
+                    assert Content(shown_stats).cell_length <= stats.size.width
+                    assert who.size.width + stats.size.width <= width
+                    assert "1,035 · complete" in shown_stats or "1,035 loaded · complete" in \
+                        shown_stats, (width, shown_stats)
+                    assert "⧩" in shown_stats or "filter" in shown_stats  # still says so
+
+
+def test_the_filter_field_s_forms_shorten_the_hint_then_the_terms() -> None:
+    assert filter_forms("recalled · from agent_alice (n/N; & lists)") == [
+        "filter: recalled · from agent_alice (n/N; & lists)",
+        "⧩ recalled · from agent_alice (n/N; & lists)",
+        "⧩ recalled · from agent_alice", "⧩ recalled +1", "filter", "⧩ 2"]
+    assert filter_forms("one-sided") == ["filter: one-sided", "⧩ one-sided", "filter", "⧩"]

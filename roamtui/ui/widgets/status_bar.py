@@ -49,6 +49,21 @@ def format_window(min_time: int, max_time: int, tz: tzinfo, *, short: bool = Fal
     return f"{start} → {end}"
 
 
+def filter_forms(label: str) -> list[str]:
+    """The status bar's filter field, from the longest to the shortest: ``filter: recalled ·
+    from agent_alice (n/N; & lists)``, the word as a ``⧩``, without the hint in brackets, the
+    last terms as a count (``⧩ recalled +1``), the word alone, then how many terms (``⧩ 2``)."""
+    terms, hint = label, ""
+    if label.endswith(")") and " (" in label:  # a hint on how to use the filter, not a term
+        terms, _, rest = label.rpartition(" (")
+        hint = f" ({rest}"
+    words = terms.split(" · ")
+    forms = [f"filter: {terms}{hint}", f"⧩ {terms}{hint}", f"⧩ {terms}"]
+    forms += [f"⧩ {' · '.join(words[:k])} +{len(words) - k}" for k in range(len(words) - 1, 0, -1)]
+    forms += ["filter", f"⧩ {len(words)}" if len(words) > 1 else "⧩"]
+    return list(dict.fromkeys(forms))
+
+
 @dataclass(frozen=True, slots=True)
 class Stats:
     """What the transcript last reported about its timeline."""
@@ -153,24 +168,35 @@ class StatusBar(Horizontal):
     def _refresh_parts(self) -> None:
         who, stats = self._fit()
         self.query_one("#status-who", Static).update(who)
-        self.query_one("#status-stats", Static).update(stats)
+        field = self.query_one("#status-stats", Static)
+        field.update(stats)
+        # The filter in full where the bar has no room for it (a mouse pointer shows it).
+        tooltip = f"filter: {self.filter_label}" if self.filter_label else None
+        if field.tooltip != tooltip:
+            field.tooltip = tooltip
 
     def _fit(self) -> tuple[Content, Content]:
         """The richest bar that fits whole. What goes first when it does not: the call count,
-        then one side's `side:` label (that side is the account shown first), then the
-        nicknames (the accounts stay), then the counts' words (a narrow bar's symbols). Who is
-        read, and `side: both`, go last. (The endpoint's host is on the position line.)"""
+        one side's `side:` label (that side is the account shown first), the nicknames (the
+        accounts stay), the word `filter:` (a `⧩`), the counts' words (a narrow bar's
+        symbols), the filter's hint, then its terms (:func:`filter_forms`). Who is read, and
+        `side: both`, go last; the count and complete/partial are never cut (who is, with an
+        ellipsis, when nothing else is left). (The endpoint's host is on the position line.)"""
         width = self.size.width
-        # (calls, nicknames, side label)
-        layouts = [(True, True, True), (False, True, True)]
-        layouts += [] if self.both else [(False, True, False)]
-        layouts += [(False, False, self.both)]
-        for calls, names, side in layouts:
+        forms = filter_forms(self.filter_label) if self.filter_label else [""]
+        both = self.both
+        # (calls, nicknames, side label, symbols, filter form), each dropping one thing more
+        steps = [(True, True, True, False, 0), (False, True, True, False, 0)]
+        steps += [] if both else [(False, True, False, False, 0)]
+        steps += [(False, False, both, False, 0), (False, False, both, False, 1)]
+        steps += [(False, False, both, True, f) for f in range(1, max(2, len(forms)))]
+        for calls, names, side, symbols, form in steps:
             who = self._who(names=names, side=side)
-            stats = self._stats_content(self.stats, calls=calls)
+            stats = self._stats_content(self.stats, calls=calls, symbols=symbols,
+                                        filter_field=forms[min(form, len(forms) - 1)])
             if not width or who.cell_length + stats.cell_length <= width:
-                return who, stats
-        return who, self._stats_content(self.stats, calls=False, symbols=True)
+                break
+        return who, stats
 
     def _who(self, *, side: bool = True, names: bool = True) -> Content:
         parts: list[Part] = [" "]
@@ -184,9 +210,9 @@ class StatusBar(Horizontal):
                       ("both" if self.both else self.account, "$text-muted")]
         return Content.assemble(*parts)
 
-    def _stats_content(self, stats: Stats, *, calls: bool = True, symbols: bool = False) -> Content:
-        # A filter's label takes room: below WIDE_FROM the counts go compact to leave the names.
-        compact = self.compact or (bool(self.filter_label) and self.size.width < self.WIDE_FROM)
+    def _stats_content(self, stats: Stats, *, calls: bool = True, symbols: bool = False,
+                       filter_field: str = "") -> Content:
+        compact = self.compact
         if stats.complete:
             state: tuple[str, str] = ("complete", "bold $text-success")
         elif stats.gaps and not compact:
@@ -198,8 +224,8 @@ class StatusBar(Horizontal):
         flight_style = "bold $text-accent" if stats.in_flight else "$text-muted"
         marked, missing = self.marked
         parts: list[Part] = []
-        if self.filter_label:  # with the counts, which are never cut: what the lists show now
-            parts += [" │ ", (f"filter: {self.filter_label}", "bold $text-warning")]
+        if filter_field:  # with the counts, which are never cut: what the lists show now
+            parts += [" │ ", (filter_field, "bold $text-warning")]
         if marked:
             parts += [" │ ", (f"{marked:,} marked", "bold $text-warning")]
             if missing:
