@@ -29,7 +29,6 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 
 from roamtui.history.filters import MessageFilter
 from roamtui.history.rows import RowsChanged
@@ -42,12 +41,12 @@ from roamtui.history.search import (
     SearchQueryError,
     SearchResults,
     counter_text,
-    find_kind,
     locate,
     splice_plan,
 )
-from roamtui.history.search_fetch import NO_MATCHES_YET, FetchState, StatusKind, WindowFetch
-from roamtui.history.search_results import FIRST_STEP, nearest_match, position_of, step_target
+from roamtui.history.search_fetch import FetchState, StatusKind, WindowFetch
+from roamtui.history.search_moves import SessionMoves
+from roamtui.history.search_results import FIRST_STEP
 from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 
@@ -56,20 +55,9 @@ INDEX_BUDGET = 0.006
 #: While the timeline keeps changing, catch-ups start at most this many times their planning
 #: cost apart, so that planning takes no more than about a fifth of the event loop.
 PLAN_SHARE = 5.0
-KIND_NAMES: dict[Kind, str] = {"recalled": "recalled message", "non_text": "non-text element",
-                               "one_sided": "one-sided message"}
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
-    """Where the cursor should go; ``deferred`` when it was asked for earlier (a scan or a fetch
-    had to finish first), so that it is dropped if the user moved meanwhile."""
-
-    target: Message
-    deferred: bool = False
-
-
-class SearchSession:
+class SearchSession(SessionMoves):
     """The search of one transcript; ``on_change`` is called (inside the timeline's loads)
     when its messages change, so the owner can schedule :meth:`scan`."""
 
@@ -87,6 +75,8 @@ class SearchSession:
         self.cursor: Message | None = None  # where the user reads: the scan starts there
         self.pending_jump: tuple[Kind, bool] | None = None  # waiting for the fetch
         self.filter = MessageFilter()  # kinds and senders the results keep (history.filters)
+        # n/N bring the closed query back, unless a filter was set alone since (they step it).
+        self._revivable = True
         self._seek = False  # move to the match nearest the cursor once it is certain
         self._asked = 0  # the transcript's move count when a step, jump or seek was asked for
         self._attach(timeline)
@@ -151,23 +141,28 @@ class SearchSession:
             self.last_query, self._seek, self._asked = query, seek, moves
         return reason
 
-    def restore(self) -> SearchQuery | None:
-        """Bring the last query back when none is in force (no move); the query brought back."""
-        if self.query is not None or self.last_query is None:
+    def restore(self, *, stepping: bool = False) -> SearchQuery | None:
+        """Bring the last query back when none is in force (no move); the query brought back.
+        ``stepping`` (n/N, &): not when a filter was put in force alone since it was closed."""
+        if self.query is not None or self.last_query is None or (
+                stepping and not self._revivable):
             return None
         query = self.last_query
         self.apply(query, seek=False, moves=self._asked)
         return query
 
     def clear(self) -> None:
-        """Close the search: no query or filter in force, nothing waiting (last query kept)."""
-        self.query, self.current, self.filter = None, None, MessageFilter()
+        """Close the search: no query in force, nothing waiting (the last query kept, and the
+        filter: it goes on steering n/N until it is changed or dropped)."""
+        self.query, self.current, self._revivable = None, None, True
         self._seek, self.pending_step, self.pending_jump, self.notice = False, None, None, ""
         self.search(None)
 
     def set_filter(self, wanted: MessageFilter) -> None:
         """Keep only what ``wanted`` passes (with the query in force, or alone)."""
         self.filter, self.current = wanted, None
+        if not wanted.active or self.query is None:  # n/N: the closed search, or the filter
+            self._revivable = not wanted.active
         self.search(self.matcher)
 
     @property
@@ -195,112 +190,6 @@ class SearchSession:
                 self.last_query = None
             self.clear()
         return reason
-
-    # -- what the user asks for -----------------------------------------------------------------
-
-    def ask(self, moves: int) -> None:
-        """A step or a jump is asked for at the transcript's move count ``moves``."""
-        self._asked = moves
-
-    def wanted(self, move: Move, moves: int) -> bool:
-        """Whether ``move`` still stands: the last key wins over a deferred move."""
-        return not move.deferred or moves == self._asked
-
-    def step(self, forward: bool, cursor: Message | None, *,
-             deferred: bool = False) -> Move | None:
-        """``n``/``N``: the next (previous) match after the cursor; None, with :attr:`notice`
-        saying why, when there is none, or when it is not known yet (:attr:`pending_step`:
-        the scan looks that way first, and :meth:`ready` makes the move once it knows)."""
-        results = self.results
-        if results is None:
-            return None
-        base = cursor or self.current
-        target, wrapped, known = step_target(results, base, forward, whole=self._synced > 0)
-        if not known:  # the user's key wins over moving to the nearest match
-            self.pending_step, self._step_base, self._seek = forward, base, False
-            return None
-        self.notice = ""
-        if target is None:
-            # While fetching, the bar's line goes on with the fetch's progress.
-            self.notice = NO_MATCHES_YET if self.fetch_state == "running" else "no matches"
-            return None
-        if wrapped:
-            self.notice = ("wrapped: back to the oldest match" if forward
-                           else "wrapped: on to the newest match")
-        return Move(self.index.messages[target], deferred)
-
-    def ready(self, cursor: Message | None) -> tuple[list[Move], bool]:
-        """The moves that waited for the scan and are certain now (the nearest match of a new
-        query, a step pressed while counting), and whether a waiting step found nothing (bell)."""
-        results = self.results
-        moves: list[Move] = []
-        missed = False
-        if results is None or results.error is not None:
-            return moves, missed
-        target, known = nearest_match(results, cursor, whole=self._synced > 0)
-        if self._seek and known and target is not None:  # else it waits for pages to come
-            self._seek = False
-            moves.append(Move(self.index.messages[target], deferred=True))
-        if self.pending_step is not None:
-            forward, base = self.pending_step, self._step_base
-            if step_target(results, base, forward, whole=self._synced > 0)[2]:
-                self.pending_step = None
-                move = self.step(forward, base, deferred=True)
-                if move is None:
-                    missed = True
-                else:
-                    moves.append(move)
-        return moves, missed
-
-    def _awaited(self) -> bool:
-        """Something :meth:`ready` would move to now."""
-        results, whole = self.results, self._synced > 0
-        if results is None:
-            return False
-        target, known = nearest_match(results, self.current or self.cursor, whole=whole)
-        return (self._seek and known and target is not None) or (
-            self.pending_step is not None
-            and step_target(results, self._step_base, self.pending_step, whole=whole)[2])
-
-    def _aim(self) -> None:
-        """Point the scan at what the user waits for: a step's way, the nearest older match
-        of a new query, else outward from where they read."""
-        results = self.results
-        if results is None:
-            return
-        messages = self.index.messages
-        if self.pending_step is not None:
-            forward = self.pending_step
-            at = position_of(messages, self._step_base, forward) + (1 if forward else -1)
-            results.aim(at, forward, wrap=True)
-            return
-        reader = self.current or self.cursor
-        at = len(messages) - 1 if reader is None else position_of(messages, reader, True)
-        results.aim(at, False if self._seek else None)
-
-    def wait_for_jump(self, kind: Kind, forward: bool) -> bool:
-        """No ``kind`` is loaded that way: wait for the fetch of the window (started or joined;
-        a stopped or failed one is tried again); False when the window is all loaded."""
-        if self.timeline.complete or (kind == "one_sided"
-                                      and not hasattr(self.timeline, "only_holder")):
-            return False
-        self.pending_jump = (kind, forward)
-        self.rearm()
-        self.notice = f"looking for the {'next' if forward else 'previous'} {KIND_NAMES[kind]}"
-        return True
-
-    def none_found(self, kind: Kind, forward: bool) -> str:
-        """What to say when no message of ``kind`` lies that way."""
-        if kind == "one_sided" and not hasattr(self.timeline, "only_holder"):
-            return "One side is read: press P to read both sides and mark what only one holds."
-        where = "after" if forward else "before"
-        scope = "" if self.timeline.complete else " in what is loaded"
-        return f"No {KIND_NAMES[kind]} {where} this one{scope}."
-
-    def take_jump(self) -> tuple[Kind, bool] | None:
-        """The jump that waited for a fetch that just ended, if it can look again now."""
-        jump, self.pending_jump = self.pending_jump, None
-        return jump if jump is not None and self.fetch_state == "done" else None
 
     # -- reading the results ------------------------------------------------------------------
 
@@ -440,11 +329,3 @@ class SearchSession:
                 report(False)
             await asyncio.sleep(0)
         self._synced = generation
-
-    async def find_kind(self, kind: Kind, forward: bool, cursor: Message | None) -> Message | None:
-        """The next (previous) loaded message of ``kind`` after (before) ``cursor``."""
-        test = None
-        if kind == "one_sided":  # only a timeline read from both sides knows who holds what
-            holder = getattr(self.timeline, "only_holder", None)
-            test = (lambda m: False) if holder is None else (lambda m: holder(m.key) is not None)
-        return await find_kind(self.timeline.messages(), kind, forward, cursor, test)

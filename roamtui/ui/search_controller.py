@@ -6,15 +6,17 @@ a :class:`~roamtui.history.search_session.SearchSession`; the pane adapts keys a
 it, runs its work in exclusive workers and draws what it says: *scan* (index and results,
 nearest the cursor first: ``3/≥17…`` while counting), *fetch* (the rest of the window; the
 counter reads ``17+`` until final) and *jump* (the next
-recalled / non-text / one-sided message); ``TimelineSwapped`` makes the session follow;
-:meth:`SearchPane.set_filter` puts a filter in force (``history.filters``). Keys: see
-``search_keys``. Esc, a layer a press: the find input; the fetch; the filter view; the search,
-its highlight and filter. ``/`` brings a closed search back.
+recalled / non-text / one-sided message; the moves and the fetch are ``search_motion``'s);
+``TimelineSwapped`` makes the session follow; :meth:`SearchPane.set_filter` puts a filter in
+force (``history.filters``). Keys: see ``search_keys``. n/N step through the search AND the
+filter, or the filter alone, also out of the filter view. Enter in the bar, as in less, goes
+to the match and gives the keys back to the transcript. Esc, a layer a press: the find input;
+the fetch; the filter view; the search and its highlight; the filter. ``/`` brings a closed
+search back (n/N and ``&`` too, unless a filter was set alone since).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -26,9 +28,9 @@ from textual.containers import Vertical
 from textual.worker import Worker
 
 from roamtui.history.filters import MessageFilter
-from roamtui.history.timeline import LoadProgress, Timeline
 from roamtui.im.model import Message
 from roamtui.ui.search_keys import KIND_KEYS, FilterChanged, Swapped
+from roamtui.ui.search_motion import REDRAW_INTERVAL, Motion
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.find_bar import FindBar
@@ -37,10 +39,8 @@ if TYPE_CHECKING:
     # The search core (index, query compiler, regex engine) is imported with the session, when
     # search is first used: not before the first frame of the transcript.
     from roamtui.history.search import Kind, SearchQuery
-    from roamtui.history.search_session import Move, SearchSession
-
-#: Least interval (seconds) between two redraws of the counter and progress while busy.
-REDRAW_INTERVAL = 0.1
+    from roamtui.history.search_moves import Move
+    from roamtui.history.search_session import SearchSession
 
 
 class SearchPane(Vertical):
@@ -69,11 +69,9 @@ class SearchPane(Vertical):
         self._session: SearchSession | None = None  # made on first use (see `session`)
         self._mounted = False
         self._indexing = False  # the index follows the timeline once search was first used
-        self._bar_for_jump = False  # the bar was opened only to show a jump's fetch
+        self.motion = Motion(self)  # moves, jumps and the fetch they wait on
         self._filtering = False
         self._scan: Worker[None] | None = None
-        self._fetch: Worker[None] | None = None
-        self._progress_shown = 0.0
 
     def compose(self) -> ComposeResult:
         yield FilterView(id="filter-view")
@@ -129,17 +127,17 @@ class SearchPane(Vertical):
             return
         if not self.session.follow(event.timeline):
             return
-        for worker in (self._scan, self._fetch):
+        for worker in (self._scan, self.motion.fetch):
             if worker is not None:
                 worker.cancel()
         if self.session.query is not None:
-            self._kick(restart=True)
-            self._start_fetch()
-        self._show(bindings=True)
+            self.kick(restart=True)
+            self.motion.start_fetch()
+        self.show(bindings=True)
 
     def _timeline_changed(self) -> None:
         if self._indexing:
-            self._kick()
+            self.kick()
 
     @on(Transcript.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -156,8 +154,8 @@ class SearchPane(Vertical):
         if not self._mounted:
             return True
         # No session yet is a session never used: no query, no fetch, nothing active.
-        if action == "step":
-            return session is not None and session.last_query is not None
+        if action == "step":  # a filter alone is stepped through too
+            return session is not None and (session.last_query is not None or session.active)
         if action == "escape":
             bars = self.query(FindBar)
             busy = session is not None and (session.fetch_state == "running" or session.active)
@@ -167,14 +165,14 @@ class SearchPane(Vertical):
     def action_find(self) -> None:
         """Open the find bar, the closed search brought back; a stopped or failed fetch retried."""
         session = self.session
-        self._bar_for_jump = False
+        self.motion.bar_for_jump = False
         session.rearm()
         self._begin_indexing()
         self._restore()
         self.bar.open()  # its text selected: typing replaces the query
         if session.query is not None:
-            self._start_fetch()
-        self._show_status()
+            self.motion.start_fetch()
+        self.show_status()
         self.refresh_bindings()
 
     def action_step(self, forward: bool) -> None:
@@ -184,7 +182,7 @@ class SearchPane(Vertical):
         if self.filtering:
             self.filter_view.action_move(1 if forward else -1)
             return
-        if self._restore():
+        if self._restore(stepping=True):  # search AND the filter in force, if any
             self.bar.open(focus=False)
         if session.results is None:
             return
@@ -196,33 +194,38 @@ class SearchPane(Vertical):
         if self.filtering:
             self._leave_filter(self.filter_view.selected_message)
             return
-        if self._restore():
+        if self._restore(stepping=True):  # a filter set alone since is listed alone
             self.bar.open(focus=False)
         if session.results is None:
             self.bar.open()
             session.notice = "type what to look for (or ! @ :filter), then & shows only those"
-            self._show_status()
+            self.show_status()
             return
         self._set_filtering(True)
         self.filter_view.show_search(session, session.current or self.transcript.cursor_message,
                                      center=True)
         self.filter_view.focus()
-        self._show_status()
+        self.show_status()
 
     def action_escape(self) -> None:
-        if self.session.fetch_state == "running":
-            self._stop_fetch()
+        session = self.session
+        if session.fetch_state == "running":
+            self.motion.stop_fetch()
         elif self.filtering:
             self._leave_filter(self.filter_view.selected_message)
-        else:
-            self._close()
+        elif self.bar.is_open or not session.filter.active:
+            self.close_search()
+        else:  # the search closed, the filter still steering n/N: the last layer
+            label = session.filter.label()
+            self.set_filter(MessageFilter())
+            self.notify(f"filter off ({label})", timeout=3, markup=False)
 
     def action_jump(self, kind: Kind, forward: bool) -> None:
         """``]``/``[`` recalled, ``}``/``{`` non-text, ``>``/``<`` one-sided: the next/previous."""
         if self.filtering:
             self._leave_filter(self.filter_view.selected_message)
         self.session.ask(self.transcript.moves)
-        self._start("search-jump", partial(self._jump, kind, forward))
+        self.start_worker("search-jump", partial(self.motion.jump, kind, forward))
 
     def set_filter(self, wanted: MessageFilter) -> None:
         """Keep only what ``wanted`` passes, in the filter view (left when none is in force)."""
@@ -245,11 +248,28 @@ class SearchPane(Vertical):
 
     @on(FindBar.Leave)
     def _bar_leave(self) -> None:
-        (self.filter_view if self.filtering else self.transcript).focus()
+        # At once, not via focus() (queued): keys typed right after Enter or Esc in the bar
+        # (n, N) are the transcript's.
+        self.screen.set_focus(self.filter_view if self.filtering else self.transcript)
+
+    @on(FindBar.Done)
+    def _bar_done(self) -> None:
+        """Enter in the bar, as in less: to the match (the one under the cursor, else the
+        nearest once certain) and the keys back to the transcript; the bar stays open."""
+        session = self.session
+        if self.bar.invalid:
+            return  # the reason is shown; the focus stays to mend the query
+        cursor = self.transcript.cursor_message
+        if not self.filtering and session.query is not None and (
+                session.rank_of(session.current or cursor) is None):
+            session.seek(self.transcript.moves)
+            self.kick()
+            self._ready()
+        self._bar_leave()
 
     @on(FindBar.StopRequested)
     def _bar_stop(self) -> None:
-        self._stop_fetch()
+        self.motion.stop_fetch()
 
     @on(FilterView.Chosen)
     def _filter_chosen(self, event: FilterView.Chosen) -> None:
@@ -262,9 +282,9 @@ class SearchPane(Vertical):
 
     # -- queries ---------------------------------------------------------------------------------
 
-    def _restore(self) -> bool:
+    def _restore(self, *, stepping: bool = False) -> bool:
         """Bring the closed search back (shown in the bar); whether there was one to bring."""
-        query = self.session.restore()
+        query = self.session.restore(stepping=stepping)
         if query is None:
             return False
         self.bar.show_query(query)  # the bar may show something else by now
@@ -283,30 +303,31 @@ class SearchPane(Vertical):
         matcher = session.matcher
         self.transcript.highlight = None if matcher is None else matcher.highlight
         if session.active:  # a filter, like a search, covers the whole window
-            self._start_fetch()
+            self.motion.start_fetch()
         session.look_at(self.transcript.cursor_message)  # the scan starts at the screen
-        self._kick(restart=True)
+        self.kick(restart=True)
         if self.filtering:
             self.filter_view.show_search(self.session, self.filter_view.selected_message)
-        self._show(bindings=True)
+        self.show(bindings=True)
 
-    def _start(self, group: str, work: Callable[[], Coroutine[None, None, None]]) -> Worker[None]:
+    def start_worker(self, group: str, work: Callable[[], Coroutine[None, None, None]]
+                     ) -> Worker[None]:
         """Run ``work`` in ``group``, cancelling the group's older worker (a stale one)."""
         return self.run_worker(work, name=group, group=group, exclusive=True, exit_on_error=False)
 
     def _begin_indexing(self) -> None:
         if not self._indexing:
             self._indexing = True
-            self._kick()
+            self.kick()
 
-    def _kick(self, *, restart: bool = False) -> None:
+    def kick(self, *, restart: bool = False) -> None:
         """Make sure a scan runs; ``restart`` replaces a running one (a new query)."""
         session = self._session
         if session is None or (not self._indexing and session.results is None):
             return
         if self._scan is not None and not self._scan.is_finished and not restart:
             return
-        self._scan = self._start("search-scan",
+        self._scan = self.start_worker("search-scan",
                                  partial(session.scan, self._scanned, redraw=REDRAW_INTERVAL))
 
     def _scanned(self, settled: bool) -> None:
@@ -316,136 +337,65 @@ class SearchPane(Vertical):
         if reason is not None:  # a regex too slow on some message: refused, like an invalid one
             self.bar.set_error(reason)
             self.transcript.highlight = None
-            self._stop_fetch()
-        else:  # what waited for the scan, as soon as it is certain (nearest match, n/N)
-            moves, missed = session.ready(self.transcript.cursor_message)
-            for move in moves:
-                self._go_to(move)
-            if missed:
-                self.app.bell()
+            self.motion.stop_fetch()
+        else:
+            self._ready()
         if self.filtering:
             self.filter_view.show_search(self.session, self.filter_view.selected_message)
-        self._show()
+        self.show()
+
+    def _ready(self) -> None:
+        """Make the moves that waited for the scan, as soon as they are certain (the nearest
+        match, n/N)."""
+        moves, missed = self.session.ready(self.transcript.cursor_message)
+        for move in moves:
+            self.motion.go_to(move)
+        if missed:
+            self._tell_step()
 
     def _step(self, move: Move | None) -> None:
         if move is not None:
-            self._go_to(move)
-        elif self.session.pending_step is None:
-            self.app.bell()  # nothing to go to (the session's notice says why)
-        self._show()
+            self.motion.go_to(move)
+        if move is not None or self.session.pending_step is None:
+            self._tell_step(bell=move is None)
+        self.show()
 
-    def _go_to(self, move: Move | Message) -> None:
-        """Put the transcript's cursor on the move's message, centred (fetched around it if need
-        be); a deferred move the user overtook with a move of their own is dropped."""
-        from roamtui.history.search_session import Move
-
-        transcript = self.transcript
-        if isinstance(move, Message):
-            move = Move(move)
-        if not self.session.wanted(move, transcript.moves):
-            return
-        self.session.current = move.target
-        # Run in the transcript's own task: a message it posted from a call made here would
-        # have this pane as its sender, and Textual stops a message at its sender, so the
-        # screen would never hear of the move (CursorMoved).
-        transcript.call_next(self._move_cursor, transcript, move.target)
-
-    @staticmethod
-    def _move_cursor(transcript: Transcript, message: Message) -> None:
-        row = transcript.timeline.index_of_key(message.key) if message.key else None
-        if row is None:
-            transcript.goto_time(message.time)
-        else:
-            transcript.set_cursor(row, center=True)
-
-    # -- the rest of the window -----------------------------------------------------------------
-
-    def _start_fetch(self) -> None:
+    def _tell_step(self, *, bell: bool = True) -> None:
+        """A bell when a step found nothing (the notice says why: in the bar, or, a filter
+        alone being stepped with the bar closed, in a toast)."""
         session = self.session
-        if session.begin_fetch():
-            self._fetch = self._start("search-fetch", partial(self._fetch_rest, session.timeline))
-            self.refresh_bindings()
-
-    async def _fetch_rest(self, timeline: Timeline) -> None:
-        session = self.session
-        try:
-            await session.fetch(self._fetch_progress)
-        finally:
-            if session.timeline is timeline:
-                self._fetch_settled()
-
-    def _fetch_progress(self, progress: LoadProgress) -> None:
-        if time.monotonic() - self._progress_shown >= REDRAW_INTERVAL:
-            self._progress_shown = time.monotonic()
-            self._show_status()
-
-    def _fetch_settled(self) -> None:
-        session = self.session
-        self._kick()
-        self._show(bindings=True)
-        waited = session.pending_jump is not None
-        jump = session.take_jump()
-        if jump is not None:
-            self._start("search-jump", partial(self._jump, *jump, fetch=False))
-        elif waited and self._bar_for_jump:
-            self._close()
-
-    def _stop_fetch(self) -> None:
-        if self.session.stop_fetch():
-            if self._fetch is not None:
-                self._fetch.cancel()
-            if self._bar_for_jump:
-                self._close()
-            self._show(bindings=True)
-
-    async def _jump(self, kind: Kind, forward: bool, *, fetch: bool = True) -> None:  # by kind
-        from roamtui.history.search_session import Move
-
-        session = self.session
-        found = await session.find_kind(kind, forward, self.transcript.cursor_message)
-        if found is not None:
-            self._go_to(Move(found, deferred=True))
-            if self._bar_for_jump:
-                self._close()
-            return
-        if fetch and session.wait_for_jump(kind, forward):  # look again once the window is in
-            if not self.bar.is_open:
-                self._bar_for_jump = True
-                self.bar.open(focus=False)
-            self._start_fetch()
-            self._show_status()
-            return
-        if self._bar_for_jump:
-            self._close()
-        self.notify(session.none_found(kind, forward), timeout=3, markup=False)
+        if bell:
+            self.app.bell()
+        if session.query is None and session.notice and not self.bar.is_open:
+            self.notify(session.notice, timeout=3, markup=False)
 
     # -- filter view, closing, showing -----------------------------------------------------------
 
     def _leave_filter(self, message: Message | None) -> None:
         self._set_filtering(False)
         self.transcript.focus()
-        self._show_status()
+        self.show_status()
         if message is not None:
             self.session.current = message
             # After the transcript is laid out again, or centring would use a stale height.
-            self.call_after_refresh(self._go_to, message)
+            self.call_after_refresh(self.motion.go_to, message)
 
-    def _close(self) -> None:
+    def close_search(self) -> None:
         """Close the bar and drop the highlight; ``n``/``N`` bring the query back."""
-        self._bar_for_jump = False
+        self.motion.bar_for_jump = False
         if self.filtering:
             self._leave_filter(None)
-        self._stop_fetch()
+        self.motion.stop_fetch()
         self.session.clear()
         self.transcript.highlight = None
         self.bar.close()
         self.transcript.focus()
         self.refresh_bindings()
 
-    def _show(self, *, bindings: bool = False) -> None:
+    def show(self, *, bindings: bool = False) -> None:
         """Counter and status line (and the keys shown, with ``bindings``) as the session is."""
         self._show_counter()
-        self._show_status()
+        self.show_status()
         if bindings:
             self.refresh_bindings()
 
@@ -459,7 +409,7 @@ class SearchPane(Vertical):
             text = f"-/{text}"
         self.bar.set_counter(text, none=text == "no matches")
 
-    def _show_status(self) -> None:
+    def show_status(self) -> None:
         """The bar's second line: error > the fetch > the filter view > a notice."""
         bar, session = self.bar, self.session
         if bar.invalid:

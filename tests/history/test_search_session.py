@@ -16,8 +16,9 @@ import pytest
 
 from roamtui.history import search_runner
 from roamtui.history.search import SearchQuery
+from roamtui.history.search_moves import Move
 from roamtui.history.search_runner import SlowRegex
-from roamtui.history.search_session import Move, SearchSession
+from roamtui.history.search_session import SearchSession
 from roamtui.history.timeline import Timeline
 from roamtui.im.client import ImClient
 from roamtui.im.limiter import RateLimiter

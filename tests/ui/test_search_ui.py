@@ -118,20 +118,6 @@ async def test_in_small_steps_the_counter_says_it_is_counting_then_final() -> No
         assert p.counter == "99/99" and "wrapped" in p.bar.status_text
 
 
-async def test_enter_and_shift_enter_step_while_typing() -> None:
-    async with running() as p:
-        await p.find("refund")
-        await p.until(lambda: p.counter == "4/4", "final")
-        assert p.bar.input.has_focus
-        await p.pilot.press("shift+enter")
-        assert (p.counter, p.cursor_key) == ("3/4", key_of(280))
-        await p.pilot.press("enter")
-        assert (p.counter, p.cursor_key) == ("4/4", key_of(290))
-        await p.pilot.press("up")
-        assert p.counter == "3/4"
-        assert p.bar.input.has_focus
-
-
 async def test_placeholders_and_nested_messages_are_found() -> None:
     async with running() as p:
         for text, index in [("invoice.pdf", 60), ("shenzhen", 61), ("order card", 62),

@@ -5,7 +5,8 @@ is open. The bar only reads what the user types and shows what it is told; the s
 done by :class:`~roamtui.ui.search_controller.SearchPane`, which listens to its messages:
 
 - ``Changed`` (debounced while typing, at once for a toggle) with the :class:`SearchQuery`;
-- ``Step`` for Enter / Down (next) and Shift+Enter / Up (previous);
+- ``Done`` for Enter: as in less, go to the match and give the keys back (``n``/``N`` step);
+- ``Step`` for Down (next) and Shift+Enter / Up (previous), staying in the bar;
 - ``Leave`` for Esc in the bar (the first layer: give the focus back, keep the search);
 - ``StopRequested`` when the progress line (``✕ stop``) is clicked.
 """
@@ -74,6 +75,12 @@ class FindInput(Input):
     A terminal sends Alt+C as ``key='alt+c', character='c'``: a plain Input would insert the
     ``c`` and stop the key, and the case toggle would never run.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Input's own Enter (submit), described for the help: what it does here.
+        Binding("enter", "submit", "Go to the match, keys back to the transcript (n/N step)",
+                show=False),
+    ]
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return not _with_modifier(key) and super().check_consume_key(key, character)
@@ -150,6 +157,9 @@ class FindBar(Vertical):
 
     class Leave(Message):
         """Esc inside the bar: give the focus back and keep the search."""
+
+    class Done(Message):
+        """Enter inside the bar: go to the match and give the focus back (the bar stays)."""
 
     class StopRequested(Message):
         """The user clicked the progress line to stop fetching the rest of the window."""
@@ -290,7 +300,7 @@ class FindBar(Vertical):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._flush()
-        self.post_message(self.Step(True))
+        self.post_message(self.Done())
 
     @on(Chip.Clicked)
     def _chip_clicked(self, event: Chip.Clicked) -> None:
