@@ -21,7 +21,6 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Input
 
 from roamtui.im.errors import ServiceError
 from roamtui.im.profile import Nicknames
@@ -31,6 +30,7 @@ from roamtui.settings.recent import DEFAULT_LIMIT, RecentQueries, RecentQuery
 from roamtui.text import error_line
 from roamtui.ui.screens.browse import BrowseScreen, BrowseTarget
 from roamtui.ui.transcript import Transcript
+from roamtui.ui.typeahead import TypeAhead
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -146,7 +146,7 @@ class RoamApp(App[int]):
         self._names: Nicknames | None = None
         self._names_for: ImClient | None = None
         self._on_started = on_started
-        self._typed_ahead = 0  # keys of a burst posted to an input and not yet handled by it
+        self._typeahead = TypeAhead(self)  # keys of a burst: in order, where the focus goes
         self._unproven: RecentQuery | None = None  # remembered, its first answer not in yet
         if theme:
             self.theme = theme
@@ -186,34 +186,20 @@ class RoamApp(App[int]):
         # would hold the first transcript frame back behind work the user cannot see yet.
         self.call_later(self._open, self.session.resolved, self.start)
 
-    def on_key(self, event: events.Key) -> None:
-        """Type-ahead: a burst read from the terminal at once is routed key by key before the
-        first of them (``/``, ``:``) moves the focus to an input. A plain printable key that
-        reaches the app while an input has the focus was sent elsewhere: give it to the input,
-        so that ``/refund`` typed fast is a search, not ``r`` (retry) and ``e`` (export).
-
-        While keys given that way are still on their way to the input, every other key goes
-        the same way behind them: Enter would otherwise reach the input's binding at once and
-        submit ``:goto 10:40`` (pasted from a ticket, or typed fast) before its text arrived."""
-        focused = self.focused
-        if not isinstance(focused, Input):
+    async def on_event(self, event: events.Event) -> None:
+        # Keys read from the terminal, before Textual sends them to the focused widget: a key
+        # behind one that moves the focus waits for it (``roamtui.ui.typeahead``).
+        if isinstance(event, events.Key) and not event.is_forwarded \
+                and self._typeahead.arriving(event):
             return
-        if event.is_printable and "+" not in event.key:
-            event.prevent_default()
-            self._typed_ahead += 1
-            focused.post_message(events.Key(event.key, event.character))
-            focused.call_later(self._typed_ahead_handled)
-        elif self._typed_ahead:
-            # Pressed again once the input has taken the text before it: as if from the
-            # terminal, so the input's bindings (Enter: submit) see the whole line.
-            event.prevent_default()
-            self._typed_ahead += 1
-            focused.call_later(self._typed_ahead_handled, events.Key(event.key, event.character))
+        await super().on_event(event)
 
-    def _typed_ahead_handled(self, again: events.Key | None = None) -> None:
-        self._typed_ahead = max(0, self._typed_ahead - 1)
-        if again is not None:
-            self.post_message(again)
+    def on_key(self, event: events.Key) -> None:
+        """Type-ahead (``roamtui.ui.typeahead``): a key no widget took, sent before the keys
+        ahead of it moved the focus, goes where they left it (``/refund`` typed fast is a
+        search, not ``r`` retry and ``e`` export), after the keys ahead of it have acted."""
+        if self._typeahead.bubbled(event):
+            event.prevent_default()  # and not the bindings of where it was sent first
 
     @on(Transcript.CursorMoved)
     @on(Transcript.LoadFailed)

@@ -10,12 +10,13 @@ import pytest
 from shellkit import build_app, make_sandbox, settle
 from textual import events
 from textual.app import App
+from textual.widgets import Input
 
 from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.widgets.command_line import CommandLine
 from roamtui.ui.widgets.find_bar import FindBar
 
-NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus"}
+NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "_": "underscore"}
 
 
 def burst(app: App[Any], text: str) -> None:
@@ -95,3 +96,66 @@ async def test_goto_minus_two_hours_steps_back_each_time() -> None:
             assert landed is not None and landed.time <= start.time - 7200
             times.append(landed.time)
         assert times == sorted(times, reverse=True) and len(set(times)) == 3
+
+
+# -- keys after Enter or Tab in the same burst go where those leave the focus ---------------------
+
+
+async def test_a_key_after_a_fast_command_and_its_enter_acts_after_the_command() -> None:
+    """`:goto -2h` Enter `D` in one burst: the command runs whole (its Enter not lost, the `D`
+    not typed into it), then `D` steps a day back from the time the command named."""
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        before = screen.transcript.cursor_message
+        assert before is not None
+        burst(app, ":goto -2h")
+        app.post_message(events.Key("enter", "\r"))
+        burst(app, "D")
+        await settle(pilot)
+        line = screen.query_one(CommandLine)
+        assert not line.is_open and line.history == ["goto -2h"]
+        after = screen.transcript.cursor_message
+        assert after is not None and after.time <= before.time - 7200 - 86400
+        assert screen.transcript.has_focus
+
+
+async def test_a_fast_search_its_enter_and_n_step_to_the_next_match() -> None:
+    """`/refund` Enter `n` in one burst (as less users type it): the search, the keys back to
+    the transcript, and `n` steps; the `n` is not typed into the query."""
+    app = build_app(make_sandbox(800))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        burst(app, "/refund")
+        app.post_message(events.Key("enter", "\r"))
+        await settle(pilot)
+        on_enter = screen.transcript.cursor_message
+        burst(app, "/refund")
+        app.post_message(events.Key("enter", "\r"))
+        burst(app, "n")
+        await settle(pilot)
+        bar = screen.query_one(FindBar)
+        assert bar.input.value == "refund" and bar.is_open
+        assert screen.transcript.has_focus
+        stepped = screen.transcript.cursor_message
+        assert stepped is not None and on_enter is not None and stepped.key != on_enter.key
+        assert "refund" in stepped.search_text().casefold()
+
+
+async def test_a_fast_account_tab_and_peer_fill_both_fields() -> None:
+    app = build_app(make_sandbox(800), open_transcript=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        account, peer = screen.query_one("#account", Input), screen.query_one("#peer", Input)
+        assert account.has_focus
+        burst(app, "cust_1003")
+        app.post_message(events.Key("tab", "\t"))
+        burst(app, "agent_alice")
+        await settle(pilot)
+        assert (account.value, peer.value) == ("cust_1003", "agent_alice")
+        assert peer.has_focus
