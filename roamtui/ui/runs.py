@@ -42,6 +42,34 @@ def runs_width(runs: Iterable[Run]) -> int:
     return sum(cell_len(run.text) for run in runs)
 
 
+def crop_right(runs: Sequence[Run], cells: int, cut_role: str = "fold") -> list[Run]:
+    """The first ``cells`` cells of the runs, the last an ellipsis (in ``cut_role``) marking
+    the cut."""
+    if runs_width(runs) <= cells:
+        return list(runs)
+    out: list[Run] = []
+    used = 0
+    for run in runs:
+        width = cell_len(run.text)
+        if used + width >= cells:  # the ellipsis takes the last cell, even after a whole run
+            head, _ = _cut(run.text, max(0, cells - used - 1))  # a wide character whole
+            out += [Run(head, run.role)] if head else []
+            out.append(Run("…", cut_role))
+            break
+        out.append(run)
+        used += width
+    return out
+
+
+def fit_row(runs: Sequence[Run], tail: Sequence[Run], room: int) -> list[Run]:
+    """``runs`` then ``tail`` in ``room`` cells: the runs cut with an ellipsis when they do not
+    fit, so the tail (a read mark) stays and a cut row never reads as a whole message."""
+    tail_cells = runs_width(tail)
+    if runs_width(runs) + tail_cells <= room:
+        return [*runs, *tail]
+    return [*crop_right(runs, max(1, room - tail_cells)), *tail]
+
+
 #: The role of an element's placeholder: kept whole on one line when it fits.
 PLACEHOLDER = "placeholder"
 

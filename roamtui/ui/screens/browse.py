@@ -35,13 +35,9 @@ from roamtui.ui.search_keys import (
 from roamtui.ui.transcript import Transcript
 from roamtui.ui.transcript.messages import CursorMoved, InspectRequested, LoadFailed, StatsChanged
 from roamtui.ui.widgets.command_line import Command, CommandLine
+from roamtui.ui.widgets.filter_view import FilterView
 from roamtui.ui.widgets.sender_names import SenderNames
-from roamtui.ui.widgets.status_bar import (
-    KeyFooter,
-    PositionLine,
-    StatusBar,
-    format_stamp,
-)
+from roamtui.ui.widgets.status_bar import KeyFooter, PositionLine, StatusBar, format_stamp
 
 if TYPE_CHECKING:
     from roamtui.history.timeline import Timeline
@@ -182,6 +178,10 @@ class BrowseScreen(Screen[None]):
         if event.message is not None and not self._prompt_queued:
             self._prompt_queued = True
             self.call_after_refresh(self._command_line)
+
+    @on(FilterView.Viewed)  # the position line follows its selection, then the cursor again
+    def _filter_viewed(self, event: FilterView.Viewed) -> None:
+        self.query_one(PositionLine).position = self.cursor_time if event.at is None else event.at
 
     @on(StatsChanged)
     def _stats_changed(self, event: StatsChanged) -> None:

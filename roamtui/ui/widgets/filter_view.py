@@ -31,7 +31,7 @@ from textual.strip import Strip
 from roamtui.history.timeparse import format_time
 from roamtui.im.model import Message
 from roamtui.ui import render
-from roamtui.ui.runs import Run, fit, runs_width
+from roamtui.ui.runs import Run, crop_right, fit, fit_row, runs_width
 
 if TYPE_CHECKING:
     # Types only: the search core is imported when a search is first used.
@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 #: Cells of body text kept before the first hit when the hit would be off the right edge.
 LEAD = 12
 ROLES = ("time", "self", "peer", "placeholder", "recalled", "badge", "read", "control", "fold",
-         "error", "context", "match", "cursor", "empty")
+         "error", "context", "match", "cursor", "empty", "held-self", "held-peer")
+#: Roles of what closes a message's body (the read mark, a problem): kept on a row that is cut.
+TAIL_ROLES = frozenset({render.READ, render.ERROR})
 
 Row = tuple[Message | None, Message]  # (context shown above, the matching message)
 
@@ -85,13 +87,21 @@ def crop_left(runs: Sequence[Run], start: int) -> list[Run]:
     return out
 
 
-def match_body(msg: Message, matcher: Matcher | None, room: int) -> list[Run]:
-    """The message on one line with its hits marked, scrolled so the first hit is in ``room``.
+def split_tail(runs: Sequence[Run]) -> tuple[list[Run], list[Run]]:
+    """The body's runs, and those of its read mark and problems (:data:`TAIL_ROLES`)."""
+    body = [run for run in runs if run.role not in TAIL_ROLES]
+    return body, [run for run in runs if run.role in TAIL_ROLES]
+
+
+def match_body(msg: Message, matcher: Matcher | None, room: int,
+               runs: list[Run] | None = None) -> list[Run]:
+    """The message on one line (or ``runs``, the body drawn) with its hits marked, scrolled
+    so the first hit is in ``room``.
 
     A hit that is not in the drawn body (inside a merged forward's messages, a file's long
     name) is shown as an excerpt of the searched text after the body.
     """
-    runs = one_line(render.body_runs(msg))
+    runs = one_line(render.body_runs(msg)) if runs is None else runs
     if matcher is None:
         return runs
     text = render.plain(tuple(runs))
@@ -118,22 +128,6 @@ def match_body(msg: Message, matcher: Matcher | None, room: int) -> list[Run]:
     return mark(runs, spans)
 
 
-def crop_right(runs: Sequence[Run], cells: int) -> list[Run]:
-    """The first ``cells`` cells of the runs (an ellipsis marks the cut)."""
-    if runs_width(runs) <= cells:
-        return list(runs)
-    out: list[Run] = []
-    used = 0
-    for run in runs:
-        width = runs_width([run])
-        if used + width >= cells:
-            out.append(Run(fit(run.text, cells - used), run.role))
-            break
-        out.append(run)
-        used += width
-    return out
-
-
 class FilterView(ScrollView, can_focus=True):
     """The matching messages with context; see the module docstring."""
 
@@ -152,6 +146,8 @@ class FilterView(ScrollView, can_focus=True):
         & > .filter-view--placeholder { color: $text-secondary; text-style: italic; }
         & > .filter-view--recalled { color: $text-muted; text-style: strike; }
         & > .filter-view--badge { color: $text-warning; background: $warning-muted; }
+        & > .filter-view--held-self { color: $text-primary; background: $primary-muted; }
+        & > .filter-view--held-peer { color: $text-accent; background: $accent-muted; }
         & > .filter-view--read { color: $text-success; }
         & > .filter-view--control { color: $text-error; text-style: bold; }
         & > .filter-view--fold { color: $text-muted; text-style: italic; }
@@ -181,6 +177,14 @@ class FilterView(ScrollView, can_focus=True):
             super().__init__()
             self.message = message
 
+    class Viewed(TextualMessage):
+        """What the position line shows: the selected match's time while the view is shown,
+        None once it is hidden (the transcript's cursor again)."""
+
+        def __init__(self, at: int | None) -> None:
+            super().__init__()
+            self.at = at
+
     class Chosen(TextualMessage):
         """Enter (or a click on the selected match): show this message in the transcript."""
 
@@ -201,6 +205,7 @@ class FilterView(ScrollView, can_focus=True):
         self._strips: LRUCache[Hashable, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
         self._generation = 0
+        self._shown = False  # on screen (Show/Hide): the position line follows the selection
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -237,6 +242,7 @@ class FilterView(ScrollView, can_focus=True):
         self._generation += 1
         self.virtual_size = Size(self.scrollable_content_region.width, max(1, self._starts[-1]))
         self._selected = self._index_near(keep) if keep is not None else 0
+        self._viewed()
         self.refresh()
         if self.is_mounted:
             self.call_after_refresh(self._reveal, center)
@@ -245,9 +251,11 @@ class FilterView(ScrollView, can_focus=True):
                     center: bool = False) -> None:
         """Show the matches of ``session`` as they are now, selecting ``keep``."""
         timeline, results = session.timeline, session.results
+        # Read from both sides, a row says which side alone holds it, as the transcript does.
+        holder = getattr(timeline, "only_holder", None)
         ctx = render.RenderContext.for_parties(timeline.tz, timeline.query.account,
-                                               timeline.query.peer, names=self.names[0],
-                                               accounts=self.names[1])
+                                               timeline.query.peer, holder,
+                                               names=self.names[0], accounts=self.names[1])
         empty = ("no matching messages yet: fetching the rest of the window…"
                  if session.fetch_state == "running" else
                  "no matching messages yet: searching…" if session.counting
@@ -298,6 +306,20 @@ class FilterView(ScrollView, can_focus=True):
         self.refresh()
         if changed:
             self.post_message(self.Selected(self._rows[k][1]))
+            self._viewed()
+
+    def _viewed(self) -> None:
+        message = self.selected_message
+        if self._shown and message is not None:
+            self.post_message(self.Viewed(message.time))
+
+    def on_show(self) -> None:
+        self._shown = True
+        self._viewed()
+
+    def on_hide(self) -> None:
+        self._shown = False
+        self.post_message(self.Viewed(None))
 
     def _reveal(self, center: bool = False) -> None:
         if not self._rows:
@@ -376,11 +398,15 @@ class FilterView(ScrollView, can_focus=True):
                 sender_role),
             Run(" ", ""),
         ]
+        badge = ctx.held_badge(message)
+        head += [] if badge is None else [badge]
         room = max(render.MIN_TEXT_WIDTH, width - runs_width(head))
+        body, tail = split_tail(one_line(render.body_runs(message)))
         if is_context:
-            body = one_line(render.body_runs(message))
-            return [Run(r.text, "context") for r in head + body]
-        return head + match_body(message, self._matcher, room)
+            return [Run(r.text, "context") for r in head + fit_row(body, tail, room)]
+        tail_cells = runs_width(tail)
+        shown = match_body(message, self._matcher, max(1, room - tail_cells), body)
+        return head + fit_row(shown, tail, room)
 
     def _style(self, role: str, cursor: bool) -> Style:
         cache_key = f"{role}|{cursor}"
