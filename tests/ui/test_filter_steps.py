@@ -175,3 +175,24 @@ async def test_a_query_typed_before_the_first_page_lands_on_the_nearest_match() 
         assert p.cursor_key == key_of(290)
 
 
+
+
+async def test_nicknames_arriving_after_the_first_match_leave_the_cursor_on_it() -> None:
+    """The parties' nicknames come in their own call, at any time: with the view at the newest
+    end they re-measured the rows and put the cursor back on the newest message, off the match
+    a search had just moved it to (the tryout's 2 runs in 15: the counter stayed '-/63+')."""
+    async with running() as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "4/4", "final, on the newest match")
+        await p.pilot.press("enter")
+        assert p.cursor_key == key_of(290)
+        p.transcript.set_names({ME: "Alice (Support)", PEER: "王小明"})
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(290) and p.counter == "4/4"
+    async with running() as p:  # on the newest message, the view stays at the newest end
+        await p.pilot.press("G")
+        await p.until(lambda: p.cursor_key == key_of(299), "at the newest")
+        p.transcript.set_names({ME: "Alice (Support)", PEER: "王小明"})
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(299)
+        assert p.transcript.scroll_y >= p.transcript.max_scroll_y

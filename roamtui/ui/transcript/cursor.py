@@ -118,11 +118,13 @@ class Cursor:
         self.surface.scroll_to_line(0, hold=True)
         self.select(self.layout.index.find(MESSAGES, 0, 1), reveal=False)
 
-    def to_end(self) -> None:
-        """The newest end: scrolled to the bottom, the cursor on the last message."""
+    def to_end(self, *, keep: bool = False) -> None:
+        """The newest end: scrolled to the bottom, the cursor on the last message (``keep``:
+        where it is, e.g. on the match a search put it on while nicknames came in)."""
         index = self.layout.index
         self.surface.scroll_to_line(index.total, hold=True)
-        self.select(index.find(MESSAGES, len(index) - 1, -1), reveal=False)
+        if not keep:
+            self.select(index.find(MESSAGES, len(index) - 1, -1), reveal=False)
 
     def at_edge(self, step: int) -> bool:
         """Whether the window's start (``step`` -1) or end (1) lies next to the cursor, with no

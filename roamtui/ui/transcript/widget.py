@@ -177,7 +177,7 @@ class Transcript(ScrollView, can_focus=True):
         if self.viewport.set_context(layout_for(self.timeline, self.tz, self.names).ctx):
             self.drop_caches()  # the rows on screen are measured anew, the view held
             if at_end or self.loader.land_end:  # the newest end stays, however late names come
-                self.cursor.to_end()
+                self.cursor.to_end(keep=not self.loader.land_end and not self.cursor.at_edge(1))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
