@@ -70,7 +70,8 @@ def fit_row(runs: Sequence[Run], tail: Sequence[Run], room: int) -> list[Run]:
     return [*crop_right(runs, max(1, room - tail_cells)), *tail]
 
 
-#: The role of an element's placeholder: kept whole on one line when it fits.
+#: The role of an element's placeholder: kept whole on one line when it fits, else broken at
+#: its own spaces like words (``[merged forward: Escalation`` / ``notes · 4 msgs]``).
 PLACEHOLDER = "placeholder"
 
 _TOKENS = re.compile(r"\n| +|[^ \n]+")
@@ -99,11 +100,16 @@ def wrap(runs: Sequence[Run], width: int) -> list[list[Run]]:
         return [list(runs)]
     out = _Wrapper(width)
     word: list[tuple[str, str, int]] = []
-    for run in runs:
-        if PLACEHOLDER in run.role.split() and "\n" not in run.text:
-            # A placeholder such as "[image 1080×720 2.1 MB]" stays whole when it fits a line.
-            word.append((run.text, run.role, cell_len(run.text)))
-            continue
+    last, whole = -1, 0  # the last run of the placeholder being added, and its cells
+    for i, run in enumerate(runs):
+        if PLACEHOLDER in run.role and "\n" not in run.text:
+            if i > last:
+                last, whole = _placeholder_end(runs, i)
+            if whole <= width:
+                # A placeholder such as "[image 1080×720 2.1 MB]" stays whole when it fits a
+                # line; a longer one breaks at its spaces below, as words do, not mid-word.
+                word.append((run.text, run.role, cell_len(run.text)))
+                continue
         for match in _TOKENS.finditer(run.text):
             token = match.group()
             if token[0] not in " \n":
@@ -118,6 +124,16 @@ def wrap(runs: Sequence[Run], width: int) -> list[list[Run]]:
     out.word(word)
     out.newline()
     return out.lines
+
+
+def _placeholder_end(runs: Sequence[Run], start: int) -> tuple[int, int]:
+    """The last run of the placeholder whose first is ``runs[start]`` (a visible control
+    character in a file name is a run of its own), and the cells of the whole placeholder."""
+    end, cells = start, 0
+    while end < len(runs) and PLACEHOLDER in runs[end].role and "\n" not in runs[end].text:
+        cells += cell_len(runs[end].text)
+        end += 1
+    return end - 1, cells
 
 
 class _Wrapper:
@@ -154,10 +170,13 @@ class _Wrapper:
     def word(self, pieces: list[Piece]) -> None:
         if not pieces:
             return
-        if any(piece_cells > len(text) for text, _, piece_cells in pieces):
-            self.wide_word(pieces)  # CJK text has no spaces: it breaks between characters
-            return
         cells = sum(piece[2] for piece in pieces)
+        # CJK text has no spaces: it breaks between characters, but not inside a placeholder
+        # ("[file 报告.pdf 1 MB]") that fits a line: that moves to the next one whole.
+        if any(piece_cells > len(text) for text, _, piece_cells in pieces) and not (
+                cells <= self.width and any(PLACEHOLDER in role for _, role, _ in pieces)):
+            self.wide_word(pieces)
+            return
         if self.used + cells > self.width and self.line:
             self.newline()  # other words move to the next line whole
         for text, role, piece_cells in pieces:

@@ -218,6 +218,41 @@ def test_a_placeholder_is_not_broken_across_lines_when_it_fits_one() -> None:
     assert lines[-1][CTX.prefix_width:] == "[image 2448×3264 1.8 MB]"
 
 
+def test_a_placeholder_longer_than_the_line_breaks_at_its_spaces_not_mid_word() -> None:
+    # At 50-60 columns: `[merged forward: Escalation note` / `s · 4 msgs]`, `… 1.5 M` / `B]`.
+    runs = [Run("[merged forward: Escalation notes · 4 msgs]", render.PLACEHOLDER),
+            Run(" ▸", render.FOLD), Run(" ✓", render.READ)]
+    assert [plain(tuple(line)).rstrip() for line in wrap(runs, 23)] == [
+        "[merged forward:", "Escalation notes · 4", "msgs] ▸ ✓"]
+    image = [Run("验证码收不到。 ", render.TEXT),
+             Run("[image 3024×4032 1.5 MB]", render.PLACEHOLDER)]
+    assert [plain(tuple(line)).rstrip() for line in wrap(image, 22)] == [
+        "验证码收不到。 [image", "3024×4032 1.5 MB]"]
+
+
+def test_a_placeholder_with_wide_characters_moves_to_the_next_line_whole() -> None:
+    # Split into runs by a visible control character in the file name, still one placeholder.
+    runs = [Run("看看看看 ", render.TEXT), Run("[file 报告", render.PLACEHOLDER),
+            Run("␛", render.PLACEHOLDER), Run(".pdf 1 MB]", render.PLACEHOLDER)]
+    assert [plain(tuple(line)).rstrip() for line in wrap(runs, 22)] == [
+        "看看看看", "[file 报告␛.pdf 1 MB]"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab你")), min_size=1, max_size=6),
+                min_size=1, max_size=6), st.integers(min_value=6, max_value=30))
+def test_a_placeholder_is_broken_only_between_its_words(words: list[str], width: int) -> None:
+    text = "[" + " ".join(words) + "]"
+    lines = wrap([Run("x ", render.TEXT), Run(text, render.PLACEHOLDER)], width)
+    drawn = [plain(tuple(run for run in line if run.role == render.PLACEHOLDER)).strip()
+             for line in lines]
+    assert all(runs_width(line) <= width for line in lines)
+    if cell_len(text) <= width:
+        assert text in drawn  # whole on one line
+    elif all(cell_len(word) + 2 <= width for word in words):  # every word fits a line
+        assert " ".join(part for part in drawn if part) == text
+
+
 def test_untrusted_placeholder_text_is_sanitised() -> None:
     element = {"MsgType": "TIMFileElem", "MsgContent": {"FileName": "a\x1b[2Jb.pdf",
                                                        "FileSize": 1, "Url": "", "UUID": ""}}
