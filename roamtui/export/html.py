@@ -63,10 +63,13 @@ READ_WORD = "✓ read"
 
 
 def esc(text: str) -> str:
-    """Untrusted text as inert HTML text: controls made visible as in the TUI, then escaped."""
+    """Untrusted text as inert HTML element text: controls made visible as in the TUI, then
+    ``&``, ``<`` and ``>`` escaped (for attribute values use :func:`esc_line`)."""
+    # Element text, never an attribute value: quotes are inert there, so they stay as typed
+    # (``&#x27;`` for each apostrophe only made the page bigger and slower to parse).
     if text.isascii() and text.isprintable():  # nothing for screen_text to show (most texts)
-        return html.escape(text, quote=True)
-    return html.escape(screen_text(text), quote=True)
+        return html.escape(text, quote=False)
+    return html.escape(screen_text(text), quote=False)
 
 
 def esc_line(text: str) -> str:
@@ -146,14 +149,14 @@ class HtmlWriter:
         day = ""
         for n, (msg, elems) in enumerate(zip(msgs, elements, strict=True)):
             if n % BLOCK == 0:
-                w('</div>\n<div class="blk">\n' if n else '<div class="blk">\n')
+                w('\n</div>\n<div class="blk">' if n else '<div class="blk">')
             when = self._local(msg.time)
             today = when.strftime("%Y-%m-%d (%A)") if when is not None else "outside the calendar"
             if today != day:
                 day = today
-                w(f'<h2 class="day"><span>{html.escape(day)}</span></h2>\n')
+                w(f'\n<h2 class="day"><span>{html.escape(day)}</span></h2>\n')
             w(self.message(msg, when, elems))
-        w("</div>\n</main>\n" if msgs else "</main>\n")
+        w("\n</div>\n</main>\n" if msgs else "</main>\n")
         self._footer(fields)
         w(f"<script>{SCRIPT}</script>\n</body>\n</html>\n")
         return len(msgs)
@@ -247,8 +250,10 @@ class HtmlWriter:
         key = element_id(msg.key)
         clock = f"{when.hour:02}:{when.minute:02}:{when.second:02}" if when else f"@{msg.time}"
         parts = [
-            f'<article class="{" ".join(self.message_classes(msg))}" id="{key}">',
-            f'<div class="meta"><a class="t" href="#{key}">{clock}</a>'
+            # The time, sender and marks are the article's own first line (no wrapper): at
+            # 100,000 messages every element less per message is felt when the page opens.
+            f'<article class="{" ".join(self.message_classes(msg))}" id="{key}">'
+            f'<a class="t" href="#{key}">{clock}</a>'
             f'<span class="who">{self.parties.label(msg.sender)}</span>',
         ]
         if msg.recalled:
@@ -261,7 +266,6 @@ class HtmlWriter:
             parts.append(f'<span class="read">{READ_WORD}</span>')
         if msg.key in self.meta.marked:
             parts.append('<span class="mark">marked</span>')
-        parts.append("</div>")
         parts.append(f'<div class="body">{self.body(msg, 0, elements)}</div>')
         note = self.meta.notes.get(msg.key)
         if note:
@@ -272,7 +276,8 @@ class HtmlWriter:
             n = len(msg.problems)
             parts.append(f'<div class="problems">⚠ {n} unreadable field{"" if n == 1 else "s"}: '
                          f"{esc_line('; '.join(msg.problems))}</div>")
-        parts.append("</article>\n")
+        # No newline between articles: each would be one more (whitespace) node to parse.
+        parts.append("</article>")
         return "".join(parts)
 
     def body(self, msg: Message, depth: int, elements: tuple[Element, ...] | None = None) -> str:

@@ -32,9 +32,9 @@ PARTY_COLOURS: tuple[tuple[str, str], ...] = (
 
 
 def _party_css() -> str:
-    light = "".join(f".p{i} .who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
+    light = "".join(f".p{i}>.who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
                     for i, (c, _) in enumerate(PARTY_COLOURS))
-    dark = "".join(f".p{i} .who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
+    dark = "".join(f".p{i}>.who{{color:{c}}}.p{i}{{border-left-color:{c}}}"
                    for i, (_, c) in enumerate(PARTY_COLOURS))
     return f"{light}\n@media (prefers-color-scheme: dark){{{dark}}}\n"
 
@@ -66,17 +66,19 @@ h2.day{font-size:.85rem;font-weight:600;color:var(--dim);text-align:center;margi
 border-bottom:1px solid var(--line);line-height:0;padding:0}
 h2.day span{background:var(--bg);padding:0 .6rem}
 .blk{content-visibility:auto;contain-intrinsic-size:auto 9000px}
-.msg{border-left:3px solid var(--line);padding:.15rem 0 .15rem .6rem;margin:.25rem 0}
+.msg{border-left:3px solid var(--line);padding:.15rem 0 .15rem .6rem;margin:.25rem 0;
+font-size:.8rem}
+.msg>.body{font-size:15px}
 .msg:target{background:var(--hit)}
 .meta{font-size:.8rem;color:var(--dim)}
-.meta a.t{color:var(--dim);text-decoration:none;font-variant-numeric:tabular-nums}
-.meta a.t:hover{text-decoration:underline}
+a.t{color:var(--dim);text-decoration:none;font-variant-numeric:tabular-nums}
+a.t:hover{text-decoration:underline}
 .who{font-weight:600;margin:0 .35rem}
 .badge{color:#fff;background:var(--badge);border-radius:.25rem;padding:0 .3rem;font-size:.75rem;
 font-weight:700;text-transform:uppercase}
 .read{color:#2f7d32;font-size:.75rem;margin-left:.35rem}
 .body{white-space:pre-wrap;overflow-wrap:anywhere}
-.recalled .body{opacity:.75}
+.recalled>.body{opacity:.75}
 .ph{color:var(--ph);font-style:italic}
 .url{font-family:ui-monospace,monospace;font-size:.8rem;color:var(--dim);overflow-wrap:anywhere}
 .cc{font-size:.8rem;color:var(--dim);font-family:ui-monospace,monospace;overflow-wrap:anywhere}
@@ -99,7 +101,7 @@ margin:.25rem 0;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
 .selection{border:2px solid #d08a00;border-radius:.3rem;padding:.4rem .6rem;font-weight:600}
 @media print{
 .tools{display:none}
-body{background:#fff;color:#000;font-size:10.5pt}
+body,.msg>.body{background:#fff;color:#000;font-size:10.5pt}
 .blk{content-visibility:visible}
 .msg{break-inside:avoid;border-left-color:#999}
 .msg:target{background:none}
@@ -113,8 +115,9 @@ a{color:#000;text-decoration:none}
 """ + _party_css()
 
 # The search: a word or phrase, case-insensitive, over each message's text (placeholders,
-# URLs and forwarded messages included). Texts are read once, in slices after the page loads
-# (a first search reads what is left); only the
+# URLs and forwarded messages included). Texts are read once, in slices when the browser is
+# idle after the page has loaded, so they never hold up its first frame (a first search reads
+# what is left); only the
 # hits get a class (the misses are hidden by one class on <main>), so a search costs DOM writes
 # in proportion to its hits, not to the 100,000 messages. Enter / Shift+Enter step through.
 SCRIPT = """
@@ -127,9 +130,12 @@ form.hidden=false;
 var msgs=main.getElementsByTagName("article"),texts=[],hits=[],at=-1,timer=0;
 function read(upto){
   for(var i=texts.length;i<upto;i++){texts.push(msgs[i].textContent.toLowerCase());}}
-function idle(){read(Math.min(msgs.length,texts.length+2000));
-  if(texts.length<msgs.length){setTimeout(idle,0);}}
-setTimeout(idle,0);
+var later=window.requestIdleCallback||function(f){return setTimeout(f,50);};
+function idle(d){
+  do{read(Math.min(msgs.length,texts.length+500));}
+  while(texts.length<msgs.length&&d&&d.timeRemaining&&d.timeRemaining()>2);
+  if(texts.length<msgs.length){later(idle);}}
+window.addEventListener("load",function(){later(idle);});
 function run(){
   var q=box.value.trim().toLowerCase(),i;
   read(msgs.length);
