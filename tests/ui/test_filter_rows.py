@@ -84,6 +84,14 @@ async def test_one_sided_rows_carry_the_badge_and_the_position_line_follows() ->
             view = app.screen.query_one(FilterView)
             matches = [line for line in _rows(view) if line.startswith("▸ ")]
             assert matches and all(render.HELD_MARK in line for line in matches), matches
+            await pilot.resize_terminal(60, 24)  # no room for the name: the mark alone
+            await settle(pilot)
+            matches = [line for line in _rows(view) if line.startswith("▸ ")]
+            assert matches and all("◧ " in line and cell_len(line) <= 58 for line in matches)
+            assert all(line.rstrip().endswith(("…", "✓")) or len(line.rstrip()) < 58
+                       for line in matches), matches
+            await pilot.resize_terminal(100, 24)
+            await settle(pilot)
             at = app.screen.query_one("#position-at", Static)
             tz = app.screen.target.tz  # type: ignore[attr-defined]
             for key in ("k", "k", "g"):

@@ -18,6 +18,7 @@ from datetime import tzinfo
 from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -399,8 +400,11 @@ class FilterView(ScrollView, can_focus=True):
             Run(" ", ""),
         ]
         badge = ctx.held_badge(message)
+        if badge is not None and width - runs_width(head) - cell_len(badge.text) < \
+                render.MIN_TEXT_WIDTH:  # narrow: the mark alone, its colour says which side
+            badge = Run(render.HELD_MARK[:2], badge.role)
         head += [] if badge is None else [badge]
-        room = max(render.MIN_TEXT_WIDTH, width - runs_width(head))
+        room = max(1, width - runs_width(head))  # what is cut shows it, never the strip's edge
         body, tail = split_tail(one_line(render.body_runs(message)))
         if is_context:
             return [Run(r.text, "context") for r in head + fit_row(body, tail, room)]
