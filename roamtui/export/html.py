@@ -20,8 +20,9 @@ files are typed placeholders with their URL as text, never ``<img src>``. The pa
 
 Untrusted text (bodies, names, keys, URLs) goes through :func:`roamtui.text.screen_text` (the
 TUI's stand-ins for controls, escapes, bidi and zero-width characters) and then
-:func:`html.escape`: never markup. ``content-visibility: auto`` on each message keeps a page of
-100,000 messages quick to open (``tests/bench/bench_html.py``).
+:func:`html.escape`: never markup. ``content-visibility: auto`` on each block of
+:data:`BLOCK` messages, few elements per message and no ``:has`` over the whole page keep a page
+of 100,000 messages quick to open (``tests/bench/bench_html.py``).
 
 Extension points: :class:`Parties` names and colours the accounts (nicknames go there);
 :meth:`HtmlWriter.message_classes` is where a message's extra classes come from (which side
