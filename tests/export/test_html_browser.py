@@ -157,6 +157,26 @@ def test_day_separators_and_colours_per_party(watched: Any) -> None:
     colour = "id => getComputedStyle(document.getElementById(id).querySelector('.who')).color"
     a, b = (page.evaluate(colour, MESSAGES[i].key) for i in (0, 1))
     assert a != b
+    # A forwarded line takes its own sender's colour, not that of the message forwarding it.
+    inner = page.eval_on_selector_all(
+        "details.fwd li .who", "els => els.map(e => [e.textContent, getComputedStyle(e).color])")
+    assert dict(inner)[A] == a and dict(inner)["someone_else"] not in (a, b)
+
+
+def test_few_nodes_per_message_and_no_page_wide_has(watched: Any) -> None:
+    """What keeps 100,000 messages quick to open (bench_html): the time, sender and marks are
+    the article's own children, no whitespace node sits between articles, and no ``:has``
+    is anchored on an ancestor of the messages (Chromium re-checks it per inserted node)."""
+    page = watched.page
+    first = page.evaluate("k => Array.from(document.getElementById(k).childNodes, "
+                          "n => n.nodeName + '.' + (n.className || ''))", MESSAGES[0].key)
+    assert first == ["A.t", "SPAN.who", "SPAN.read", "DIV.body"]
+    gaps = page.evaluate("() => Array.from(document.querySelectorAll('article.msg + article'), "
+                         "n => n.previousSibling.nodeType)")
+    assert gaps and set(gaps) == {1}  # the next article is the next node: no text between
+    rules = page.evaluate("() => Array.from(document.styleSheets[0].cssRules, r => r.cssText)"
+                          ".filter(t => t.includes(':has('))")
+    assert rules and all(r.startswith(".tools:has(") for r in rules)
 
 
 def test_the_search_box_finds_a_word(watched: Any) -> None:
