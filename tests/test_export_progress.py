@@ -128,3 +128,11 @@ async def test_ticking_redraws_until_cancelled(monkeypatch: pytest.MonkeyPatch) 
     assert draws >= 3
     await asyncio.sleep(0.05)
     assert err.getvalue().count("waiting for the first reply") == draws  # stopped
+
+
+def test_parts_are_dropped_whole_when_a_wide_character_is_at_the_cut() -> None:
+    err = io.StringIO()
+    line = ProgressLine(err, "客服小王 ⇄ 客服小李", clock=Clock(), width=lambda: 40)
+    line(FetchProgress(messages=1035, calls=5, covered_seconds=DAY // 2, total_seconds=DAY))
+    shown = _last(err)
+    assert fit_cells(shown) <= 39 and not shown.endswith("…")  # whole parts, none cut

@@ -21,7 +21,6 @@ import asyncio
 import math
 import os
 import time
-import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
@@ -73,23 +72,14 @@ def _span(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def _cells(char: str) -> int:
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
-
-
 def fit(line: str, room: int) -> str:
-    """``line`` cut to ``room`` terminal cells (an ellipsis at the cut)."""
-    if len(line) <= room // 2 or sum(map(_cells, line)) <= room:
+    """``line`` cut to ``room`` terminal cells (an ellipsis at the cut), measured as the TUI
+    measures them (rich, imported here: not by `roamtui export` before it draws)."""
+    if len(line) <= room // 2:
         return line
-    used, out = 1, []
-    for char in line:
-        used += _cells(char)
-        if used > room:
-            break
-        out.append(char)
-    return "".join(out) + "…"
+    from rich.cells import cell_len, set_cell_size
+
+    return line if cell_len(line) <= room else set_cell_size(line, max(0, room - 1)) + "…"
 
 
 def _covered(p: FetchProgress) -> str:
@@ -159,7 +149,7 @@ class ProgressLine:
             parts.append(f"ETA {_span(elapsed * (1 - p.fraction) / p.fraction)}")
         if retries:
             parts.append(retries)
-        while len(parts) > 1 and len(fit(" · ".join(parts), room)) < len(" · ".join(parts)):
+        while len(parts) > 1 and fit(line := " · ".join(parts), room) != line:
             storm = parts[-1].endswith(("retry", "retries"))
             parts.pop(-2 if storm and len(parts) > 2 else -1)
         return fit(" · ".join(parts), room)

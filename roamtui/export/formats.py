@@ -80,29 +80,31 @@ def format_named(name: str) -> Format:
     return found
 
 
-#: File name endings that name a stream format (``.htm`` is an old spelling of ``.html``).
-ENDINGS: Mapping[str, str] = MappingProxyType({**{f".{n}": n for n in FORMATS}, ".htm": "html"})
+#: File name endings that name a format (``.htm`` is an old spelling of ``.html``; a ``.zip``
+#: is what ``--format bundle`` writes).
+ENDINGS: Mapping[str, str] = MappingProxyType(
+    {**{f".{n}": n for n in FORMATS}, ".htm": "html", ".zip": BUNDLE.name})
 
 
 def named_by(path: str | None) -> str | None:
-    """The stream format a file name ends in (``out.csv``: csv), None when it names none."""
+    """The format a file name ends in (``out.csv``: csv), None when it names none."""
     if not path or path.endswith(("/", "\\")):
         return None
     dot = path.rfind(".")
     return ENDINGS.get(path[dot:].lower()) if dot > max(path.rfind("/"), path.rfind("\\")) else None
 
 
-def format_for(given: str | None, path: str | None) -> str:
+def format_for(given: str | None, path: str | None, *, choose: str = "--format {}") -> str:
     """The format to write ``path`` in: the one asked for, else the one its name ends in, else
-    the default. ValueError (one line) when the two disagree: jsonl in a file named ``.csv``
-    is a spreadsheet full of JSON for whoever opens it."""
+    the default. ValueError (one line, saying to ``choose`` the other) when the two disagree:
+    jsonl in a file named ``.csv`` is a spreadsheet full of JSON for whoever opens it."""
     named = named_by(path)
     if given is None:
         return named or DEFAULT_FORMAT
     if named is not None and named != given:
         article = "an" if named in ("html", "rsmf") else "a"  # said "aitch", "ar"
         raise ValueError(f"{path} names {article} {named} file but the format is {given}: "
-                         f"give --format {named}, or another name")
+                         f"give {choose.format(named)}, or another name")
     return given
 
 

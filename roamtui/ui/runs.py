@@ -82,8 +82,9 @@ _WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-
                    "\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\U0001f300-\U0001f64f"
                    "\U0001f680-\U0001f6ff\U0001f900-\U0001faff\U00020000-\U0003fffd]")
 #: Never at the start of a line (they close what is before, or join it), never at its end.
-_CLOSING = frozenset("。，、．：；！？）」』】〕》〉〗〙〛”’…‥・ー々ゝゞヽヾ～\u200d")
-_OPENING = frozenset("（「『【〔《〈〖〘〚“‘\u200d")
+_CLOSING = frozenset("。，、．：；！？）」』】〕》〉〗〙〛”’…‥・ー々ゝゞヽヾ～")
+_OPENING = frozenset("（「『【〔《〈〖〘〚“‘")
+_JOINER = "\u200d"  # glues the characters on both sides (emoji sequences)
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
                     "\U0001f3fb-\U0001f3ff]")
 Piece = tuple[str, str, int]  # text, role, cells
@@ -191,7 +192,8 @@ class _Wrapper:
         start, left = 0, sum(piece[2] for piece in pieces)
         while start < len(text):
             room = self.width - self.used
-            if left <= room:
+            # ``left`` adds up the pieces' widths; joined, a sequence may measure otherwise.
+            if left <= room and cell_len(text[start:]) <= room:
                 self.span(text, roles, start, len(text))
                 return
             head, _ = _cut(text[start:], room)
@@ -203,7 +205,8 @@ class _Wrapper:
                 end = start + len(head or _cut(text[start:], self.width + 1)[0])
             left -= self.span(text, roles, start, end)
             start = end
-            self.newline()
+            if start < len(text):
+                self.newline()
 
     def span(self, text: str, roles: list[tuple[int, str]], start: int, end: int) -> int:
         """Add ``text[start:end]`` in the roles of its pieces; its width in cells."""
@@ -243,7 +246,8 @@ def _break_before(text: str, start: int, end: int) -> int:
         if i == len(text):
             return i
         before, after = text[i - 1], text[i]
-        if after in _CLOSING or before in _OPENING or _MARKS.match(after):
+        if after in _CLOSING or before in _OPENING or _MARKS.match(after) or _JOINER in (
+                before, after):
             continue
         if _WIDE.match(before) or _WIDE.match(after):
             return i

@@ -243,7 +243,7 @@ def test_atomic_write_failure_leaves_nothing_new(tmp_path: Path, error: BaseExce
     (None, "out.csv", "csv"), (None, "dir/Out.HTML", "html"), (None, "a.htm", "html"),
     (None, "notes.md", "jsonl"), (None, None, "jsonl"), (None, "-", "jsonl"),
     (None, "slices/", "jsonl"), (None, "v1.2/out", "jsonl"), ("txt", "out.log", "txt"),
-    ("csv", "out.csv", "csv"), ("bundle", "case.zip", "bundle"),
+    ("csv", "out.csv", "csv"), ("bundle", "case.zip", "bundle"), (None, "case.zip", "bundle"),
 ])
 def test_the_format_follows_the_file_name_unless_given(
     given: str | None, path: str | None, chosen: str
@@ -255,3 +255,5 @@ def test_a_name_of_another_format_is_refused_in_one_line() -> None:
     with pytest.raises(ValueError, match=r"^out\.html names an html file but the format is "
                                          r"jsonl: give --format html, or another name$"):
         format_for("jsonl", "out.html")
+    with pytest.raises(ValueError, match=r"out\.zip names a bundle file but the format is csv"):
+        format_for("csv", "out.zip")  # a zip of JSON lines is no evidence bundle

@@ -301,3 +301,26 @@ async def test_every_format_is_on_screen_in_narrow_terminals(columns: int) -> No
         buttons = list(dialog.query("#export-format RadioButton"))
         assert [str(b.label) for b in buttons] == ["jsonl", "csv", "txt", "html", "rsmf"]
         assert all(b.region.right <= box.right for b in buttons), columns
+
+
+@pytest.mark.parametrize(("typed", "written"), [("v1.2", "v1.2.jsonl"), ("out.", "out.jsonl"),
+                                                ("notes.md", "notes.md.jsonl")])
+async def test_a_new_name_without_a_format_ending_gets_the_formats(
+    out: Path, typed: str, written: str
+) -> None:
+    app, _, _ = build_app(chatter(30), WHOLE)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _open_dialog(pilot)
+        await _export_to(pilot, dialog, out / typed)
+        await _closed(pilot)
+    assert [p.name for p in out.iterdir()] == [written]
+
+
+async def test_a_zip_is_refused_with_the_way_to_a_bundle(out: Path) -> None:
+    app, _, _ = build_app(chatter(30), WHOLE)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _open_dialog(pilot)
+        await _export_to(pilot, dialog, out / "case.zip")
+        await pilot.pause()
+        assert "--format bundle" in str(dialog.query_one("#export-error", Static).content)
+        assert isinstance(app.screen, ExportDialog) and not list(out.iterdir())

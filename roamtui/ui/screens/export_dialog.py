@@ -36,7 +36,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
-from roamtui.export.formats import DEFAULT_FORMAT, FORMATS, named_by
+from roamtui.export.formats import DEFAULT_FORMAT, FORMATS, format_for, named_by
 from roamtui.export.job import ExportJob, ExportRefused, Stopped
 from roamtui.export.selection import MarkSet
 from roamtui.history.timeparse import format_time, zone_name
@@ -224,7 +224,8 @@ class ExportDialog(ModalScreen[ExportResult | None]):
     @on(RadioSet.Changed, "#export-format")
     def _format_changed(self, event: RadioSet.Changed) -> None:
         self.format = FORMAT_NAMES[event.index]
-        self._rename()
+        if named_by(self.path_input.value.strip()) != self.format:  # else the path chose it
+            self._rename()
 
     @on(RadioSet.Changed, "#export-mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
@@ -253,7 +254,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         if event.value != self._proposed:  # typed by the user: the old complaint is moot
             self._show_error("")
             named = named_by(event.value.strip())  # `out.csv` chooses csv, as on the CLI
-            if named is not None and named != self.format and not self.busy:
+            if named in FORMATS and named != self.format and not self.busy:
                 self.query_one(f"#export-{named}", RadioButton).value = True
 
     @on(Input.Submitted, "#export-path")
@@ -281,10 +282,18 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         if not text:
             self._show_error("Give a file name to write.")
             return None
+        folder = text.endswith(("/", os.sep))
+        if not folder and named_by(text) is None and not Path(os.path.expanduser(text)).exists():
+            # A new name without a format's ending gets this one's (`v1.2` too: `v1.2.csv`).
+            text = f"{text.rstrip('.')}.{self.format}"
+        try:
+            format_for(self.format, text, choose="the {} format")
+        except ValueError as exc:
+            bundle = named_by(text) not in FORMATS  # a .zip: the CLI's evidence bundle
+            self._show_error("A .zip is an evidence bundle: `roamtui export --format bundle` "
+                             "writes one; give another name." if bundle else error_line(exc))
+            return None
         path = Path(os.path.expanduser(text))
-        if not text.endswith(("/", os.sep)) and not path.suffix and not path.exists():
-            text += f".{self.format}"  # a new name typed without an ending gets the format's
-            path = Path(os.path.expanduser(text))
         if not path.is_absolute():
             path = Path.cwd() / path
         tl = self.timeline
