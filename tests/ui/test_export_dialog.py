@@ -258,7 +258,9 @@ async def test_typing_in_the_path_renames_the_file_and_up_goes_to_the_formats(ou
         assert path_input.value == str(out / "case-42")
         await pilot.press("up")  # up: to the formats above
         assert dialog.query_one("#export-format").has_focus
-        await pilot.press("right", "enter")  # csv
+        await pilot.press("down")  # and down: back, not round the formats
+        assert path_input.has_focus and dialog.format == "jsonl"
+        await pilot.press("up", "right", "enter")  # csv
         await pilot.pause()
         await pilot.press("ctrl+s")
         await _closed(pilot)

@@ -47,6 +47,7 @@ from roamtui.ui.screens.export_marked import MarkedOnly, job_marks, only_marked
 from roamtui.ui.screens.export_target import (
     PARTIAL_TAG,
     ExportResult,
+    FormatChoice,
     PathInput,
     default_directory,
     default_filename,
@@ -164,7 +165,7 @@ class ExportDialog(ModalScreen[ExportResult | None]):
             yield Static(Content(self._state_text()), id="export-state", markup=False)
             with Horizontal(classes="export-row"):
                 yield Label("Format", classes="export-label")
-                with RadioSet(id="export-format", compact=True):
+                with FormatChoice(id="export-format", compact=True):
                     for fmt in FORMAT_NAMES:
                         yield RadioButton(fmt, value=fmt == self.format, id=f"export-{fmt}")
             with Horizontal(classes="export-row"):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import platformdirs
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import Input
+from textual.widgets import Input, RadioSet
 from textual.widgets.input import Selection
 
 from roamtui.export.formats import FORMATS
@@ -104,6 +104,18 @@ def name_span(text: str) -> tuple[int, int]:
     its trailing separator)."""
     end = len(text.rstrip("/" + os.sep))
     return max(text.rfind("/", 0, end), text.rfind(os.sep, 0, end)) + 1, end
+
+
+class FormatChoice(RadioSet):
+    """The formats, side by side: left and right choose among them, up and down go to the
+    fields above and below (as from the path field), not round the formats."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "previous_button", "Previous format", show=False),
+        Binding("right", "next_button", "Next format", show=False),
+        Binding("up", "app.focus_previous", "Field above", show=False),
+        Binding("down", "app.focus_next", "Field below", show=False),
+    ]
 
 
 class PathInput(Input):
