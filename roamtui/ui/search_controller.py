@@ -60,7 +60,8 @@ class SearchPane(Vertical):
         Binding("ampersand", "toggle_filter", "Filter"),
         *(Binding(key, f"jump({kind!r}, {forward})", label, show=False)
           for key, kind, forward, label in KIND_KEYS),
-        Binding("escape", "escape", "Stop fetching / leave filter / close search / back",
+        Binding("escape", "escape",
+                "Stop fetching / leave the filter view / close search / drop filter / back",
                 show=False),
     ]
 

@@ -192,7 +192,7 @@ async def test_help_lists_every_binding_of_the_app_screen_and_transcript(sandbox
                 assert key in shown, f"{key} ({binding.description}) missing from help"
             assert binding.description in shown
         assert "goto TIME" in shown  # the : commands too
-        assert "close search / back" in shown
+        assert "close search / drop filter / back" in shown
         assert "IsPeerRead" in shown and "⟲ recalled" in shown  # the marks legend
         await pilot.press("escape")
         assert isinstance(app.screen, BrowseScreen)

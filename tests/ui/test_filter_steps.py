@@ -196,3 +196,15 @@ async def test_nicknames_arriving_after_the_first_match_leave_the_cursor_on_it()
         await p.pilot.pause()
         assert p.cursor_key == key_of(299)
         assert p.transcript.scroll_y >= p.transcript.max_scroll_y
+
+
+async def test_the_help_says_what_enter_does_in_the_find_bar() -> None:
+    from roamtui.ui.commands import key_entries
+
+    async with running() as p:
+        await p.find("refund")
+        assert p.bar.input.has_focus
+        keys = {entry.description: entry.keys for entry in key_entries(p.app.screen)}
+        enter = "Go to the match, keys back to the transcript (n/N step)"
+        assert enter in keys, keys
+        assert "Previous match" in keys
