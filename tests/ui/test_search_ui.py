@@ -371,10 +371,10 @@ async def test_a_pathological_regex_is_refused_and_the_app_never_freezes() -> No
         p = Parts(pilot, valve)
         await p.settle()
         gaps: list[float] = []
-        last = [time.perf_counter()]
+        last = [time.thread_time()]  # CPU time, which a loaded machine does not stretch
 
         def tick() -> None:
-            now = time.perf_counter()
+            now = time.thread_time()
             gaps.append(now - last[0])
             last[0] = now
 
@@ -387,9 +387,8 @@ async def test_a_pathological_regex_is_refused_and_the_app_never_freezes() -> No
         assert p.bar.status_kind == "error"
         assert p.transcript.highlight is None and p.counter == ""
         assert p.transcript.timeline.complete  # the whole window was searched
-        # Not a speed target: unbounded, this pattern freezes the app for minutes, and a loaded
-        # CI machine has delayed a 10 ms tick by over 2 s; so the bound is far from both and only
-        # tells "froze" from "kept going" (the refusal itself is the behaviour checked above).
-        assert max(gaps) < 20.0, max(gaps)
+        # Not a speed target: unbounded, this pattern runs for minutes between two ticks; the
+        # bound only tells "froze" from "kept going" (the refusal is the behaviour checked above).
+        assert max(gaps) < 2.0, max(gaps)
         await p.pilot.press("escape", "escape", "n")  # not brought back by n
         assert not p.bar.is_open
