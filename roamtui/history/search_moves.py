@@ -71,7 +71,7 @@ class SessionMoves:
         if results is None:
             return None
         base = cursor or self.current
-        target, wrapped, known = step_target(results, base, forward, whole=self._synced > 0)
+        target, wrapped, known = self._step_target(base, forward)
         if not known:  # the user's key wins over moving to the nearest match
             self.pending_step, self._step_base, self._seek = forward, base, False
             return None
@@ -101,7 +101,7 @@ class SessionMoves:
             moves.append(Move(self.index.messages[target], deferred=True))
         if self.pending_step is not None:
             forward, base = self.pending_step, self._step_base
-            if step_target(results, base, forward, whole=self._synced > 0)[2]:
+            if self._step_target(base, forward)[2]:
                 self.pending_step = None
                 move = self.step(forward, base, deferred=True)
                 if move is None:
@@ -118,7 +118,16 @@ class SessionMoves:
         target, known = nearest_match(results, self.current or self.cursor, whole=whole)
         return (self._seek and known and target is not None) or (
             self.pending_step is not None
-            and step_target(results, self._step_base, self.pending_step, whole=whole)[2])
+            and self._step_target(self._step_base, self.pending_step)[2])
+
+    def _step_target(self, base: Message | None, forward: bool
+                     ) -> tuple[int | None, bool, bool]:
+        """:func:`step_target`; a wrap is certain only once the window is in: while it is
+        fetched, the oldest (newest) match may be in a page not here yet."""
+        assert self.results is not None
+        target, wrapped, known = step_target(self.results, base, forward,
+                                             whole=self._synced > 0)
+        return target, wrapped, known and not (wrapped and self.window.state == "running")
 
     def _aim(self) -> None:
         """Point the scan at what the user waits for: a step's way, the nearest older match

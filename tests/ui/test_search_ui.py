@@ -94,6 +94,19 @@ async def test_a_step_that_finds_nothing_yet_says_so_until_the_rest_of_the_windo
         await p.until(lambda: p.bar.status_text == "no matches", "the notice made final")
 
 
+async def test_n_past_the_newest_match_while_fetching_wraps_to_the_true_oldest() -> None:
+    async with running(hold=True) as p:
+        await p.find("refund")
+        await p.until(lambda: p.counter == "2/2+", "the loaded part counted")
+        assert p.cursor_key == key_of(290)  # the newest match
+        await p.pilot.press("escape", "n")  # past it: the oldest match is not loaded yet
+        await p.pilot.pause()
+        assert p.cursor_key == key_of(290)  # not the oldest loaded one (280): it waits
+        p.valve.release()
+        await p.until(lambda: p.counter == "1/4", "the true oldest match")
+        assert p.cursor_key == key_of(10) and "wrapped" in p.bar.status_text
+
+
 async def test_in_small_steps_the_counter_says_it_is_counting_then_final() -> None:
     async with running() as p:
         await p.find("refund")
