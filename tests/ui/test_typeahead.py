@@ -16,13 +16,23 @@ from roamtui.ui.screens.browse import BrowseScreen
 from roamtui.ui.widgets.command_line import CommandLine
 from roamtui.ui.widgets.find_bar import FindBar
 
-NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "_": "underscore"}
+NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "_": "underscore",
+         "\r": "enter", "\t": "tab"}
 
 
 def burst(app: App[Any], text: str) -> None:
-    """Post every key of ``text`` at once, as the driver does with one read of the terminal."""
+    """Post every key of ``text`` at once, as the driver does with one read of the terminal
+    (``\r`` is Enter, ``\t`` Tab)."""
     for ch in text:
         app.post_message(events.Key(NAMES.get(ch, ch), ch))
+
+
+async def browsing(app: App[Any], pilot: Any) -> BrowseScreen:
+    """The transcript once its first page is in."""
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, BrowseScreen)
+    return screen
 
 
 @pytest.mark.parametrize("settled", [False, True])
@@ -53,13 +63,10 @@ async def test_a_fast_command_with_its_enter_runs_whole() -> None:
     all of its text, not as an empty command."""
     app = build_app(make_sandbox(800))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
+        screen = await browsing(app, pilot)
         before = screen.transcript.cursor_message
         assert before is not None
-        burst(app, ":goto -2h")
-        app.post_message(events.Key("enter", "\r"))
+        burst(app, ":goto -2h\r")
         await settle(pilot)
         line = screen.query_one(CommandLine)
         assert not line.is_open and line.history == ["goto -2h"]
@@ -70,8 +77,7 @@ async def test_a_fast_command_with_its_enter_runs_whole() -> None:
 async def test_a_fast_search_with_its_enter_searches_the_whole_word() -> None:
     app = build_app(make_sandbox(800))
     async with app.run_test(size=(100, 30)) as pilot:
-        burst(app, "/refund")
-        app.post_message(events.Key("enter", "\r"))
+        burst(app, "/refund\r")
         await settle(pilot)
         bar = app.screen.query_one(FindBar)
         assert bar.input.value == "refund"
@@ -83,9 +89,7 @@ async def test_goto_minus_two_hours_steps_back_each_time() -> None:
     goes on back (landing on the first at or after it, it came back to where it started)."""
     app = build_app(make_sandbox(800))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
+        screen = await browsing(app, pilot)
         times = []
         for _ in range(3):
             start = screen.transcript.cursor_message
@@ -106,14 +110,10 @@ async def test_a_key_after_a_fast_command_and_its_enter_acts_after_the_command()
     not typed into it), then `D` steps a day back from the time the command named."""
     app = build_app(make_sandbox(800))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
+        screen = await browsing(app, pilot)
         before = screen.transcript.cursor_message
         assert before is not None
-        burst(app, ":goto -2h")
-        app.post_message(events.Key("enter", "\r"))
-        burst(app, "D")
+        burst(app, ":goto -2h\rD")
         await settle(pilot)
         line = screen.query_one(CommandLine)
         assert not line.is_open and line.history == ["goto -2h"]
@@ -127,16 +127,11 @@ async def test_a_fast_search_its_enter_and_n_step_to_the_next_match() -> None:
     the transcript, and `n` steps; the `n` is not typed into the query."""
     app = build_app(make_sandbox(800))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, BrowseScreen)
-        burst(app, "/refund")
-        app.post_message(events.Key("enter", "\r"))
+        screen = await browsing(app, pilot)
+        burst(app, "/refund\r")
         await settle(pilot)
         on_enter = screen.transcript.cursor_message
-        burst(app, "/refund")
-        app.post_message(events.Key("enter", "\r"))
-        burst(app, "n")
+        burst(app, "/refund\rn")
         await settle(pilot)
         bar = screen.query_one(FindBar)
         assert bar.input.value == "refund" and bar.is_open
@@ -153,9 +148,7 @@ async def test_a_fast_account_tab_and_peer_fill_both_fields() -> None:
         screen = app.screen
         account, peer = screen.query_one("#account", Input), screen.query_one("#peer", Input)
         assert account.has_focus
-        burst(app, "cust_1003")
-        app.post_message(events.Key("tab", "\t"))
-        burst(app, "agent_alice")
+        burst(app, "cust_1003\tagent_alice")
         await settle(pilot)
         assert (account.value, peer.value) == ("cust_1003", "agent_alice")
         assert peer.has_focus
