@@ -283,16 +283,19 @@ class ExportDialog(ModalScreen[ExportResult | None]):
         if not text:
             self._show_error("Give a file name to write.")
             return None
-        folder = text.endswith(("/", os.sep))
-        if not folder and named_by(text) is None and not Path(os.path.expanduser(text)).exists():
+        named = named_by(text)
+        if named is None and not text.endswith(("/", os.sep)) \
+                and not Path(os.path.expanduser(text)).exists():
             # A new name without a format's ending gets this one's (`v1.2` too: `v1.2.csv`).
             text = f"{text.rstrip('.')}.{self.format}"
+        elif named is not None and named not in FORMATS:  # a .zip: the CLI's evidence bundle
+            self._show_error("A .zip is an evidence bundle: `roamtui export --format bundle` "
+                             "writes one; give another name.")
+            return None
         try:
             format_for(self.format, text, choose="the {} format")
         except ValueError as exc:
-            bundle = named_by(text) not in FORMATS  # a .zip: the CLI's evidence bundle
-            self._show_error("A .zip is an evidence bundle: `roamtui export --format bundle` "
-                             "writes one; give another name." if bundle else error_line(exc))
+            self._show_error(error_line(exc))
             return None
         path = Path(os.path.expanduser(text))
         if not path.is_absolute():

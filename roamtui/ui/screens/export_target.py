@@ -106,6 +106,13 @@ def name_span(text: str) -> tuple[int, int]:
     return max(text.rfind("/", 0, end), text.rfind(os.sep, 0, end)) + 1, end
 
 
+#: Up and down between the dialog's fields, from the format row and from the path field.
+FIELD_KEYS: tuple[BindingType, ...] = (
+    Binding("up", "app.focus_previous", "Field above", show=False),
+    Binding("down", "app.focus_next", "Field below", show=False),
+)
+
+
 class FormatChoice(RadioSet):
     """The formats, side by side: left and right choose among them, up and down go to the
     fields above and below (as from the path field), not round the formats."""
@@ -113,8 +120,7 @@ class FormatChoice(RadioSet):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "previous_button", "Previous format", show=False),
         Binding("right", "next_button", "Next format", show=False),
-        Binding("up", "app.focus_previous", "Field above", show=False),
-        Binding("down", "app.focus_next", "Field below", show=False),
+        *FIELD_KEYS,
     ]
 
 
@@ -123,10 +129,7 @@ class PathInput(Input):
     (one key would replace the folder); up and down move between the dialog's fields, which
     a text field has no other use for."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "app.focus_previous", "Field above", show=False),
-        Binding("down", "app.focus_next", "Field below", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*FIELD_KEYS]
 
     def __init__(self, value: str, *, id: str | None = None, compact: bool = False) -> None:
         super().__init__(value, select_on_focus=False, id=id, compact=compact)
