@@ -36,6 +36,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("exit", "quit roamtui"),
 )
 
+
 class CommandSuggester(Suggester):
     """The rest of a command as it is typed, greyed; the filter kinds as they are now (more
     are registered by the modules that add them), so that `F`'s ``filter `` shows one."""
